@@ -1,0 +1,1 @@
+"""Operator and supervisor consoles: views over every domain's services."""

@@ -1,0 +1,69 @@
+"""Operator and supervisor pages: category switchboard and the audit trail viewer."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from catalog import services as catalog_services
+from mall.core.audit import AuditEvent, verify_chain
+from mall.core.auth import Role
+from mall.core.errors import ValidationFailed
+from mall.extensions import db
+from mall.web import current_actor, page
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@blueprint.route("/categories")
+@page(Role.OPERATOR, Role.SUPERVISOR)
+def categories():
+    """Browse the catalogue tree; operators switch leaves on and off for the mall."""
+    parent = request.args.get("parent") or None
+    text = request.args.get("q", "").strip()
+    if text:
+        rows = catalog_services.search_categories(db.session, text=text, limit=200)
+        trail = []
+    else:
+        rows = catalog_services.list_children(db.session, parent_code=parent)
+        trail = _trail(parent)
+    counts = catalog_services.enabled_counts_by_parent(db.session)
+    return render_template("admin/categories.html", rows=rows, trail=trail, parent=parent,
+                           q=text, counts=counts,
+                           can_edit=current_actor().has_role(Role.OPERATOR))
+
+
+def _trail(code: str | None):
+    trail = []
+    while code:
+        category = catalog_services.get_category(db.session, code)
+        trail.insert(0, category)
+        code = category.parent.code if category.parent else None
+    return trail
+
+
+@blueprint.route("/categories", methods=["POST"])
+@page(Role.OPERATOR)
+def set_categories():
+    """Enable or disable the ticked leaves."""
+    enabled = request.form.get("action") == "enable"
+    codes = request.form.getlist("codes")
+    back = request.form.get("back") or url_for("admin.categories")
+    try:
+        changed = catalog_services.set_categories_enabled(db.session, current_actor(),
+                                                          codes=codes, enabled=enabled)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash("; ".join(exc.errors.get("codes", [])) or _("Choose at least one category."),
+              "error")
+        return redirect(back)
+    flash(_("%(count)d categories changed.", count=changed), "success")
+    return redirect(back if back.startswith("/") else url_for("admin.categories"))
+
+
+@blueprint.route("/audit")
+@page(Role.OPERATOR, Role.SUPERVISOR)
+def audit():
+    """The newest audit entries and, on request, a verification of the whole chain."""
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
+    report = verify_chain(db.session) if request.args.get("verify") else None
+    return render_template("admin/audit.html", rows=rows, report=report)

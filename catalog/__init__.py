@@ -1,0 +1,1 @@
+"""Categories (品目), products, offers, price history and search."""

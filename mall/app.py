@@ -1,0 +1,170 @@
+"""The application factory: the composition root that wires every package together."""
+
+from __future__ import annotations
+
+import logging
+from flask import Flask, g, request, session
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError as CSRFValidationError
+
+from mall.config import PROJECT_ROOT, load_settings
+from mall.core.clock import now as clock_now
+from mall.core.errors import AuthenticationRequired, MallError
+from mall.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS_DIR = PROJECT_ROOT / "mall" / "migrations"
+SUPPORTED_LOCALES = ("zh_Hans_CN", "en")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the app from environment settings, optionally overridden (tests do)."""
+    app = Flask("mall", template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "mall" / "static"))
+    app.config.update(load_settings())
+    app.config.update(config_overrides or {})
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+
+    with app.app_context():
+        from mall.core.db import configure_sqlite
+
+        configure_sqlite(db.engine)
+
+    _register_models()
+    _register_request_hooks(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from mall.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from mall.cli import register_commands
+
+    register_commands(app)
+
+    if app.config["SCHEDULER_ENABLED"]:
+        from mall.core.jobs import start_scheduler
+
+        start_scheduler(app)
+    return app
+
+
+def _register_models() -> None:
+    """Import every package's models so metadata (and Alembic) sees all tables."""
+    import catalog.models  # noqa: F401
+    import mall.accounts.models  # noqa: F401
+    import mall.core.audit  # noqa: F401
+    import mall.core.audit_jobs  # noqa: F401
+
+
+def _select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is not None and user.preferred_locale in SUPPORTED_LOCALES:
+        return user.preferred_locale
+    return "zh_Hans_CN"
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from mall.accounts.models import User
+    from mall.accounts.services import actor_for, authenticate_token
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_active else None
+
+    @app.before_request
+    def identify_actor():
+        """Put the acting user (a person's session or a machine's bearer token) on g."""
+        g.actor = None
+        header = request.headers.get("Authorization", "")
+        if request.path.startswith("/api/") and header.lower().startswith("bearer "):
+            g.actor = authenticate_token(db.session, header[7:].strip())
+            return None
+        if not current_user.is_authenticated:
+            return None
+        last_seen = session.get("last_seen")
+        moment = clock_now().timestamp()
+        idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+        if last_seen is not None and moment - last_seen > idle:
+            logout_user()
+            session.clear()
+            session["expired"] = True
+            if request.path.startswith("/api/"):
+                raise AuthenticationRequired("Your session expired; log in again.",
+                                             code="session_expired")
+            return None
+        session["last_seen"] = moment
+        session.permanent = True
+        if request.path.startswith("/api/") and request.method not in SAFE_METHODS:
+            # The API is exempt from form CSRF; a browser session must still send the token.
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except CSRFValidationError as exc:
+                raise MallError("A browser session must send the X-CSRFToken header.",
+                                code="csrf_failed") from exc
+        g.actor = actor_for(current_user)
+        return None
+
+    @app.after_request
+    def finish_unit_of_work(response):
+        """One request, one transaction: commit on success, roll back on any error."""
+        if response.status_code < 400 or g.get("keep_changes"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def rollback_on_crash(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from admin.views import blueprint as admin_pages
+    from catalog.api import blueprint as catalog_api
+    from mall.accounts.api import blueprint as accounts_api
+    from mall.accounts.views import blueprint as accounts_pages
+
+    app.register_blueprint(accounts_pages)
+    app.register_blueprint(admin_pages)
+    for blueprint in (accounts_api, catalog_api):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import gettext
+
+    from mall.core.auth import ROLES_BY_KIND
+    from mall.core.clock import format_local
+    from mall.core.money import fen_to_capital, format_fen
+
+    app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.filters["capital"] = fen_to_capital
+    app.jinja_env.filters["local_time"] = format_local
+    app.jinja_env.filters["roles_text"] = lambda roles: "、".join(
+        gettext(r.value) for r in sorted(roles))
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        return {"actor": g.get("actor"), "current_locale": str(get_locale()),
+                "role_choices": lambda kind: sorted(r.value for r in ROLES_BY_KIND[kind])}

@@ -1,0 +1,143 @@
+"""The ``mall`` command: Flask's CLI plus the mall's own commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app(*_args) -> Flask:
+    from mall import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Government online mall (政府采购电子卖场)."""
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the mall's commands to the app's CLI."""
+    app.cli.add_command(catalogue_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(up_command)
+
+
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """The official procurement category catalogue."""
+
+
+@catalogue_group.command("load")
+@with_appcontext
+def catalogue_load() -> None:
+    """Load (or refresh) the 2022 catalogue from the shipped data file."""
+    from catalog.services import load_catalogue
+    from mall.extensions import db
+
+    report = load_catalogue(db.session)
+    db.session.commit()
+    click.echo(f"catalogue 2022: {report.total} codes ({report.added} added, "
+               f"{report.renamed} renamed)")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit_group.command("seal")
+@with_appcontext
+def audit_seal() -> None:
+    """Seal committed audit events into the chain now."""
+    from mall.core.audit import seal_pending
+    from mall.extensions import db
+
+    total = 0
+    while sealed := seal_pending(db.session):
+        db.session.commit()
+        total += sealed
+    db.session.commit()
+    click.echo(f"sealed {total} events")
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Recompute the chain; exit 1 and name the first broken link if anything was altered."""
+    from mall.core.audit import verify_chain
+    from mall.extensions import db
+
+    report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.checked} entries verified, "
+                   f"{report.unsealed} not yet sealed")
+        return
+    click.echo(f"audit chain BROKEN at entry {report.broken_seq}: {report.reason} "
+               f"({report.checked} entries verified before it)", err=True)
+    sys.exit(1)
+
+
+@click.command("seed-demo")
+@click.option("--offers", default=20_000, show_default=True, help="How many offers to create.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same mall).")
+@with_appcontext
+def seed_demo_command(offers: int, seed: int) -> None:
+    """Build a believable demo mall: suppliers, units, enabled categories, offers, demo users."""
+    from mall.demo.seed import seed_demo
+    from mall.extensions import db
+
+    summary = seed_demo(db.session, offers=offers, seed=seed,
+                        password=current_app.config["DEMO_PASSWORD"], echo=click.echo)
+    click.echo(summary)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the timed jobs in this process (production: one or more of these)."""
+    from mall.core.jobs import REGISTRY, build_scheduler
+
+    scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    click.echo(f"scheduler running {len(REGISTRY)} jobs: {', '.join(sorted(REGISTRY))}")
+    scheduler.start()
+
+
+@click.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--offers", default=20_000, show_default=True,
+              help="Offers to generate when the database has no demo data yet.")
+@with_appcontext
+def up_command(host: str, port: int, offers: int) -> None:
+    """Migrate, load the catalogue and demo data if missing, start the scheduler and serve."""
+    from flask_migrate import upgrade
+
+    from mall.core.jobs import start_scheduler
+    from mall.demo.seed import demo_logins, has_demo_data, seed_demo
+    from mall.extensions import db
+
+    app = current_app._get_current_object()
+    upgrade()
+    from catalog.services import load_catalogue
+
+    load_catalogue(db.session)
+    db.session.commit()
+    password = app.config["DEMO_PASSWORD"]
+    if not has_demo_data(db.session):
+        click.echo(seed_demo(db.session, offers=offers, seed=2026, password=password,
+                             echo=click.echo))
+    if "scheduler" not in app.extensions:
+        start_scheduler(app)
+    click.echo("\nDemo logins (password for all: %s)" % password)
+    for role, login in demo_logins(db.session):
+        click.echo(f"  {role:<28} {login}")
+    db.session.remove()
+    click.echo(f"\nThe mall is at http://{host}:{port}/")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

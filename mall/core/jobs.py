@@ -1,0 +1,75 @@
+"""Timed jobs: a registry of idempotent sweeps and the APScheduler that runs them.
+
+Packages declare jobs in their ``jobs.py`` with ``@job``; the app factory imports those
+modules (JOB_MODULES in mall.app) so the registry is complete. Each job is one unit of work in its own app context. In the dev server the scheduler
+runs in-process (SCHEDULER_ENABLED=1); in production ``mall scheduler`` runs it in a
+dedicated process, and the sweeps claim rows so that a second scheduler is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A registered sweep: a stable id, an interval and the function(session) it runs."""
+
+    id: str
+    seconds: int
+    run: Callable
+
+
+REGISTRY: dict[str, Job] = {}
+
+
+def job(*, id: str, seconds: int) -> Callable:
+    """Register ``fn(session)`` to run every ``seconds`` under a stable id."""
+
+    def decorator(fn: Callable) -> Callable:
+        REGISTRY[id] = Job(id=id, seconds=seconds, run=fn)
+        return fn
+
+    return decorator
+
+
+def run_job(app: Flask, job_id: str) -> None:
+    """Run one job as a unit of work: commit at the end, roll back on any error."""
+    from mall.extensions import db
+
+    with app.app_context():
+        try:
+            REGISTRY[job_id].run(db.session)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", job_id)
+        finally:
+            db.session.remove()
+
+
+def build_scheduler(app: Flask, *, blocking: bool = False):
+    """An APScheduler with every registered job, coalesced and never overlapping itself."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    for entry in REGISTRY.values():
+        scheduler.add_job(run_job, "interval", seconds=entry.seconds, id=entry.id,
+                          args=[app, entry.id], coalesce=True, max_instances=1,
+                          replace_existing=True)
+    return scheduler
+
+
+def start_scheduler(app: Flask):
+    """Start the in-process scheduler of the dev server."""
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler

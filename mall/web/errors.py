@@ -1,0 +1,75 @@
+"""One error envelope: problem+json on the API, templates/errors/<status>.html on pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from mall.core.errors import MallError
+from mall.web import flatten_messages, is_api_request, problem
+
+log = logging.getLogger(__name__)
+
+_CODES = {400: "bad_request", 401: "authentication_required", 403: "permission_denied",
+          404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large",
+          415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
+          500: "internal_error"}
+
+
+def _page(status: int, title: str, detail: str):
+    template = f"errors/{status}.html" if status in (401, 403, 404, 429, 500) else "errors/generic.html"
+    return render_template(template, status=status, title=title, detail=detail), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers for rule violations, HTTP errors, CSRF failures and crashes."""
+
+    @app.errorhandler(MallError)
+    def handle_mall_error(exc: MallError):
+        if is_api_request():
+            return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+        return _page(exc.status, exc.title, exc.detail)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(exc: CSRFError):
+        detail = "The form expired or was not sent by this site; reload the page and retry."
+        if is_api_request():
+            return problem(400, "csrf_failed", "CSRF check failed", detail)
+        return _page(400, "CSRF check failed", detail)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        status = exc.code or 500
+        code = _CODES.get(status, "http_error")
+        errors = None
+        data = getattr(exc, "data", None)  # webargs/flask-smorest put field errors here
+        if data and "messages" in data:
+            messages = data["messages"]
+            # webargs nests by location (json/query/form); callers care about the field.
+            if isinstance(messages, dict) and set(messages) <= {"json", "query", "form",
+                                                                "files", "headers", "view_args"}:
+                merged: dict = {}
+                for part in messages.values():
+                    merged.update(part)
+                messages = merged
+            errors = flatten_messages(messages)
+            code = "validation_failed"
+        headers = dict(exc.get_headers()) if status == 405 else None
+        if headers:
+            headers.pop("Content-Type", None)
+        if is_api_request():
+            return problem(status, code, exc.name, exc.description or exc.name, errors,
+                           headers=headers)
+        return _page(status, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def handle_crash(exc: Exception):
+        log.exception("unhandled error")
+        title = "Internal error"
+        detail = "Something went wrong on our side; nothing you sent was saved."
+        if is_api_request():
+            return problem(500, "internal_error", title, detail)
+        return _page(500, title, detail)
