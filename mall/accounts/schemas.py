@@ -1,6 +1,6 @@
 """Marshmallow schemas of the account API and forms."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from mall.core.auth import Role, Scope
 
@@ -59,6 +59,9 @@ class TokenCreatedSchema(TokenSchema):
 
 
 class LoginSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the form also carries csrf_token
+
     login = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     password = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     next = fields.Str(load_default="")

@@ -120,7 +120,7 @@ def set_roles(user_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         flash(_("Roles not changed: %(reason)s",
-                reason="; ".join(sum(exc.errors.values(), []))), "error")
+                reason="; ".join(_(m) for m in sum(exc.errors.values(), []))), "error")
         from mall.accounts.models import User
 
         target = db.session.get(User, user_id)

@@ -1,0 +1,141 @@
+"""Test fixtures: one migrated database per run (SQLite file or PostgreSQL), a rolled-back
+transaction per test, and helpers to log in and post forms with their CSRF token.
+
+Set TEST_DATABASE_URL to a PostgreSQL URL (the database is dropped and re-created) to run
+the suite there; by default it runs on a fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from mall import create_app
+from mall.config import normalise_database_url
+
+PASSWORD = "Correct-Horse-42"
+
+
+def _recreate_postgres(url: str) -> str:
+    parts = urlsplit(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = parts.path.lstrip("/") + (f"_{worker}" if worker else "")
+    admin = urlunsplit((parts.scheme.replace("+psycopg", ""), parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+
+
+def make_database_url(tmp_dir, label: str = "mall") -> str:
+    """A fresh, empty database for this run: PostgreSQL when configured, else SQLite."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        url = normalise_database_url(configured)
+        parts = urlsplit(url)
+        if label != "mall":
+            url = urlunsplit((parts.scheme, parts.netloc, f"{parts.path}_{label}", "", ""))
+        return _recreate_postgres(url)
+    return f"sqlite:///{tmp_dir / (label + '.db')}"
+
+
+def build_app(database_url: str, var_dir, **overrides):
+    os.environ["MALL_VAR_DIR"] = str(var_dir)
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrate_and_load(app) -> None:
+    """Run the real migrations and load the official catalogue, as `mall up` does."""
+    from catalog.services import load_catalogue
+    from mall.extensions import db
+
+    with app.app_context():
+        upgrade()
+        load_catalogue(db.session)
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mall")
+    application = build_app(make_database_url(tmp), tmp / "var")
+    migrate_and_load(application)
+    return application
+
+
+def _scope() -> int:
+    """Requests get a session per app context; the test body (no context) shares key 0."""
+    try:
+        return _app_ctx_id()
+    except RuntimeError:
+        return 0
+
+
+@pytest.fixture
+def session(app):
+    """A session on a connection whose transaction is rolled back after the test.
+
+    Requests made by the test client push their own app context and get their own
+    session on the same connection (each in a savepoint), as in production where every
+    request is its own unit of work; objects the test holds are refreshed with
+    ``session.expire_all()`` after a request changed them.
+    """
+    from mall.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    # A plain SQLAlchemy session: Flask-SQLAlchemy's own get_bind() would ignore the
+    # connection and open a second one (which on SQLite waits for our write lock).
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_scope)
+    try:
+        yield db.session()
+    finally:
+        db.session.remove()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    with app.test_client() as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client, login_name: str, password: str = PASSWORD):
+    """Log in through the real form (with its CSRF token); returns the response."""
+    page = client.get("/login")
+    return client.post("/login", data={"login": login_name, "password": password,
+                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def post_form(client, page_url: str, action_url: str, data: dict):
+    """Open a page, take its CSRF token and post a form to ``action_url``."""
+    token = csrf_from(client.get(page_url).get_data(as_text=True))
+    return client.post(action_url, data={**data, "csrf_token": token})

@@ -1,0 +1,1 @@
+"""Factories that build valid domain objects for tests, one module per domain."""
