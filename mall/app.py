@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from flask import Flask, g, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import validate_csrf

@@ -135,7 +135,7 @@ def up_command(host: str, port: int, offers: int) -> None:
                              echo=click.echo))
     if "scheduler" not in app.extensions:
         start_scheduler(app)
-    click.echo("\nDemo logins (password for all: %s)" % password)
+    click.echo(f"\nDemo logins (password for all: {password})")
     for role, login in demo_logins(db.session):
         click.echo(f"  {role:<28} {login}")
     db.session.remove()

@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 
 from mall.accounts import services
+from mall.accounts.models import User
 from mall.accounts.schemas import (
     MeSchema,
     OrganisationSchema,
@@ -12,7 +13,6 @@ from mall.accounts.schemas import (
     TokenSchema,
     UserSchema,
 )
-from mall.accounts.models import User
 from mall.core.auth import Scope
 from mall.extensions import db
 from mall.web import current_actor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -156,10 +157,8 @@ def authenticate(session: Session, *, login: str, password: str, ip_address: str
     user = session.scalar(select(User).where(User.login == login.strip().lower()))
     moment = now()
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise AuthenticationRequired("Wrong login or password.", code="invalid_credentials")
     if user.locked_until and user.locked_until > moment:
         raise TooManyRequests("Too many failed attempts; try again later.",

@@ -1,8 +1,9 @@
 """Timed jobs: a registry of idempotent sweeps and the APScheduler that runs them.
 
-Packages declare jobs in their ``jobs.py`` with ``@job``; the app factory imports those
-modules (JOB_MODULES in mall.app) so the registry is complete. Each job is one unit of work in its own app context. In the dev server the scheduler
-runs in-process (SCHEDULER_ENABLED=1); in production ``mall scheduler`` runs it in a
+Packages declare jobs in their ``jobs.py`` with ``@job``; the app factory imports
+those modules so the registry is complete. Each job is one unit of work in its own
+app context. In the dev server the scheduler runs in-process (SCHEDULER_ENABLED=1,
+or ``mall up``); in production ``mall scheduler`` runs it in a
 dedicated process, and the sweeps claim rows so that a second scheduler is harmless.
 """
 

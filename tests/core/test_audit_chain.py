@@ -3,8 +3,8 @@
 from sqlalchemy import delete, select, update
 
 from mall.core.audit import AuditEvent, record_event, seal_pending, verify_chain
-from tests.factories.accounts import make_member
 from mall.core.auth import OrganisationKind
+from tests.factories.accounts import make_member
 
 
 def _record(session, n: int) -> list[AuditEvent]:

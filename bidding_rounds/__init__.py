@@ -1,0 +1,1 @@
+"""Mall quick bidding and admitted-supplier bidding: rounds, quotes, evaluation, award."""

@@ -1,0 +1,1 @@
+"""Supplier organisations, admission, framework agreements, listing review, bulk import and API."""

@@ -1,0 +1,74 @@
+"""A live mall on its own database, served by a real WSGI server, and headless Chromium.
+
+Browser tests commit for real, so they get a separate database (SQLite file or a
+PostgreSQL database named *_browser) instead of the rolled-back test transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from mall.core.auth import OrganisationKind
+from tests.conftest import build_app, make_database_url, migrate_and_load
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    application = build_app(make_database_url(tmp, "browser"), tmp / "var")
+    migrate_and_load(application)
+    return application
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def make_live_member(live_app):
+    """Create and commit a user in the live database."""
+    from mall.extensions import db
+    from tests.factories.accounts import make_member
+
+    def _make(kind: OrganisationKind, login: str, **kwargs):
+        with live_app.app_context():
+            user = make_member(db.session, kind, login=login, **kwargs)
+            info = (user.id, user.organisation_id, user.organisation.name)
+            db.session.commit()
+            db.session.remove()
+        return info
+
+    return _make
