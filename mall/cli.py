@@ -140,4 +140,7 @@ def up_command(host: str, port: int, offers: int) -> None:
         click.echo(f"  {role:<28} {login}")
     db.session.remove()
     click.echo(f"\nThe mall is at http://{host}:{port}/")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Flask refuses app.run() inside a CLI command; werkzeug's server is what it would start.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, use_reloader=False, threaded=True)

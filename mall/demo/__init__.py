@@ -1,0 +1,1 @@
+"""Deterministic demo data (products, suppliers, purchasing units) for `mall seed-demo`."""

@@ -1,0 +1,163 @@
+"""Build the demo mall: the trading centre, supervisor and bank, 10 suppliers, 50 units,
+~230 enabled categories and N offers (several suppliers per product, for comparison)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from catalog.models import Category, Offer, OfferStatus, PriceChange, Product
+from catalog.normalise import normalise_model
+from catalog.services import load_catalogue
+from mall.accounts import services as accounts
+from mall.accounts.models import Organisation
+from mall.core.auth import OrganisationKind, Role
+from mall.core.clock import now
+from mall.demo.organisations import demo_suppliers, demo_units
+from mall.demo.products import enabled_category_codes, generate_products
+
+BATCH = 5_000
+CENTRE = ("长沙市公共资源交易中心", "12430100MB1A23456X")
+SUPERVISOR = ("长沙市财政局", "11430100MB0C12345Y")
+BANK = ("潇湘农村商业银行股份有限公司", "91430100MA4L12345Z")
+DEMO_LOGINS: list[tuple[str, str]] = [
+    ("operator (trading centre)", "operator"),
+    ("supervisor (finance bureau)", "supervisor"),
+    ("bank user", "bank"),
+    ("supplier admin", "supplier1"),
+    ("supplier operator", "supplier1-ops"),
+    ("buyer (unit 1)", "unit01-buyer"),
+    ("approver (unit 1)", "unit01-approver"),
+    ("finance (unit 1)", "unit01-finance"),
+]
+
+
+def has_demo_data(session: Session) -> bool:
+    """True once the demo suppliers exist (``mall up`` seeds only an empty database)."""
+    return bool(session.scalar(select(func.count()).select_from(Organisation)
+                               .where(Organisation.kind == OrganisationKind.SUPPLIER)))
+
+
+def demo_logins(session: Session) -> list[tuple[str, str]]:
+    """One demo login per role, as printed at start."""
+    return DEMO_LOGINS
+
+
+def _valid_code(code: str) -> str:
+    from stdnum.cn import uscc
+
+    return code[:17] + uscc.calc_check_digit(code[:17])
+
+
+def _people(session: Session, password_hash: str) -> list[Organisation]:
+    def org(kind, name, code, region="430100", region_name="长沙市"):
+        return accounts.create_organisation(session, kind=kind, name=name,
+                                            credit_code=_valid_code(code), region_code=region,
+                                            region_name=region_name)
+
+    def user(organisation, login, name, roles):
+        accounts.create_user(session, organisation=organisation, login=login, display_name=name,
+                             password="", roles=roles, password_hash=password_hash)
+
+    centre = org(OrganisationKind.OPERATOR, *CENTRE)
+    user(centre, "operator", "交易中心运营", [Role.OPERATOR])
+    bureau = org(OrganisationKind.SUPERVISOR, *SUPERVISOR)
+    user(bureau, "supervisor", "财政局监管", [Role.SUPERVISOR])
+    bank = org(OrganisationKind.FINANCE_PARTNER, *BANK)
+    user(bank, "bank", "银行客户经理", [Role.BANK_USER])
+    suppliers = []
+    for demo in demo_suppliers():
+        supplier = org(OrganisationKind.SUPPLIER, demo.name, demo.credit_code, demo.region_code,
+                       None)
+        user(supplier, demo.login, demo.contact_name, [Role.SUPPLIER_ADMIN])
+        user(supplier, f"{demo.login}-ops", f"{demo.short_name}运营", [Role.SUPPLIER_OPERATOR])
+        suppliers.append(supplier)
+    for demo in demo_units():
+        unit = org(OrganisationKind.PURCHASING_UNIT, demo.name, demo.credit_code,
+                   demo.region_code, demo.region_name)
+        user(unit, f"{demo.login_prefix}-buyer", f"{demo.name}经办人", [Role.BUYER])
+        user(unit, f"{demo.login_prefix}-approver", f"{demo.name}审批人", [Role.APPROVER])
+        user(unit, f"{demo.login_prefix}-finance", f"{demo.name}财务", [Role.FINANCE])
+    return suppliers
+
+
+def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, password: str,
+              echo: Callable[[str], None] = print) -> str:
+    """Create the demo mall in one transaction per batch; returns a one-line summary."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    load_catalogue(session)
+    if has_demo_data(session):
+        return "demo data already present; nothing done"
+    suppliers = _people(session, accounts.hash_password(password))
+    codes = enabled_category_codes()
+    categories = dict(session.execute(select(Category.code, Category.id)
+                                      .where(Category.code.in_(codes))).all())
+    session.execute(Category.__table__.update().where(Category.code.in_(codes))
+                    .values(enabled=True))
+    session.commit()
+    echo(f"organisations and users ready; {len(codes)} categories enabled")
+
+    supplier_ids = [s.id for s in suppliers]
+    regions = sorted({"430000", *(s.region_code[:2] + "0000" for s in suppliers)})
+    moment = now()
+    made = 0
+    seen: set[tuple[int, str, str]] = set()
+    products = generate_products(offers, seed=seed)
+    sku_serial = 0
+    while made < offers:
+        product_rows, planned = [], []
+        for demo in products:
+            key = (categories[demo.category_code], demo.brand, normalise_model(demo.model))
+            if key in seen:
+                continue
+            seen.add(key)
+            product_rows.append({
+                "category_id": key[0], "brand": demo.brand, "model": demo.model,
+                "model_key": key[2], "title": demo.title, "unit": demo.unit,
+                "attributes": demo.attributes, "energy_saving": demo.energy_saving,
+                "green": demo.green, "created_at": moment, "updated_at": moment})
+            sellers = rng.sample(supplier_ids, k=min(offers - made, rng.choice((1, 2, 3, 3, 4))))
+            planned.append((demo.reference_price_fen, sellers))
+            made += len(sellers)
+            if len(product_rows) >= BATCH // 3 or made >= offers:
+                break
+        if not product_rows:
+            products = generate_products(offers, seed=seed + made + 1)
+            continue
+        product_ids = session.scalars(
+            insert(Product).returning(Product.id, sort_by_parameter_order=True),
+            product_rows).all()
+        offer_rows = []
+        for product_id, (reference, sellers) in zip(product_ids, planned, strict=True):
+            for supplier_id in sellers:
+                sku_serial += 1
+                # Mall prices sit 0-15 % under the supplier's public price, never above it.
+                price = reference - reference * rng.randint(0, 15) // 100
+                offer_rows.append({
+                    "product_id": product_id, "supplier_id": supplier_id,
+                    "supplier_sku": f"SKU{sku_serial:08d}", "price_fen": max(price, 1),
+                    "reference_price_fen": reference,
+                    "reference_url": f"https://item.example.cn/{product_id}-{supplier_id}.html",
+                    "reference_checked_on": moment - timedelta(days=rng.randint(0, 20)),
+                    "stock": rng.choice((0, 5, 20, 50, 100, 200, 500, 1000)),
+                    "delivery_regions": regions, "lead_time_days": rng.choice((1, 2, 3, 5, 7)),
+                    "warranty_months": rng.choice((0, 12, 12, 24, 36)),
+                    "status": OfferStatus.LISTED, "created_at": moment, "updated_at": moment})
+        offer_ids = session.scalars(
+            insert(Offer).returning(Offer.id, sort_by_parameter_order=True), offer_rows).all()
+        session.execute(insert(PriceChange), [
+            {"offer_id": offer_id, "changed_at": moment, "changed_by_id": None,
+             "old_price_fen": None, "new_price_fen": row["price_fen"]}
+            for offer_id, row in zip(offer_ids, offer_rows, strict=True)])
+        session.commit()
+        if made % 100_000 < len(offer_rows) or made >= offers:
+            echo(f"  {made:,} offers")
+    elapsed = time.perf_counter() - started
+    return (f"demo mall seeded: {len(suppliers)} suppliers, {len(demo_units())} units, "
+            f"{len(codes)} categories, {made:,} offers in {elapsed:.1f}s")

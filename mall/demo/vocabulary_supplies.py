@@ -1,0 +1,178 @@
+"""Demo vocabulary for consumables: paper, toner, ink, stationery, pens, cleaning, daily goods."""
+
+from __future__ import annotations
+
+from mall.demo.spec import C, in_group
+
+_STATIONERY = "deli mg comix guangbo"
+_STATIONERY_MODEL = "%&#####"
+_PAPER_LINES = (
+    "deli:{珊瑚海|莱茵河|天恒|佳宣} &###@", "asiasymbol:{百旺|旗舰百旺|高品百旺} &###@",
+    "doublea:{经典|高白|Premium} &###@", "baiwang:{乐活|臻选} &###@",
+    "tango:{新天章|天章龙} &###@", "mg:{晨光品质|晨光优品} APYVP&##@", "comix:{齐心|宝蓝} C&###@",
+)
+_PAPER_PACK = (
+    "!包装:500张/包=500张/包@包|500张/包 5包/箱=500张/包 5包/箱@箱$0.9"
+    "|500张/包 8包/箱=500张/包 8包/箱@箱$1"
+)
+_INK_COLOUR = "颜色:黑色|青色|品红色|黄色|四色套装"
+
+PAPER = [
+    C("A05040101", "A4复印纸 打印纸", "包", (20, 260), _PAPER_LINES,
+      "克重:70g|80g", _PAPER_PACK, "~白度:高白|自然白", weight=16, green=0.6),
+    C("A05040101", "A3复印纸 打印纸", "包", (45, 300), _PAPER_LINES,
+      "克重:70g|80g", _PAPER_PACK, weight=4, green=0.6),
+    C("A05040102", "信纸 信笺 稿纸", "本", (3, 30), _STATIONERY,
+      "规格:16K|A4", "页数:30页|50页|100页", "~类型:横线|方格|空白", model=_STATIONERY_MODEL,
+      model_last=True),
+    C("A05040103", "牛皮纸信封", "包", (3, 60), _STATIONERY,
+      "规格:5号 220*110mm|6号 230*120mm|7号 229*162mm|9号 324*229mm",
+      "!数量:20个/包|50个/包|100个/包", "~类型:牛皮纸|白色|黄色加厚", model=_STATIONERY_MODEL,
+      model_last=True),
+    C("A05040104", "", "本", (2, 60), "deli comix qiangsheng",
+      "类型:借款单|收据 二联|费用报销单|差旅费报销单|出入库单 三联", "规格:48K|36K|24K",
+      "!数量:单本|10本装", model=_STATIONERY_MODEL, model_last=True),
+    C("A05040105", "", "包", (10, 150), "deli comix qiangsheng",
+      "规格:240*140mm|A5|A4", "类型:凭证封面|激光打印凭证纸|针式打印凭证纸",
+      "!数量:单包|5包装", model=_STATIONERY_MODEL, model_last=True),
+    C("A05040106", "笔记本 会议记录本", "本", (3, 80), "deli mg comix guangbo kokuyo",
+      "规格:A5|B5|16K|A4", "页数:60页|80页|120页|200页", "类型:软抄本|线圈本|胶套本|皮面商务本",
+      "~颜色:黑色|蓝色|棕色", model=_STATIONERY_MODEL, model_last=True, weight=4),
+    C("A05040199", "", "包", (3, 40), "deli mg comix post_it",
+      "规格:便利贴 76*76mm|便利贴 76*127mm|A4不干胶标签纸", "!数量:单本|12本装",
+      "~颜色:黄色|四色混装",
+      model=_STATIONERY_MODEL, model_last=True),
+]
+
+TONER_INK = [
+    C("A05040201", "黑色硒鼓", "支", (49, 1200),
+      ("hp:CF226A;适用M402/M426", "hp:CF228A;适用M403d/M427dw", "hp:CF259A;适用M304a/M404dn",
+       "canon:CRG-337;适用MF211/MF229dw", "canon:CRG-328;适用MF4712/MF4752",
+       "brother:DR-2350;适用HL-2260D/DCP-7080D", "pantum:PD-213;适用P2206/M6202",
+       "lenovo:LD2451;适用M7400/LJ2400", "gg:NT-PH226C;适用惠普M402/M426",
+       "gg:NT-C0337C;适用佳能MF211/MF229", "printrite:TFH226BPRJ;适用惠普M402/M426",
+       "deli:DBH-228A;适用惠普M403/M427"),
+      "页数:约1600页|约2100页|约3100页", "!包装:单支装|双支装", weight=6, green=0.5),
+    C("A05040202", "墨粉盒", "支", (39, 800),
+      ("brother:TN-2325;适用HL-2260D/DCP-7080D", "kyocera:TK-1113;适用FS-1020MFP",
+       "kyocera:TK-4138;适用TASKalfa 2210", "ricoh:MP 2014C;适用M2701/IM2702",
+       "gg:NT-PB2325C;适用兄弟HL-2260D", "printrite:TN-2325 {BPRJ|XL};适用兄弟DCP-7080D"),
+      "页数:约1200页|约2600页|约7200页", "!包装:单支装|双支装", weight=3, green=0.5),
+    C("A05040203", "原装喷墨盒", "个", (49, 400),
+      ("hp:680;适用DJ2138/3638/3838", "hp:803;适用DJ1112/2132/2622",
+       "canon:PG-845;适用MG2580/TS208/iP2880", "canon:CL-846;适用MG2580/TS308",
+       "gg:NT-H680{BK|C};适用惠普2138/3638"),
+      "颜色:黑色|彩色|黑色+彩色套装", "容量:标准容量|大容量XL", weight=2),
+    C("A05040204", "墨仓式打印机原装墨水", "瓶", (29, 300),
+      ("epson:T6721;适用L130/L220/L360", "epson:003;适用L3118/L3158",
+       "canon:GI-890;适用G1800/G3800",
+       "hp:GT51;适用GT5810/Ink Tank 310", "brother:BTD60BK;适用DCP-T310/T510W"),
+      _INK_COLOUR, weight=2),
+    C("A05040205", "针式打印机色带架", "个", (9, 120),
+      ("epson:S015{290|583};适用LQ-630K/635K", "jolimark:FP-{530K|630K};原装色带",
+       "dascom:DS-{650|1100};原装色带", "gg:NT-{E630|E735}"),
+      "类型:色带芯|色带架(含芯)", "!包装:单支装|5支装|10支装", weight=2),
+    C("A05040299", "", "个", (19, 400),
+      ("kyocera:WT-{8500|860}", "ricoh:D{242|149}6400", "gg:NT-WT{85|86}"),
+      "类型:废粉盒|定影膜|搓纸轮组件"),
+    C("A05040301", "", "瓶", (5, 120),
+      ("hero:{232|204|7105}", "pilot:INK-{30|70|350}", "deli", "mg"),
+      "类型:钢笔墨水|碳素墨水|中性笔补充液|打印机补充墨水", "颜色:蓝黑|纯蓝|黑色|红色",
+      "容量:57ml|100ml|500ml", model=_STATIONERY_MODEL, model_last=True),
+    C("A05040302", "", "盒", (9, 200),
+      ("marie:G{1212|1324|1336}", "mg", "deli", "winsor:{WN|GT}&###"),
+      "类型:水彩颜料|水粉颜料|丙烯颜料|国画颜料", "规格:12色|24色|36色", model=_STATIONERY_MODEL,
+      model_last=True),
+]
+
+STATIONERY = [
+    C("A05040401", "", "个", (5, 120), _STATIONERY,
+      "类型:12号订书机|省力订书机|加厚订书机 可订50页", "~颜色:黑色|蓝色|白色",
+      model=_STATIONERY_MODEL, model_last=True, weight=2),
+    C("A05040401", "档案盒", "个", (3, 150), "deli comix guangbo kokuyo",
+      "材质:PP塑料|无酸牛皮纸|加厚牛皮纸", "厚度:35mm|55mm|75mm", "!数量:单只|10只装|24只装",
+      model=_STATIONERY_MODEL, model_last=True, weight=3),
+    C("A05040401", "透明胶带", "卷", (2, 60), "deli comix sunwood",
+      "宽度:12mm|18mm|48mm|60mm", "!数量:单卷|6卷装|12卷装", model=_STATIONERY_MODEL,
+      model_last=True, weight=2),
+    C("A05040401", "长尾夹", "盒", (3, 40), _STATIONERY,
+      "规格:15mm|19mm|25mm|32mm|41mm", "!数量:12只/盒|24只/盒|48只/盒", "~颜色:黑色|彩色",
+      model=_STATIONERY_MODEL, model_last=True, weight=2),
+    C("A05040401", "", "个", (1, 60), "deli comix guangbo kokuyo",
+      "类型:透明按扣文件袋|拉链文件袋|60页资料册|100页资料册", "!数量:单只|10只装",
+      "~颜色:蓝色|透明|黑色", model=_STATIONERY_MODEL, model_last=True, weight=3),
+    C("A05040401", "", "把", (2, 40), "deli comix sunwood",
+      "类型:办公剪刀|美工刀|大号美工刀 SK5刀片", "!数量:单把|3把装", model=_STATIONERY_MODEL,
+      model_last=True),
+    C("A05040402", "中性笔", "支", (1, 30),
+      ("mg:{GP|AGP|AGPA|K}&###{|A|B|C}", "deli:{S|SA|DL}&###{|A|B}", "comix:GP&###{|A|B|C}",
+       "pilot:BL-G{1|2}-{5|7}", "uni:UMN-{105|138|155}", "pentel:BLN{75|105}"),
+      "笔芯:0.38mm|0.5mm|0.7mm", "颜色:黑色|蓝色|红色",
+      "!包装:单支=单支@支|12支/盒=12支/盒@盒$0.85|24支/盒=24支/盒@盒", model_last=True, weight=7),
+    C("A05040402", "按动圆珠笔", "支", (1, 30),
+      ("mg:{BP|ABP|ABPW}&###{|A|B}", "deli:{S|DL}&####", "comix:BP&###{|A|B|C}",
+       "zebra_pen:{KRB|BN|JJ}-{100|77|15}"),
+      "笔芯:0.5mm|0.7mm|1.0mm", "颜色:黑色|蓝色|红色",
+      "!包装:单支=单支@支|12支/盒=12支/盒@盒$0.85|24支/盒=24支/盒@盒", model_last=True, weight=3),
+    C("A05040402", "", "支", (1, 30), "mg deli comix zebra_pen",
+      "类型:可擦白板笔|油性记号笔|荧光笔", "颜色:黑色|蓝色|红色|混色",
+      "!包装:单支=单支@支|10支/盒=10支/盒@盒", model=_STATIONERY_MODEL, model_last=True,
+      weight=2),
+    C("A05040402", "", "支", (1, 30),
+      ("hero:{359|616|382}", "mg:AWP&####", "deli:{S|DL}&####", "pilot:{78G|Kakuno}"),
+      "类型:HB铅笔|2B考试铅笔|学生钢笔|商务钢笔", "!包装:单支=单支@支|10支/盒=10支/盒@盒",
+      model_last=True, weight=2),
+    C("A05040403", "磁性白板", "块", (50, 800), "deli comix lianchuang",
+      "规格:60*90cm|90*120cm|120*240cm", "类型:挂式单面|支架式双面|移动式翻转",
+      model=_STATIONERY_MODEL, model_last=True),
+    C("A05040403", "教学地球仪", "个", (30, 300), "bomu deli",
+      "直径:20cm|25cm|32cm", "类型:政区|地形|AR智能", model=_STATIONERY_MODEL, model_last=True),
+    C("A05040499", "", "个", (9, 150), _STATIONERY,
+      "类型:笔筒|书立|桌面文件框|多层收纳架", "材质:塑料|金属网格|木质", model=_STATIONERY_MODEL,
+      model_last=True),
+    C("A05049900", "", "个", (5, 200), "deli comix guangbo",
+      "类型:亚克力双面台卡|亚克力会议桌牌|胸卡工作证|亚克力立式展示牌", "规格:A6|A5|A4",
+      model=_STATIONERY_MODEL, model_last=True),
+]
+
+CLEANING_DAILY = [
+    C("A05040501", "", "提", (15, 200), "vinda qingfeng hearttex jieyun",
+      "类型:卷纸 3层|卷纸 4层|商用大盘纸 700g", "!包装:10卷/提@提|27卷/箱@箱|12卷/箱@箱",
+      model="%&###@", weight=3, green=0.4),
+    C("A05040501", "", "提", (15, 200), "vinda qingfeng hearttex jieyun",
+      "类型:抽纸 3层 100抽|抽纸 3层 130抽|擦手纸 200抽", "!包装:6包/提@提|20包/箱@箱|24包/箱@箱",
+      model="%&###@", weight=2, green=0.4),
+    C("A05040502", "", "瓶", (9, 150), "walch dettol lircon hainuo",
+      "类型:75%酒精消毒液|84消毒液|免洗洗手液|过氧化氢消毒液",
+      "!容量:500ml=500ml@瓶|1L=1L@瓶|2.5L=2.5L@桶|5L=5L@桶", model="%-XD&##@", weight=2),
+    C("A05040503", "", "瓶", (9, 150), "bluemoon liby safeguard whitecat",
+      "类型:香皂|洗手液|洗洁精|洗衣液|洁厕灵", "!容量:500g|1kg|2kg|5kg", model="%-{QJ|XS}&##@",
+      weight=2, green=0.4),
+    C("A05040504", "", "支", (5, 80), "crest colgate yunnanbaiyao darlie",
+      "类型:牙刷|牙膏|漱口水", "!规格:单支|3支装|6支装", model="%-YG&##@"),
+    C("A05040599", "", "个", (5, 200), "chahua maryya miaojie deli",
+      "类型:超细纤维抹布 10条|加厚垃圾袋 100只|扫把簸箕套装|平板拖把|旋转拖把 桶套装",
+      model="%-QJ&##@", weight=2),
+    C("A07100300", "加厚一次性纸杯", "包", (5, 200), "jieyun hearttex deli",
+      "容量:7oz 200ml|9oz 250ml|12oz 350ml", "!数量:50只/包=50只/包@包|100只/包=100只/包@包"
+      "|1000只/箱=1000只/箱@箱", model="%-ZB&##@", weight=2, green=0.3),
+    C("A07090201", "加厚垃圾袋", "卷", (3, 120), "chahua maryya miaojie",
+      "规格:45*50cm|60*80cm|80*100cm 物业大号", "!数量:单卷|5卷装|10卷装", model="%-LJD&##@"),
+    C("A07090304", "", "个", (9, 200), "fuguang locklock haers",
+      "容量:300ml|400ml|500ml", "类型:单层玻璃杯|双层玻璃杯|带茶隔泡茶杯",
+      "~颜色:透明|灰色|蓝色", model="%-{BL|CB}&###"),
+    C("A07090305", "保温暖水瓶", "个", (29, 300), "tiger haers fuguang",
+      "容量:2L|3.2L|5L", "材质:玻璃内胆|304不锈钢内胆", model="%-BW&###"),
+    C("A07090402", "", "个", (9, 200), "songfa huaguang yubai",
+      "类型:陶瓷马克杯|陶瓷带盖会议杯|骨瓷茶具套装", "!数量:单只|6只装|10只装", "~颜色:白色|青花",
+      model="%-{HY|MK}&###"),
+    C("A07090109", "", "盒", (15, 120), "intco bluesail ansell",
+      "类型:一次性PVC手套|一次性乳胶手套|一次性丁腈手套", "~尺码:S|M|L", "!数量:100只/盒|200只/盒",
+      model="%-ST&##@"),
+]
+
+CATEGORIES = (
+    in_group("纸张与耗材", PAPER + TONER_INK)
+    + in_group("文具", STATIONERY)
+    + in_group("清洁与日用品", CLEANING_DAILY)
+)
