@@ -76,7 +76,16 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mall")
     application = build_app(make_database_url(tmp), tmp / "var")
     migrate_and_load(application)
-    return application
+    yield application
+    dispose(application)
+
+
+def dispose(application) -> None:
+    """Close pooled connections so no driver warns about them at exit."""
+    from mall.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
 
 
 def _scope() -> int:

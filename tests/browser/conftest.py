@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from mall.core.auth import OrganisationKind
-from tests.conftest import build_app, make_database_url, migrate_and_load
+from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -25,7 +25,8 @@ def live_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     application = build_app(make_database_url(tmp, "browser"), tmp / "var")
     migrate_and_load(application)
-    return application
+    yield application
+    dispose(application)
 
 
 @pytest.fixture(scope="session")
