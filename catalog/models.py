@@ -29,6 +29,10 @@ class Category(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     is_leaf: Mapped[bool] = mapped_column(default=True)
     enabled: Mapped[bool] = mapped_column(default=False, index=True)  # sold in the mall
+    # Listing rules the operator sets per leaf.
+    manual_review: Mapped[bool] = mapped_column(default=False)
+    required_attributes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_price_ratio_pct: Mapped[int | None]  # None: the mall-wide default
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
 
@@ -90,8 +94,19 @@ class Offer(TimestampMixin, Base):
         Enum(OfferStatus, native_enum=False, length=20,
              values_callable=lambda e: [m.value for m in e]),
         default=OfferStatus.PENDING_REVIEW, index=True)
+    # Why the automatic checks sent it to review (codes, see suppliers.review).
+    review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Hidden while the supplier's admission for the category is suspended.
+    suspended: Mapped[bool] = mapped_column(default=False)
+    # Frozen or delisted by the operator: the supplier's edits do not relist it.
+    held_by_operator: Mapped[bool] = mapped_column(default=False)
 
     product: Mapped[Product] = relationship(lazy="joined")
+
+    @property
+    def visible(self) -> bool:
+        """Whether buyers may see and buy this offer."""
+        return self.status is OfferStatus.LISTED and not self.suspended
 
 
 class PriceChange(Base):

@@ -68,6 +68,8 @@ def _register_models() -> None:
     import mall.accounts.models  # noqa: F401
     import mall.core.audit  # noqa: F401
     import mall.core.audit_jobs  # noqa: F401
+    import mall.core.idempotency  # noqa: F401
+    import suppliers.models  # noqa: F401
 
 
 def _select_locale() -> str:
