@@ -69,6 +69,7 @@ def _register_models() -> None:
     import mall.core.audit  # noqa: F401
     import mall.core.audit_jobs  # noqa: F401
     import mall.core.idempotency  # noqa: F401
+    import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
 
 
@@ -144,10 +145,15 @@ def _register_blueprints(app: Flask) -> None:
     from catalog.api import blueprint as catalog_api
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.views import blueprint as accounts_pages
+    from suppliers.api import blueprint as supplier_api
+    from suppliers.import_views import blueprint as import_pages
+    from suppliers.views import blueprint as supplier_pages
 
     app.register_blueprint(accounts_pages)
     app.register_blueprint(admin_pages)
-    for blueprint in (accounts_api, catalog_api):
+    app.register_blueprint(supplier_pages)
+    app.register_blueprint(import_pages)
+    for blueprint in (accounts_api, catalog_api, supplier_api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 

@@ -1,0 +1,1 @@
+"""Timed jobs of the suppliers package."""

@@ -1,0 +1,5 @@
+"""Supplier portal pages: application, dashboard, offers, review decisions."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("suppliers", __name__, url_prefix="/supplier")
