@@ -141,9 +141,11 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from admin.suppliers import blueprint as admin_supplier_pages
     from admin.views import blueprint as admin_pages
     from catalog.api import blueprint as catalog_api
     from mall.accounts.api import blueprint as accounts_api
+    from mall.accounts.registration import blueprint as registration_pages
     from mall.accounts.views import blueprint as accounts_pages
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
@@ -151,7 +153,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(accounts_pages)
     app.register_blueprint(admin_pages)
+    app.register_blueprint(admin_supplier_pages)
     app.register_blueprint(supplier_pages)
+    app.register_blueprint(registration_pages)
     app.register_blueprint(import_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api):
         csrf.exempt(blueprint)

@@ -85,6 +85,8 @@ def load_settings() -> dict:
         "BABEL_DEFAULT_LOCALE": os.environ.get("MALL_DEFAULT_LOCALE", "zh_Hans_CN"),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "mall" / "translations"),
+        "PRICE_RATIO_LIMIT_PCT": _int("PRICE_RATIO_LIMIT_PCT", 130),
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_MB", 512) * 1024 * 1024,
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Mall-Demo-2026"),
         # flask-smorest: the OpenAPI document lives at /api/v1/openapi.json
         "API_TITLE": "Government online mall API",

@@ -25,3 +25,32 @@ DETAILS = [N_("Please log in."), N_("Your role does not allow this."),
                                        "and try again."),
            N_("Missing data for required field."), N_("Not a valid string."),
            N_("Shorter than minimum length 1.")]
+STATUSES = [N_("submitted"), N_("more_info"), N_("approved"), N_("rejected"), N_("listed"),
+            N_("pending_review"), N_("frozen"), N_("delisted"), N_("active"), N_("suspended"),
+            N_("ended")]
+SIZES = [N_("large"), N_("medium"), N_("small"), N_("micro")]
+ACTIONS = [N_("approve"), N_("reject"), N_("freeze"), N_("delist"), N_("reinstate"),
+           N_("queued"), N_("delisted_by_supplier")]
+REVIEW_REASONS = [N_("missing_attributes"), N_("above_reference_price"),
+                  N_("above_framework_cap"), N_("above_market_average"),
+                  N_("duplicate_listing"), N_("manual_review"), N_("no_reference_price")]
+SUPPLIER_MESSAGES = [
+    N_("Choose at least one category."), N_("Give the supplier a reason."),
+    N_("A reason is required."), N_("A reason is required for this action."),
+    N_("The end date must be in the future."), N_("Choose at least one offer."),
+    N_("A goods framework agreement runs at most one year."),
+    N_("The agreement must end after it starts."), N_("Admit at least 2 suppliers."),
+    N_("Choose an end-level category."), N_("The agreement number is required."),
+    N_("Enter a price in yuan, e.g. 29.90."), N_("Enter a price in yuan."),
+    N_("Not a valid unified social credit code (统一社会信用代码)."),
+    N_("Not a valid email address."), N_("Enter a valid phone number."),
+    N_("Enter the account number (digits)."), N_("Not a valid integer."),
+    N_("Shorter than minimum length 10."), N_("String does not match expected pattern."),
+    N_("3–40 letters, digits, dot, dash or underscore."), N_("This login is taken."),
+    N_("An organisation with this credit code is already registered."),
+    N_("An application is already waiting for the operator."),
+    N_("Only categories the supplier applied for can be admitted."),
+    N_("This application is not waiting for a decision."),
+    N_("Only a suspended admission can be reinstated."),
+    N_("Must be one of: large, medium, small, micro."), N_("Not a valid date."),
+]

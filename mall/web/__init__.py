@@ -98,3 +98,16 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 flatten_messages = _flatten
+
+
+def form_dict(form, list_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A submitted form as a dict for a schema: lists for multi-value fields, blanks dropped."""
+    data: dict[str, Any] = {}
+    for key in form:
+        if key in list_fields:
+            data[key] = [v for v in form.getlist(key) if v.strip()]
+        elif form.get(key, "").strip() != "":
+            data[key] = form.get(key).strip()
+    for key in list_fields:
+        data.setdefault(key, [])
+    return data

@@ -1,0 +1,84 @@
+"""Marshmallow schemas of the supplier portal's and the operator's HTML forms."""
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from stdnum.cn import uscc
+
+PHONE = validate.Regexp(r"^[0-9+\-() ]{7,20}$", error="Enter a valid phone number.")
+
+
+class FormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # forms also carry csrf_token and buttons
+
+
+class ProfileForm(FormSchema):
+    legal_representative = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    controlling_shareholder = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    size = fields.Str(required=True, validate=validate.OneOf(["large", "medium", "small", "micro"]))
+    employees = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    revenue_wan = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    assets_wan = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    contact_name = fields.Str(required=True, validate=validate.Length(min=1, max=50))
+    contact_phone = fields.Str(required=True, validate=PHONE)
+    contact_email = fields.Email(required=True)
+    bank_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    bank_account = fields.Str(required=True, validate=validate.Regexp(
+        r"^[0-9 ]{8,40}$", error="Enter the account number (digits)."))
+    delivery_regions = fields.List(fields.Str(validate=validate.Regexp(r"^\d{6}$")),
+                                   required=True, validate=validate.Length(min=1))
+    category_codes = fields.List(fields.Str(validate=validate.Regexp(r"^[ABC]\d{8}$")),
+                                 required=True, validate=validate.Length(min=1))
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+def _credit_code(value: str) -> None:
+    if not uscc.is_valid(value):
+        raise ValidationError("Not a valid unified social credit code (统一社会信用代码).")
+
+
+class RegistrationForm(ProfileForm):
+    organisation_name = fields.Str(required=True, validate=validate.Length(min=2, max=200))
+    credit_code = fields.Str(required=True, validate=_credit_code)
+    region_code = fields.Str(required=True, validate=validate.Regexp(r"^\d{6}$"))
+    login = fields.Str(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.\-]{3,40}$", error="3–40 letters, digits, dot, dash or underscore."))
+    display_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.Str(required=True, validate=validate.Length(min=10, max=200))
+
+
+class DecisionForm(FormSchema):
+    decision = fields.Str(required=True, validate=validate.OneOf(["approve", "reject", "more_info"]))
+    category_codes = fields.List(fields.Str(), load_default=list)
+    reason = fields.Str(load_default="")
+
+
+class SanctionForm(FormSchema):
+    action = fields.Str(required=True, validate=validate.OneOf(["suspend", "end", "reinstate"]))
+    reason = fields.Str(load_default="")
+    until = fields.Date(load_default=None, allow_none=True)
+
+
+class OfferActionForm(FormSchema):
+    action = fields.Str(required=True, validate=validate.OneOf(
+        ["approve", "reject", "freeze", "delist", "reinstate"]))
+    offer_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1))
+    reason = fields.Str(load_default="")
+
+
+class QuickEditForm(FormSchema):
+    price = fields.Str(required=True)
+    stock = fields.Int(required=True, validate=validate.Range(min=0, max=10_000_000))
+
+
+class AgreementForm(FormSchema):
+    number = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    title = fields.Str(load_default="")
+    category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    supplier_ids = fields.List(fields.Int(), load_default=list)
+
+
+class CapForm(FormSchema):
+    product_id = fields.Int(required=True)
+    cap = fields.Str(required=True)

@@ -1,0 +1,117 @@
+"""The operator's listing review queue and sanctions on offers: approve, reject, freeze, delist,
+reinstate. Every decision is recorded for the supplier to see and in the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, column, func, select, table
+from sqlalchemy.orm import Session
+
+from catalog.models import Category, Offer, OfferStatus, Product
+from mall.core.audit import record_event
+from mall.core.auth import Actor, Role, require_same_organisation
+from mall.core.clock import now
+from mall.core.errors import Conflict, NotFound, ValidationFailed
+from suppliers.models import ListingDecision
+
+# action -> (statuses it applies to, resulting status, held by operator afterwards)
+ACTIONS: dict[str, tuple[frozenset[OfferStatus], OfferStatus, bool]] = {
+    "approve": (frozenset({OfferStatus.PENDING_REVIEW}), OfferStatus.LISTED, False),
+    "reject": (frozenset({OfferStatus.PENDING_REVIEW}), OfferStatus.REJECTED, False),
+    "freeze": (frozenset({OfferStatus.LISTED, OfferStatus.PENDING_REVIEW}),
+               OfferStatus.FROZEN, True),
+    "delist": (frozenset({OfferStatus.LISTED, OfferStatus.PENDING_REVIEW, OfferStatus.FROZEN}),
+               OfferStatus.DELISTED, True),
+    "reinstate": (frozenset({OfferStatus.FROZEN, OfferStatus.DELISTED, OfferStatus.REJECTED}),
+                  OfferStatus.LISTED, False),
+}
+# The account tables belong to a higher layer: read the supplier's name by table name.
+ORGANISATIONS = table("organisations", column("id"), column("name"))
+REASON_REQUIRED = frozenset({"reject", "freeze", "delist"})
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One offer waiting in the review queue, with what the operator needs to judge it."""
+
+    offer: Offer
+    product: Product
+    category: Category
+    supplier_name: str
+    others_min_fen: int | None
+
+
+def review_queue(session: Session, actor: Actor, *, category_code: str | None = None,
+                 reason: str | None = None, limit: int = 100, offset: int = 0
+                 ) -> tuple[list[QueueRow], int]:
+    """Offers waiting for the operator, oldest first, with the lowest competing price."""
+    actor.require_role(Role.OPERATOR, Role.SUPERVISOR)
+    query = (select(Offer, Product, Category, ORGANISATIONS.c.name)
+             .join(Product, Product.id == Offer.product_id)
+             .join(Category, Category.id == Product.category_id)
+             .join(ORGANISATIONS, ORGANISATIONS.c.id == Offer.supplier_id)
+             .where(Offer.status == OfferStatus.PENDING_REVIEW))
+    if category_code:
+        query = query.where(Category.code == category_code)
+    if reason:
+        # JSON lists are stored as text on SQLite and cast to text on PostgreSQL.
+        query = query.where(cast(Offer.review_reasons, String).like(f'%"{reason}"%'))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page = session.execute(query.order_by(Offer.updated_at, Offer.id)
+                           .limit(limit).offset(offset)).all()
+    product_ids = {r[1].id for r in page}
+    lowest = dict(session.execute(
+        select(Offer.product_id, func.min(Offer.price_fen))
+        .where(Offer.product_id.in_(product_ids), Offer.status == OfferStatus.LISTED)
+        .group_by(Offer.product_id)).all()) if product_ids else {}
+    return [QueueRow(o, p, c, name, lowest.get(p.id)) for o, p, c, name in page], total
+
+
+def decide_offers(session: Session, actor: Actor, *, offer_ids: Sequence[int], action: str,
+                  reason: str = "") -> int:
+    """Apply one operator action to offers; refuses offers whose status does not allow it."""
+    actor.require_role(Role.OPERATOR)
+    if action not in ACTIONS:
+        raise ValidationFailed(errors={"action": ["Unknown action."]})
+    reason = reason.strip()
+    if action in REASON_REQUIRED and not reason:
+        raise ValidationFailed(errors={"reason": ["A reason is required for this action."]})
+    if not offer_ids:
+        raise ValidationFailed(errors={"offer_ids": ["Choose at least one offer."]})
+    allowed, target, held = ACTIONS[action]
+    offers = session.scalars(select(Offer).where(Offer.id.in_(offer_ids))).all()
+    if len(offers) != len(set(offer_ids)):
+        raise NotFound()
+    wrong = [o.id for o in offers if o.status not in allowed]
+    if wrong:
+        raise Conflict(f"Not possible in the current status for offers {wrong}.",
+                       code="wrong_offer_status")
+    moment = now()
+    for offer in offers:
+        before = offer.status
+        offer.status, offer.held_by_operator, offer.updated_at = target, held, moment
+        if action in ("approve", "reinstate"):
+            offer.review_reasons = []
+        session.add(ListingDecision(offer_id=offer.id, supplier_id=offer.supplier_id,
+                                    decided_at=moment, decided_by_id=actor.user_id,
+                                    action=action, reasons=list(offer.review_reasons or []),
+                                    note=reason or None))
+        record_event(session, action=f"offer.{action}", object_type="offer", object_id=offer.id,
+                     actor=actor, data={"from": before.value, "to": target.value,
+                                        "reason": reason})
+    session.flush()
+    return len(offers)
+
+
+def offer_decisions(session: Session, actor: Actor, *, supplier_id: int, limit: int = 100
+                    ) -> list[tuple[ListingDecision, Offer, Product]]:
+    """Decisions on a supplier's offers, newest first (the supplier or oversight)."""
+    require_same_organisation(actor, supplier_id)
+    return list(session.execute(
+        select(ListingDecision, Offer, Product)
+        .join(Offer, Offer.id == ListingDecision.offer_id)
+        .join(Product, Product.id == Offer.product_id)
+        .where(ListingDecision.supplier_id == supplier_id)
+        .order_by(ListingDecision.id.desc()).limit(limit)).all())
