@@ -20,6 +20,15 @@ from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import now
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
+from suppliers.models import (
+    AdmissionApplication,
+    AdmissionStatus,
+    ApplicationStatus,
+    CategoryAdmission,
+    ListingDecision,
+    SizeClass,
+    SupplierProfile,
+)
 
 BATCH = 5_000
 CENTRE = ("长沙市公共资源交易中心", "12430100MB1A23456X")
@@ -31,6 +40,7 @@ DEMO_LOGINS: list[tuple[str, str]] = [
     ("bank user", "bank"),
     ("supplier admin", "supplier1"),
     ("supplier operator", "supplier1-ops"),
+    ("applicant supplier (awaits admission)", "applicant"),
     ("buyer (unit 1)", "unit01-buyer"),
     ("approver (unit 1)", "unit01-approver"),
     ("finance (unit 1)", "unit01-finance"),
@@ -71,12 +81,35 @@ def _people(session: Session, password_hash: str) -> list[Organisation]:
     bank = org(OrganisationKind.FINANCE_PARTNER, *BANK)
     user(bank, "bank", "银行客户经理", [Role.BANK_USER])
     suppliers = []
-    for demo in demo_suppliers():
+    for n, demo in enumerate(demo_suppliers()):
         supplier = org(OrganisationKind.SUPPLIER, demo.name, demo.credit_code, demo.region_code,
                        None)
         user(supplier, demo.login, demo.contact_name, [Role.SUPPLIER_ADMIN])
         user(supplier, f"{demo.login}-ops", f"{demo.short_name}运营", [Role.SUPPLIER_OPERATOR])
+        session.add(SupplierProfile(
+            organisation_id=supplier.id, legal_representative=demo.legal_representative,
+            controlling_shareholder=demo.legal_representative, size=SizeClass(demo.size),
+            employees=(2000, 800, 120, 40, 8)[min(n % 5, 4)], revenue_wan=None, assets_wan=None,
+            sme_declared_on=None if demo.size == "large" else now().date(),
+            contact_name=demo.contact_name, contact_phone=demo.contact_phone,
+            contact_email=demo.email, bank_name="潇湘农村商业银行营业部",
+            bank_account=f"62309010{n:04d}{supplier.id:06d}",
+            delivery_regions=["430000"]))
         suppliers.append(supplier)
+    applicant = org(OrganisationKind.SUPPLIER, "星城办公用品有限公司", "91430104MA4R00001X",
+                    "430104", "岳麓区")
+    user(applicant, "applicant", "赵星城", [Role.SUPPLIER_ADMIN])
+    session.add(SupplierProfile(
+        organisation_id=applicant.id, legal_representative="赵星城",
+        controlling_shareholder="赵星城", size=SizeClass.MICRO, employees=9, revenue_wan=260,
+        assets_wan=120, sme_declared_on=now().date(), contact_name="赵星城",
+        contact_phone="13907310000", contact_email="zhao@xingcheng.example.cn",
+        bank_name="潇湘农村商业银行岳麓支行", bank_account="6230901099990001",
+        delivery_regions=["430100"]))
+    session.add(AdmissionApplication(organisation_id=applicant.id,
+                                     status=ApplicationStatus.SUBMITTED,
+                                     category_codes=["A05040101", "A05040201", "A05010501"],
+                                     note="主营复印纸、硒鼓与办公家具，长沙市内次日达。"))
     for demo in demo_units():
         unit = org(OrganisationKind.PURCHASING_UNIT, demo.name, demo.credit_code,
                    demo.region_code, demo.region_name)
@@ -100,6 +133,11 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                                       .where(Category.code.in_(codes))).all())
     session.execute(Category.__table__.update().where(Category.code.in_(codes))
                     .values(enabled=True))
+    today = now().date()
+    session.execute(insert(CategoryAdmission), [
+        {"supplier_id": s.id, "category_id": category_id, "status": AdmissionStatus.ACTIVE,
+         "admitted_on": today, "created_at": now(), "updated_at": now()}
+        for s in suppliers for category_id in categories.values()])
     session.commit()
     echo(f"organisations and users ready; {len(codes)} categories enabled")
 
@@ -137,8 +175,12 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
         for product_id, (reference, sellers) in zip(product_ids, planned, strict=True):
             for supplier_id in sellers:
                 sku_serial += 1
-                # Mall prices sit 0-15 % under the supplier's public price, never above it.
+                # Mall prices sit 0-15 % under the supplier's public price; about one offer
+                # in 200 is above it and waits in the operator's review queue.
                 price = reference - reference * rng.randint(0, 15) // 100
+                held = rng.random() < 0.005
+                if held:
+                    price = reference + reference * rng.randint(3, 20) // 100
                 offer_rows.append({
                     "product_id": product_id, "supplier_id": supplier_id,
                     "supplier_sku": f"SKU{sku_serial:08d}", "price_fen": max(price, 1),
@@ -148,13 +190,21 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                     "stock": rng.choice((0, 5, 20, 50, 100, 200, 500, 1000)),
                     "delivery_regions": regions, "lead_time_days": rng.choice((1, 2, 3, 5, 7)),
                     "warranty_months": rng.choice((0, 12, 12, 24, 36)),
-                    "status": OfferStatus.LISTED, "created_at": moment, "updated_at": moment})
+                    "status": OfferStatus.PENDING_REVIEW if held else OfferStatus.LISTED,
+                    "review_reasons": ["above_reference_price"] if held else [],
+                    "created_at": moment, "updated_at": moment})
         offer_ids = session.scalars(
             insert(Offer).returning(Offer.id, sort_by_parameter_order=True), offer_rows).all()
         session.execute(insert(PriceChange), [
             {"offer_id": offer_id, "changed_at": moment, "changed_by_id": None,
              "old_price_fen": None, "new_price_fen": row["price_fen"]}
             for offer_id, row in zip(offer_ids, offer_rows, strict=True)])
+        held_rows = [{"offer_id": offer_id, "supplier_id": row["supplier_id"],
+                      "decided_at": moment, "action": "queued", "reasons": row["review_reasons"]}
+                     for offer_id, row in zip(offer_ids, offer_rows, strict=True)
+                     if row["review_reasons"]]
+        if held_rows:
+            session.execute(insert(ListingDecision), held_rows)
         session.commit()
         if made % 100_000 < len(offer_rows) or made >= offers:
             echo(f"  {made:,} offers")

@@ -7,6 +7,7 @@ from mall.accounts import services as accounts
 from mall.accounts.models import Organisation, User
 from mall.core.auth import OrganisationKind
 from mall.demo.seed import demo_logins, has_demo_data, seed_demo
+from suppliers.models import AdmissionApplication, ApplicationStatus, CategoryAdmission
 
 PASSWORD = "Demo-Password-1"
 
@@ -20,15 +21,24 @@ def test_the_demo_mall_has_suppliers_units_categories_and_comparable_offers(sess
     assert "900 offers" in summary and has_demo_data(session)
     kinds = dict(session.execute(select(Organisation.kind, func.count())
                                  .group_by(Organisation.kind)).all())
-    assert kinds[OrganisationKind.SUPPLIER] == 10
+    assert kinds[OrganisationKind.SUPPLIER] == 11  # 10 admitted, 1 awaiting admission
+    admitted = session.execute(select(CategoryAdmission.supplier_id, func.count())
+                               .group_by(CategoryAdmission.supplier_id)).all()
+    assert len(admitted) == 10 and {n for _s, n in admitted} == {230}
+    pending = session.scalars(select(AdmissionApplication)).all()
+    assert [a.status for a in pending] == [ApplicationStatus.SUBMITTED]
     assert kinds[OrganisationKind.PURCHASING_UNIT] == 50
     enabled = session.scalar(select(func.count()).select_from(Category)
                              .where(Category.enabled.is_(True)))
     assert 220 <= enabled <= 240
     offers = session.scalars(select(Offer)).all()
     assert len(offers) == 900
-    assert all(o.status is OfferStatus.LISTED for o in offers)
-    assert all(0 < o.price_fen <= o.reference_price_fen for o in offers)
+    listed = [o for o in offers if o.status is OfferStatus.LISTED]
+    held = [o for o in offers if o.status is OfferStatus.PENDING_REVIEW]
+    assert len(listed) + len(held) == 900 and len(listed) > 850
+    assert all(0 < o.price_fen <= o.reference_price_fen for o in listed)
+    assert all(o.price_fen > o.reference_price_fen and o.review_reasons == [
+        "above_reference_price"] for o in held)
     assert all(isinstance(o.price_fen, int) for o in offers)
     # Price comparison needs products that several suppliers sell.
     shared = _count(session, select(Offer.product_id).group_by(Offer.product_id)
