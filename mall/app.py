@@ -159,7 +159,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(import_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api):
         csrf.exempt(blueprint)
-        api.register_blueprint(blueprint, url_prefix="/api/v1")
+        # Flask replaces a blueprint's own prefix with the one given here: keep both.
+        api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
 
 
 def _register_template_helpers(app: Flask) -> None:
