@@ -69,6 +69,7 @@ def _register_models() -> None:
     import mall.core.audit  # noqa: F401
     import mall.core.audit_jobs  # noqa: F401
     import mall.core.idempotency  # noqa: F401
+    import mall.core.outbox  # noqa: F401
     import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
 
