@@ -1,0 +1,595 @@
+"""The embedded search engine: a Tantivy index on disk under ``var/search/tantivy-<generation>``.
+
+Text is analysed in Python (catalog.search.text) and handed to Tantivy as whitespace-separated
+terms. Filters and facets run on fast fields; the category path is a multi-valued fast field,
+so one terms aggregation gives exact counts for every level of the tree. A full rebuild
+writes a new generation directory and then points ``CURRENT`` at it with an atomic rename;
+every process notices the switch on its next search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import tantivy
+
+from catalog.search.synonyms import DEFAULT_SYNONYMS
+from catalog.search.text import (
+    QueryTerm,
+    SynonymTable,
+    analyse_query,
+    index_text,
+    normalise,
+)
+from catalog.search.types import (
+    NATIONWIDE,
+    FacetCount,
+    Hit,
+    ProductGroup,
+    SearchDocument,
+    SearchEngineError,
+    SearchQuery,
+    SearchResult,
+    Sort,
+)
+
+WHITESPACE = "mall_whitespace"
+TEXT_FIELDS = {"title": 3.0, "brand": 2.0, "model": 2.0, "details": 1.2}  # details: specs, category
+# Category and region facets aggregate one combined value per offer (its category path, its
+# set of regions) and are split in Python: a single-valued column counts far faster than a
+# multi-valued one, and as each offer has one such value the split counts stay exact.
+FACET_FIELDS = {"category": "category_key", "brand": "brand_key", "supplier": "supplier_id",
+                "sme": "sme", "region": "region_key", "energy_saving": "energy_saving",
+                "green": "green"}
+_SPLIT_FACETS = {"category": "/", "region": "|"}
+_FLAGS = ("sme", "energy_saving", "green")
+_FACET_SIZE = 100_000  # above any real number of values, so terms aggregations are exact
+_WRITER_HEAP = 128_000_000
+_BUILD_HEAP = 1_000_000_000
+_LOCK_WAIT_SECONDS = 10.0
+
+
+def build_schema() -> tantivy.Schema:
+    """The index layout: analysed text fields, fast fields for filters, sorts and facets."""
+    builder = tantivy.SchemaBuilder()
+    # Signed: the binding's delete_documents_by_term builds an i64 term from a Python int.
+    builder.add_integer_field("offer_id", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("product_id", indexed=True, fast=True)
+    builder.add_unsigned_field("supplier_id", indexed=True, fast=True)
+    builder.add_integer_field("price_fen", indexed=True, fast=True)
+    builder.add_integer_field("stock", fast=True)
+    builder.add_integer_field("listed_at", fast=True)
+    for flag in _FLAGS:
+        builder.add_unsigned_field(flag, indexed=True, fast=True)
+    for name in ("category_path", "category_key", "category_name_key", "brand_key", "regions",
+                 "region_key"):
+        builder.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name=WHITESPACE, index_option="freq")
+    builder.add_bytes_field("payload", stored=True)
+    return builder.build()
+
+
+def to_tantivy(doc: SearchDocument) -> tantivy.Document:
+    """The Tantivy document of one offer; the payload carries what a hit displays."""
+    out = tantivy.Document()
+    out.add_integer("offer_id", doc.offer_id)
+    out.add_unsigned("product_id", doc.product_id)
+    out.add_unsigned("supplier_id", doc.supplier_id)
+    out.add_integer("price_fen", doc.price_fen)
+    out.add_integer("stock", doc.stock)
+    out.add_integer("listed_at", doc.listed_at)
+    for flag in _FLAGS:
+        out.add_unsigned(flag, int(bool(getattr(doc, flag))))
+    path = tuple(doc.category_path) or (doc.category_code,)
+    for code in path:
+        out.add_text("category_path", code)
+    out.add_text("category_key", "/".join(path))
+    for name in doc.category_names:
+        out.add_text("category_name_key", normalise(name))
+    out.add_text("brand_key", doc.brand)
+    regions = sorted(set(doc.regions))
+    for region in regions:
+        out.add_text("regions", region)
+    out.add_text("region_key", "|".join(regions))
+    out.add_text("title", _title_text(doc.title))
+    out.add_text("brand", _short_text(doc.brand))
+    out.add_text("model", _short_text(doc.model))
+    out.add_text("details", " ".join(_short_text(str(value)) for value in
+                                     (*doc.attributes.values(), *doc.category_names)))
+    out.add_bytes("payload", json.dumps(
+        [doc.offer_id, doc.product_id, doc.title, doc.category_code, doc.brand,
+         doc.supplier_id, doc.supplier_name, doc.price_fen, doc.stock],
+        ensure_ascii=False).encode())
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def _short_text(value: str) -> str:
+    """index_text of the short, much repeated values (brands, categories, attributes)."""
+    return index_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_text(title: str) -> str:
+    """index_text of a title; the offers of one product, indexed together, share it."""
+    return index_text(title)
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class TantivyBackend:
+    """Search adapter over an on-disk Tantivy index; one writer at a time, readers reloaded."""
+
+    def __init__(self, var_dir: str | os.PathLike, *, synonyms: list[list[str]] | None = None):
+        self.root = Path(var_dir) / "search"
+        self.schema = build_schema()
+        self._lock = threading.RLock()
+        self._index: tantivy.Index | None = None
+        self._generation: str | None = None
+        self._current_stamp: int | None = None
+        self._synonyms = SynonymTable(DEFAULT_SYNONYMS if synonyms is None else synonyms)
+        self._synonyms_stamp: int | None = None
+        self._explicit_synonyms = synonyms is not None
+
+    @property
+    def _current_file(self) -> Path:
+        return self.root / "CURRENT"
+
+    def _open(self, generation: str) -> tantivy.Index:
+        (self.root / generation).mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(self.schema, path=str(self.root / generation), reuse=True)
+        index.register_tokenizer(
+            WHITESPACE, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        return index
+
+    def _switch_to(self, generation: str) -> None:
+        temporary = self.root / "CURRENT.tmp"
+        temporary.write_text(generation, encoding="utf-8")
+        os.replace(temporary, self._current_file)
+
+    def _active(self) -> tantivy.Index:
+        """The index CURRENT points at, reopened when another process switched it."""
+        try:
+            stamp = self._current_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        with self._lock:
+            if self._index is None or stamp != self._current_stamp:
+                if stamp is None:
+                    self.ensure_index()
+                    return self._index
+                generation = self._current_file.read_text(encoding="utf-8").strip()
+                if generation != self._generation or self._index is None:
+                    self._index, self._generation = self._open(generation), generation
+                self._current_stamp = stamp
+            return self._index
+
+    def _new_generation(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name.rsplit("-", 1)[1]) for p in self.root.glob("tantivy-*")
+                   if p.name.rsplit("-", 1)[1].isdigit()]
+        return f"tantivy-{max(numbers, default=0) + 1}"
+
+    def ensure_index(self) -> None:
+        """Create an empty index generation and point CURRENT at it, unless one exists."""
+        with self._lock:
+            if self._current_file.exists():
+                self._index = None
+                self._active()
+                return
+            generation = self._new_generation()
+            self._index, self._generation = self._open(generation), generation
+            self._switch_to(generation)
+            self._current_stamp = self._current_file.stat().st_mtime_ns
+
+    def build_fresh(self, docs: Iterable[SearchDocument]) -> int:
+        """Write every document into a new generation, then switch to it atomically."""
+        generation = self._new_generation()
+        index = self._open(generation)
+        writer = index.writer(_BUILD_HEAP, 0)
+        count = 0
+        try:
+            for doc in docs:
+                writer.add_document(to_tantivy(doc))
+                count += 1
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            writer.wait_merging_threads()
+            shutil.rmtree(self.root / generation, ignore_errors=True)
+            raise
+        writer.wait_merging_threads()
+        with self._lock:
+            previous = self._generation
+            index.reload()
+            self._index, self._generation = index, generation
+            self._switch_to(generation)
+            self._current_stamp = self._current_file.stat().st_mtime_ns
+        self._remove_old_generations(keep={generation, previous})
+        return count
+
+    def _remove_old_generations(self, keep: set[str | None]) -> None:
+        # The generation just replaced stays one round, for processes still reading it.
+        for path in self.root.glob("tantivy-*"):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+        index = self._active()
+        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+        while True:
+            try:
+                writer = index.writer(_WRITER_HEAP, 1)
+                break
+            except ValueError as error:  # another process holds the writer lock
+                if time.monotonic() > deadline:
+                    raise SearchEngineError(str(error), code="index_writer_busy") from error
+                time.sleep(0.05)
+        try:
+            yield writer
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()
+        index.reload()
+
+    def index_documents(self, docs: Iterable[SearchDocument], *, batch: int = 5000) -> int:
+        """Add or replace documents by offer id, committing every ``batch`` documents."""
+        count = 0
+        with self._writer() as writer:
+            for chunk in _batched(docs, batch):
+                for doc in chunk:
+                    writer.delete_documents_by_term("offer_id", doc.offer_id)
+                    writer.add_document(to_tantivy(doc))
+                writer.commit()
+                count += len(chunk)
+        return count
+
+    def delete_documents(self, offer_ids: Iterable[int]) -> None:
+        """Remove offers by id; ids not in the index are ignored."""
+        with self._writer() as writer:
+            for offer_id in offer_ids:
+                writer.delete_documents_by_term("offer_id", int(offer_id))
+            writer.commit()
+
+    def clear(self) -> None:
+        """Remove every document from the active generation."""
+        with self._writer() as writer:
+            writer.delete_all_documents()
+            writer.commit()
+
+    def count(self) -> int:
+        """How many documents the active generation holds."""
+        return self._active().searcher().num_docs
+
+    @property
+    def _synonyms_file(self) -> Path:
+        return self.root / "synonyms.json"
+
+    def set_synonyms(self, groups: list[list[str]]) -> None:
+        """Replace the synonym groups; saved beside the index so every process uses them."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.root / "synonyms.json.tmp"
+        temporary.write_text(json.dumps(groups, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self._synonyms_file)
+        with self._lock:
+            self._synonyms = SynonymTable(groups)
+            self._synonyms_stamp = self._synonyms_file.stat().st_mtime_ns
+
+    def synonyms(self) -> SynonymTable:
+        """The synonym table in force, re-read when another process saved a new one."""
+        try:
+            stamp = self._synonyms_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            return self._synonyms
+        if stamp != self._synonyms_stamp and not self._explicit_synonyms:
+            groups = json.loads(self._synonyms_file.read_text(encoding="utf-8"))
+            with self._lock:
+                self._synonyms, self._synonyms_stamp = SynonymTable(groups), stamp
+        return self._synonyms
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """One page of hits or product groups, with exact total and facet counts."""
+        started = time.perf_counter()
+        index = self._active()
+        searcher = index.searcher()
+        plan = _Plan(self.schema, query, analyse_query(query.text, self.synonyms()))
+        limit = 1 if query.group_by_product else query.page_size
+        full, found, relaxed = plan.first_page(searcher, limit=limit, offset=query.offset)
+        hits: list[Hit] = []
+        groups: list[ProductGroup] = []
+        if query.group_by_product:
+            groups, total = self._groups(searcher, plan, full, query)
+        else:
+            total = found.count
+            relevance = plan.sort is Sort.RELEVANCE
+            hits = [_hit(searcher.doc(address), key if relevance else 0.0)
+                    for key, address in found.hits]
+        facets = self._facets(searcher, full, query.facets) if query.facets else {}
+        return SearchResult(hits=hits, groups=groups, total=total, facets=facets,
+                            took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed)
+
+    def _facets(self, searcher, full, names: Iterable[str]) -> dict[str, list[FacetCount]]:
+        wanted = [n for n in dict.fromkeys(names) if n in FACET_FIELDS]
+        aggregations = {n: {"terms": {"field": FACET_FIELDS[n], "size": _FACET_SIZE}}
+                        for n in wanted}
+        if not aggregations:
+            return {}
+        result = searcher.aggregate(full, aggregations)
+        facets = {}
+        for name in wanted:
+            counts: dict[str, int] = {}
+            for bucket in result[name]["buckets"]:
+                key = bucket["key"]
+                values = key.split(_SPLIT_FACETS[name]) if name in _SPLIT_FACETS else [key]
+                for value in values:
+                    if value != "":
+                        value = _facet_value(name, value)
+                        counts[value] = counts.get(value, 0) + bucket["doc_count"]
+            facets[name] = sorted((FacetCount(v, c) for v, c in counts.items()),
+                                  key=lambda f: (-f.count, f.value))
+        return facets
+
+    def _groups(self, searcher, plan: _Plan, full,
+                query: SearchQuery) -> tuple[list[ProductGroup], int]:
+        """Products in the order of their best-ranked offer, then their page's price figures."""
+        product_count = plan.count_products(searcher, full)
+        wanted = query.offset + query.page_size
+        best: dict[int, tantivy.DocAddress] = {}
+        chunk, offset = max(wanted * 4, 200), 0
+        while len(best) < wanted:
+            found = plan.run(searcher, full, limit=chunk, offset=offset, count=False)
+            if not found.hits:
+                break
+            addresses = [address for _, address in found.hits]
+            for product_id, address in zip(
+                    searcher.fast_field_values("product_id", addresses), addresses, strict=True):
+                best.setdefault(product_id, address)
+            offset += chunk
+        page = list(best.items())[query.offset:wanted]
+        if not page:
+            return [], product_count
+        figures = plan.offer_figures(searcher, full, [product_id for product_id, _ in page])
+        groups = []
+        for product_id, address in page:
+            hit = _hit(searcher.doc(address), 0.0)
+            lowest, suppliers, offers = figures[product_id]
+            groups.append(ProductGroup(product_id=product_id, title=hit.title, brand=hit.brand,
+                                       category_code=hit.category_code, lowest_price_fen=lowest,
+                                       supplier_count=suppliers, offer_count=offers,
+                                       best_offer_id=hit.offer_id))
+        return groups, product_count
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Completions of the last word typed, among offers matching the words before it."""
+        terms = analyse_query(prefix.rstrip())
+        if not terms or limit <= 0:
+            return []
+        searcher = self._active().searcher()
+        last = terms[-1]
+        plan = _Plan(self.schema, SearchQuery(), terms[:-1])
+        stem = last.alternatives[0][-1]
+        typed = normalise(prefix.rstrip())
+        head = typed[:typed.rfind(stem)] if stem in typed else typed
+        terms = [t for t, _count in searcher.terms_with_prefix(
+            "title", stem, filter_query=plan.text_query(), limit=limit * 4)]
+        # Model numbers are also indexed without separators; offer them as written.
+        joined = {re.sub(r"[\-/_+×*#]", "", t) for t in terms if re.search(r"[\-/_+×*#]", t)}
+        return [head + t for t in terms if t != stem and len(t) > 1 and not t.isdigit()
+                and t not in joined][:limit]
+
+
+def _hit(document: tantivy.Document, score: float) -> Hit:
+    (offer_id, product_id, title, category_code, brand, supplier_id, supplier_name,
+     price_fen, stock) = json.loads(document.get_first("payload"))
+    return Hit(offer_id=offer_id, product_id=product_id, title=title,
+               category_code=category_code, brand=brand, supplier_id=supplier_id,
+               supplier_name=supplier_name, price_fen=price_fen, stock=stock, score=score)
+
+
+def _facet_value(name: str, key) -> str:
+    if name in _FLAGS:
+        return "true" if int(key) else "false"
+    if isinstance(key, float):
+        return str(int(key))
+    return str(key)
+
+
+_ORDERS = {Sort.PRICE_ASC: ("price_fen", tantivy.Order.Asc),
+           Sort.PRICE_DESC: ("price_fen", tantivy.Order.Desc),
+           Sort.NEWEST: ("listed_at", tantivy.Order.Desc)}
+_REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$#&~-")
+_PREFIX_BOOST = 0.5
+_CATEGORY_INTENT = 20.0
+_PRODUCT_RANGE = 60_000
+_PRODUCT_BUCKETS = {"p": {"terms": {"field": "product_id", "size": 65_000}}}
+_SYNONYM_BOOST = 0.8
+
+
+class _Plan:
+    """The Tantivy queries of one search: text terms, filters and order."""
+
+    def __init__(self, schema: tantivy.Schema, query: SearchQuery, terms: list[QueryTerm]):
+        self.schema, self.query, self.terms = schema, query, terms
+        # Without text there is nothing to rank by: relevance means newest first.
+        self.sort = Sort.NEWEST if not terms and query.sort is Sort.RELEVANCE else query.sort
+        self.filters = self._filters()
+
+    def _term(self, field: str, value) -> tantivy.Query:
+        return tantivy.Query.term_query(self.schema, field, value)
+
+    def _filters(self) -> list[tantivy.Query]:
+        q, schema, Query = self.query, self.schema, tantivy.Query
+        filters = []
+        if q.category_code:
+            filters.append(self._term("category_path", q.category_code))
+        if q.brands:
+            filters.append(Query.term_set_query(schema, "brand_key", list(q.brands)))
+        if q.supplier_ids:
+            filters.append(Query.term_set_query(schema, "supplier_id",
+                                                [int(i) for i in q.supplier_ids]))
+        if q.price_min_fen is not None or q.price_max_fen is not None:
+            filters.append(Query.range_query(schema, "price_fen", tantivy.FieldType.Integer,
+                                             q.price_min_fen, q.price_max_fen))
+        if q.region:
+            covering = {q.region, q.region[:4] + "00", q.region[:2] + "0000", NATIONWIDE}
+            filters.append(Query.term_set_query(schema, "regions", sorted(covering)))
+        for flag, wanted in (("sme", q.sme_only), ("energy_saving", q.energy_saving),
+                             ("green", q.green)):
+            if wanted:
+                filters.append(self._term(flag, 1))
+        return [Query.const_score_query(f, 0.0) for f in filters]
+
+    def _token(self, token: str) -> tantivy.Query:
+        Query = tantivy.Query
+        return Query.disjunction_max_query(
+            [Query.boost_query(Query.term_query(self.schema, field, token, "freq"), boost)
+             for field, boost in TEXT_FIELDS.items()], 0.2)
+
+    def _prefix(self, stem: str) -> tantivy.Query:
+        Query = tantivy.Query
+        pattern = "".join("\\" + c if c in _REGEX_SPECIAL else c for c in stem) + ".*"
+        return Query.disjunction_max_query(
+            [Query.boost_query(Query.regex_query(self.schema, field, pattern),
+                               _PREFIX_BOOST * TEXT_FIELDS[field])
+             for field in ("title", "brand", "model")], 0.2)
+
+    def _all_of(self, queries: list[tantivy.Query]) -> tantivy.Query:
+        if len(queries) == 1:
+            return queries[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+    def _term_query(self, term: QueryTerm) -> tantivy.Query:
+        # The best alternative counts, not their sum: a title saying both "硒鼓" and its
+        # synonym "鼓粉盒" is no better a match. An alternative of several words is scaled
+        # down to weigh like one word.
+        alternatives = []
+        for position, alternative in enumerate(term.alternatives):
+            boost = (1.0 if position == 0 else _SYNONYM_BOOST) / len(alternative)
+            query = self._all_of([self._token(t) for t in alternative])
+            alternatives.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
+        if term.prefix:
+            *before, stem = term.alternatives[0]
+            alternatives.append(self._all_of([*(self._token(t) for t in before),
+                                              self._prefix(stem)]))
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return tantivy.Query.disjunction_max_query(alternatives, 0.1)
+
+    def _intent(self, terms: list[QueryTerm]) -> tantivy.Query:
+        # Words that name a catalogue category (or have a synonym that does: 台式机 is
+        # 台式计算机; or together do: 多功能 一体机) say what kind of product is wanted,
+        # more than a title that mentions them in passing.
+        names = {n for t in terms for n in (t.text, *("".join(a) for a in t.alternatives))}
+        names.update("".join(t.text for t in terms[i:i + size]) for size in (2, 3)
+                     for i in range(len(terms) - size + 1))
+        return tantivy.Query.const_score_query(tantivy.Query.term_set_query(
+            self.schema, "category_name_key", sorted(names)), _CATEGORY_INTENT)
+
+    def text_query(self, terms: list[QueryTerm] | None = None) -> tantivy.Query | None:
+        """What the words ask for (every term must match), or None without words."""
+        terms = self.terms if terms is None else terms
+        if not terms:
+            return None
+        return self._all_of([self._term_query(t) for t in terms])
+
+    def full(self, terms: list[QueryTerm]) -> tantivy.Query:
+        """Words, filters and category intent together."""
+        text = self.text_query(terms)
+        clauses = ([text] if text is not None else []) + self.filters
+        if not clauses:
+            return tantivy.Query.all_query()
+        if not terms:
+            return self._all_of(clauses)
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in clauses]
+                                           + [(tantivy.Occur.Should, self._intent(terms))])
+
+    def first_page(self, searcher, *, limit: int, offset: int):
+        """The full query, its page of results, and whether words were left out because
+        no offer matched them all."""
+        terms = self.terms
+        full = self.full(terms)
+        found = self.run(searcher, full, limit=limit, offset=offset)
+        relaxed = False
+        if found.count or len(terms) < 2 or (
+                self.filters and searcher.search(self.text_query(), limit=1).count):
+            return full, found, relaxed  # nothing, or only the filters exclude what matches
+        while not found.count and len(terms) > 1:
+            # Leave out the word whose absence lets the most offers match: a word found
+            # nowhere, or the one that contradicts the rest ("办公室用的碎纸机").
+            options = [terms[:i] + terms[i + 1:] for i in range(len(terms))]
+            counts = [searcher.search(self.full(o), limit=1).count for o in options]
+            best = max(range(len(options)), key=lambda i: (counts[i], i))
+            if not counts[best]:
+                break
+            terms, relaxed = options[best], True
+            full = self.full(terms)
+            found = self.run(searcher, full, limit=limit, offset=offset)
+        return full, found, relaxed
+
+    def run(self, searcher, full: tantivy.Query, *, limit: int, offset: int,
+            count: bool = True):
+        """Tantivy's search in the chosen order."""
+        if self.sort in _ORDERS:
+            field, order = _ORDERS[self.sort]
+            return searcher.search(full, limit=limit, offset=offset, count=count,
+                                   order_by_field=field, order=order)
+        return searcher.search(full, limit=limit, offset=offset, count=count)
+
+    def count_products(self, searcher, full: tantivy.Query) -> int:
+        """Exact number of distinct products among matching offers.
+
+        Tantivy caps an aggregation at 65,000 buckets, so larger sets are counted in
+        product-id ranges that each hold fewer products than that.
+        """
+        try:
+            return len(searcher.aggregate(full, _PRODUCT_BUCKETS)["p"]["buckets"])
+        except ValueError:
+            pass
+        top = searcher.aggregate(full, {"m": {"max": {"field": "product_id"}}})["m"]["value"]
+        total = 0
+        for low in range(0, int(top or 0) + 1, _PRODUCT_RANGE):
+            part = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, full),
+                (tantivy.Occur.Must, tantivy.Query.range_query(
+                    self.schema, "product_id", tantivy.FieldType.Unsigned, low,
+                    low + _PRODUCT_RANGE - 1))])
+            total += len(searcher.aggregate(part, _PRODUCT_BUCKETS)["p"]["buckets"])
+        return total
+
+    def offer_figures(self, searcher, full: tantivy.Query,
+                      product_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+        """Lowest price, supplier count and offer count of each product among matching offers."""
+        Query = tantivy.Query
+        restricted = Query.boolean_query([
+            (tantivy.Occur.Must, full),
+            (tantivy.Occur.Must, Query.term_set_query(self.schema, "product_id", product_ids))])
+        addresses = [a for _, a in searcher.search(restricted, limit=100_000, count=False).hits]
+        rows = zip(searcher.fast_field_values("product_id", addresses),
+                   searcher.fast_field_values("price_fen", addresses),
+                   searcher.fast_field_values("supplier_id", addresses), strict=True)
+        lowest: dict[int, int] = {}
+        suppliers: dict[int, set[int]] = {}
+        offers: dict[int, int] = {}
+        for product_id, price, supplier_id in rows:
+            lowest[product_id] = min(price, lowest.get(product_id, price))
+            suppliers.setdefault(product_id, set()).add(supplier_id)
+            offers[product_id] = offers.get(product_id, 0) + 1
+        return {p: (lowest[p], len(suppliers[p]), offers[p]) for p in lowest}
