@@ -43,6 +43,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     _register_models()
+    _register_search(app)
     _register_request_hooks(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -72,6 +73,27 @@ def _register_models() -> None:
     import mall.core.outbox  # noqa: F401
     import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
+
+
+def _register_search(app: Flask) -> None:
+    """app.extensions["search"]() returns the configured search backend, opened on first use."""
+    import threading
+
+    from catalog.search import make_backend
+
+    lock = threading.Lock()
+    holder: dict = {}
+
+    def backend():
+        with lock:
+            if "backend" not in holder:
+                holder["backend"] = make_backend(
+                    app.config["SEARCH_BACKEND"], var_dir=app.config["MALL_VAR_DIR"],
+                    meili_url=app.config["MEILI_URL"], meili_key=app.config["MEILI_KEY"])
+                holder["backend"].ensure_index()
+            return holder["backend"]
+
+    app.extensions["search"] = backend
 
 
 def _select_locale() -> str:
