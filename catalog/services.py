@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import CATALOGUE_VERSION, Category
+from catalog.sync import scope_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
 from mall.core.errors import NotFound, ValidationFailed
@@ -90,6 +91,9 @@ def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[st
         update(Category).where(Category.version == version, Category.code.in_(codes),
                                Category.enabled.is_not(enabled))
         .values(enabled=enabled)).rowcount
+    for category_id in session.scalars(select(Category.id).where(Category.version == version,
+                                                                   Category.code.in_(codes))):
+        scope_changed(session, category_id=category_id)
     record_event(session, action="category.enabled" if enabled else "category.disabled",
                  object_type="category", object_id=",".join(codes)[:64], actor=actor,
                  data={"codes": codes, "changed": changed})

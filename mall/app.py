@@ -65,6 +65,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _register_models() -> None:
     """Import every package's models so metadata (and Alembic) sees all tables."""
+    import catalog.jobs  # noqa: F401
     import catalog.models  # noqa: F401
     import mall.accounts.models  # noqa: F401
     import mall.core.audit  # noqa: F401

@@ -27,6 +27,27 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(up_command)
+    app.cli.add_command(search_group)
+
+
+@click.group("search")
+def search_group() -> None:
+    """The product search index."""
+
+
+@search_group.command("reindex")
+@with_appcontext
+def search_reindex() -> None:
+    """Rebuild the index from the database into a fresh index and switch over when complete."""
+    from catalog.sync import count_documents, reindex
+    from mall.extensions import db
+
+    backend = current_app.extensions["search"]()
+    total = count_documents(db.session)
+    with click.progressbar(length=total, label="indexing offers") as bar:
+        written = reindex(db.session, backend, progress=bar.update)
+    db.session.commit()
+    click.echo(f"search index rebuilt: {written:,} offers")
 
 
 @click.group("catalogue")
@@ -133,6 +154,12 @@ def up_command(host: str, port: int, offers: int) -> None:
     if not has_demo_data(db.session):
         click.echo(seed_demo(db.session, offers=offers, seed=2026, password=password,
                              echo=click.echo))
+    backend = app.extensions["search"]()
+    if backend.count() == 0:
+        from catalog.sync import reindex
+
+        click.echo(f"search index built: {reindex(db.session, backend):,} offers")
+        db.session.commit()
     if "scheduler" not in app.extensions:
         start_scheduler(app)
     click.echo(f"\nDemo logins (password for all: {password})")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Category, Offer, OfferStatus
+from catalog.sync import scope_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
 from mall.core.clock import local_today, now
@@ -172,6 +173,7 @@ def admit(session: Session, actor: Actor, *, supplier_id: int, category_id: int,
     session.flush()
     hide_supplier_category(session, supplier_id=supplier_id, category_id=category_id,
                            hidden=False)
+    scope_changed(session, supplier_id=supplier_id, category_id=category_id)
     return admission
 
 
@@ -200,6 +202,7 @@ def suspend_admission(session: Session, actor: Actor, *, admission_id: int, reas
         admission.suspended_from, admission.suspended_until = today, until
     hidden = hide_supplier_category(session, supplier_id=admission.supplier_id,
                                     category_id=admission.category_id, hidden=True)
+    scope_changed(session, supplier_id=admission.supplier_id, category_id=admission.category_id)
     record_event(session, action="admission.ended" if end else "admission.suspended",
                  object_type="category_admission", object_id=admission.id, actor=actor,
                  data={"reason": admission.reason, "until": until.isoformat() if until else None,
@@ -219,6 +222,7 @@ def reinstate_admission(session: Session, actor: Actor, *, admission_id: int,
     admission.reason = reason.strip() or None
     shown = hide_supplier_category(session, supplier_id=admission.supplier_id,
                                    category_id=admission.category_id, hidden=False)
+    scope_changed(session, supplier_id=admission.supplier_id, category_id=admission.category_id)
     record_event(session, action="admission.reinstated", object_type="category_admission",
                  object_id=admission.id, actor=actor, data={"offers_shown": shown})
     return admission
@@ -245,6 +249,7 @@ def lift_expired_suspensions(session: Session, *, today: date) -> int:
         admission.suspended_from = admission.suspended_until = None
         hide_supplier_category(session, supplier_id=admission.supplier_id,
                                category_id=admission.category_id, hidden=False)
+        scope_changed(session, supplier_id=admission.supplier_id, category_id=admission.category_id)
         record_event(session, action="admission.reinstated", object_type="category_admission",
                      object_id=admission.id, data={"automatic": True})
     return len(rows)

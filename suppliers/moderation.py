@@ -10,6 +10,7 @@ from sqlalchemy import String, cast, column, func, select, table
 from sqlalchemy.orm import Session
 
 from catalog.models import Category, Offer, OfferStatus, Product
+from catalog.sync import offers_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role, require_same_organisation
 from mall.core.clock import now
@@ -101,6 +102,7 @@ def decide_offers(session: Session, actor: Actor, *, offer_ids: Sequence[int], a
         record_event(session, action=f"offer.{action}", object_type="offer", object_id=offer.id,
                      actor=actor, data={"from": before.value, "to": target.value,
                                         "reason": reason})
+    offers_changed(session, [o.id for o in offers])
     session.flush()
     return len(offers)
 
