@@ -168,6 +168,8 @@ def _register_blueprints(app: Flask) -> None:
     from admin.suppliers import blueprint as admin_supplier_pages
     from admin.views import blueprint as admin_pages
     from catalog.api import blueprint as catalog_api
+    from catalog.search_api import blueprint as search_api
+    from catalog.views import blueprint as shopping_pages
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.registration import blueprint as registration_pages
     from mall.accounts.views import blueprint as accounts_pages
@@ -180,8 +182,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_supplier_pages)
     app.register_blueprint(supplier_pages)
     app.register_blueprint(registration_pages)
+    app.register_blueprint(shopping_pages)
     app.register_blueprint(import_pages)
-    for blueprint in (accounts_api, catalog_api, supplier_api):
+    for blueprint in (accounts_api, catalog_api, supplier_api, search_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -1,0 +1,149 @@
+"""Shopping pages: search with facets and live suggestions, the product page comparing every
+supplier's offer, and the add-to-cart button (the cart itself comes with direct purchase)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from marshmallow import ValidationError as SchemaValidationError
+
+from catalog import products
+from catalog.search_forms import CartAddSchema, SearchPageSchema, search_query
+from mall.core.auth import Role
+from mall.extensions import db
+from mall.web import flatten_messages, form_dict, load_form, page
+
+blueprint = Blueprint("catalog", __name__)
+BROWSERS = (Role.BUYER, Role.APPROVER, Role.FINANCE, Role.OPERATOR, Role.SUPERVISOR)
+LIST_FIELDS = ("brand", "supplier")
+MAX_CART_LINES = 200
+
+
+def _search_backend():
+    return current_app.extensions["search"]()
+
+
+def cart_count() -> int:
+    """How many items the session's cart holds (sum of quantities)."""
+    return sum((session.get("cart") or {}).values())
+
+
+@blueprint.app_context_processor
+def inject_cart_count():
+    return {"cart_count": cart_count}
+
+
+def _page_arguments() -> dict:
+    data = form_dict(request.args, LIST_FIELDS)
+    groups = request.args.getlist("group")  # a hidden "0" precedes the checkbox's "1"
+    if groups:
+        data["group"] = groups[-1]
+    return data
+
+
+def load_search_page(raw: dict) -> tuple[dict, dict[str, list[str]]]:
+    """Load the page's arguments; bad fields are reported and left out, the rest still apply."""
+    schema = SearchPageSchema()
+    try:
+        return schema.load(raw), {}
+    except SchemaValidationError as exc:
+        errors = flatten_messages(exc.messages)
+        cleaned = {k: v for k, v in raw.items() if k not in errors}
+        try:
+            return schema.load(cleaned), errors
+        except SchemaValidationError:  # e.g. an unknown parameter: show the defaults
+            return schema.load({}), errors
+
+
+@blueprint.route("/search")
+@page(*BROWSERS)
+def search():
+    """Search offers: text, facet sidebar, sort, grouping by product, pagination."""
+    raw = _page_arguments()
+    data, errors = load_search_page(raw)
+    query = search_query(data)
+    result = _search_backend().search(query)
+    counts = {f.value: f.count for f in result.facets.get("category", [])}
+    tree = products.category_facet_tree(db.session, counts, data["category"])
+    supplier_labels = products.supplier_names(
+        db.session, [int(f.value) for f in result.facets.get("supplier", [])])
+    pages = max(1, -(-result.total // query.page_size))
+    return render_template("catalog/search.html", raw=raw, data=data, errors=errors,
+                           result=result, tree=tree, supplier_labels=supplier_labels,
+                           flags={name: _flag_count(result, name)
+                                  for name in ("sme", "energy_saving", "green")},
+                           page=query.page, pages=pages, search_url=search_url)
+
+
+def search_url(**changes) -> str:
+    """This search's URL with some parameters changed (None removes one); page resets to 1."""
+    args = {key: [v for v in values if v != ""]
+            for key, values in request.args.to_dict(flat=False).items()}
+    if args.get("group"):
+        args["group"] = args["group"][-1:]
+    args.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for("catalog.search", **{k: v for k, v in args.items() if v not in ([], "")})
+
+
+def _flag_count(result, name: str) -> int:
+    return next((f.count for f in result.facets.get(name, []) if f.value == "true"), 0)
+
+
+@blueprint.route("/search/suggest")
+@page(*BROWSERS)
+def suggest():
+    """Completions of what the buyer is typing, as a JSON list of strings."""
+    prefix = request.args.get("q", "")[:100]
+    return jsonify(_search_backend().suggest(prefix) if prefix.strip() else [])
+
+
+@blueprint.route("/products/<int:product_id>")
+@page(*BROWSERS)
+def product(product_id: int):
+    """A product with every supplier's visible offer side by side, cheapest first."""
+    return render_template("catalog/product.html",
+                           product=products.product_with_offers(db.session, product_id))
+
+
+def _safe_next(target: str) -> str:
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("catalog.search")
+    return target
+
+
+@blueprint.route("/cart/add", methods=["POST"])
+@page(Role.BUYER)
+def add_to_cart():
+    """Put an offer in the session's cart; an offer buyers may not see is refused."""
+    data = load_form(CartAddSchema(), request.form.to_dict())
+    back = _safe_next(data["next"])
+    if not products.is_offer_visible(db.session, data["offer_id"]):
+        flash(_("This offer is no longer available."), "error")
+        return redirect(back)
+    cart = dict(session.get("cart") or {})
+    key = str(data["offer_id"])
+    if key not in cart and len(cart) >= MAX_CART_LINES:
+        flash(_("Your cart is full."), "error")
+        return redirect(back)
+    cart[key] = min(cart.get(key, 0) + data["quantity"], 100_000)
+    session["cart"] = cart
+    flash(_("Added to your cart (%(count)d items).", count=cart_count()), "success")
+    return redirect(back)
