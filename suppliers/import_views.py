@@ -1,11 +1,156 @@
 """Supplier pages for bulk import: upload, progress, error reports, templates."""
 
-from flask import Blueprint, redirect, url_for
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from mall.core.auth import Role
+from mall.core.errors import ValidationFailed
+from mall.extensions import db
+from mall.web import current_actor, page
+from suppliers.imports import service
+from suppliers.models import ImportJob, ImportStatus
 
 blueprint = Blueprint("imports", __name__, url_prefix="/supplier/imports")
+STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
+log = logging.getLogger(__name__)
 
 
-@blueprint.route("/")
+@blueprint.route("/", methods=["GET", "POST"])
+@page(*STAFF)
 def index():
-    """Placeholder until the import pages land."""
-    return redirect(url_for("suppliers.dashboard"))
+    """The upload form, the supplier's latest imports with live progress, and templates."""
+    actor = current_actor()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationFailed(errors={"file": ["Choose a file to upload."]})
+            job = service.create_import_job(
+                db.session, actor, filename=upload.filename, stream=upload.stream,
+                locale=str(get_locale()), var_dir=current_app.config["MALL_VAR_DIR"])
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            flash(_("File received; the import has started."), "success")
+            response = redirect(url_for("imports.index"))
+            if not current_app.config.get("SCHEDULER_ENABLED"):
+                # No scheduler here: run it in this process once the job is committed
+                # (responses close after the request's commit).
+                app = current_app._get_current_object()
+                job_id = job.id
+                response.call_on_close(lambda: start_in_background(app, job_id))
+            return response
+    jobs = service.list_import_jobs(db.session, actor)
+    return render_template(
+        "suppliers/imports.html", jobs=jobs, errors=errors,
+        progress={job.id: progress_of(job) for job in jobs},
+        categories=service.admitted_categories(db.session, actor),
+        max_rows=service.MAX_ROWS, max_mb=service.MAX_UPLOAD_BYTES // (1024 * 1024),
+        busy=any(job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) for job in jobs)
+    ), (422 if errors else 200)
+
+
+def start_in_background(app: Flask, job_id: int) -> threading.Thread:
+    """Run one import in a thread with its own app context and session."""
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                service.run_import(db.session, job_id, var_dir=app.config["MALL_VAR_DIR"])
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("background import %s failed", job_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"import-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+@blueprint.route("/<int:job_id>/progress")
+@page(*STAFF)
+def progress(job_id: int):
+    """Where an import stands, as JSON for the page's progress bar."""
+    job = service.get_import_job(db.session, current_actor(), job_id)
+    return jsonify(progress_of(job))
+
+
+def progress_of(job: ImportJob) -> dict:
+    """The counts and status of an import, as the page and its script show them."""
+    total = job.rows_total or 0
+    finished = job.status in (ImportStatus.DONE, ImportStatus.FAILED)
+    percent = 100 if job.status is ImportStatus.DONE else (
+        min(99, job.rows_done * 100 // total) if total else None)
+    return {
+        "id": job.id, "status": job.status.value, "status_text": status_text(job.status),
+        "finished": finished, "rows_total": total, "rows_done": job.rows_done,
+        "percent": percent, "created": job.rows_created, "updated": job.rows_updated,
+        "unchanged": job.rows_unchanged, "invalid": job.rows_invalid,
+        "in_review": job.rows_in_review,
+        "failure": failure_text(job) if job.status is ImportStatus.FAILED else None,
+        "error_report": (url_for("imports.error_report", job_id=job.id)
+                         if job.error_path else None),
+    }
+
+
+def status_text(status: ImportStatus) -> str:
+    """An import's status for people ("queued" alone already means "queued for review")."""
+    return {ImportStatus.QUEUED: _("Waiting to start"), ImportStatus.RUNNING: _("Importing"),
+            ImportStatus.DONE: _("Finished"), ImportStatus.FAILED: _("Failed")}[status]
+
+
+def failure_text(job: ImportJob) -> str:
+    """Why an import failed, in the reader's language."""
+    detail = (job.summary or {}).get("failure_detail", "")
+    texts = {
+        "missing_columns": _("Required columns are missing: %(columns)s", columns=detail),
+        "empty_file": _("The file has no header row."),
+        "too_many_rows": _("The file has more than 1,000,000 rows."),
+        "bad_encoding": _("The file is neither UTF-8 nor GB18030 text."),
+        "bad_csv": _("The file is not valid CSV."),
+        "bad_xlsx": _("The file is not an Excel workbook (.xlsx)."),
+        "interrupted": _("The import was interrupted; upload the file again to finish it."),
+    }
+    return texts.get(job.failure or "", _("The import stopped because of an error on our side; "
+                                         "rows saved before it are kept."))
+
+
+@blueprint.route("/<int:job_id>/errors.csv")
+@page(*STAFF)
+def error_report(job_id: int):
+    """The rows that were not imported: row number, column and reason."""
+    job = service.get_import_job(db.session, current_actor(), job_id)
+    path = service.error_report_path(job, current_app.config["MALL_VAR_DIR"])
+    return send_file(path, mimetype="text/csv", as_attachment=True,
+                     download_name=f"import-{job.id}-errors.csv", max_age=0)
+
+
+@blueprint.route("/templates/<code>.csv")
+@page(*STAFF)
+def template(code: str):
+    """A CSV template for one category, headed in the reader's language."""
+    text = service.category_template(db.session, current_actor(), code=code,
+                                     locale=str(get_locale()))
+    response = current_app.response_class(text.encode("utf-8"), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="offers-{code}.csv"'
+    return response

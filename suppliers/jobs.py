@@ -1,1 +1,20 @@
 """Timed jobs of the suppliers package."""
+
+from flask import current_app
+
+from mall.core.jobs import job
+from suppliers.imports.service import fail_stalled_imports, next_queued_import, run_import
+
+
+@job(id="suppliers.imports", seconds=2)
+def run_queued_imports(session) -> None:
+    """Run queued bulk imports one at a time, oldest first; fail those whose runner died.
+
+    Each import claims its job before running, so a second scheduler (or the web
+    process's own thread) never runs the same file twice.
+    """
+    fail_stalled_imports(session)
+    session.commit()
+    var_dir = current_app.config["MALL_VAR_DIR"]
+    while (job_id := next_queued_import(session)) is not None:
+        run_import(session, job_id, var_dir=var_dir)

@@ -61,7 +61,7 @@ def test_a_frozen_listing_disappears_from_search_within_ten_seconds(synced_app):
                                items=[item]).results[0].offer_id
         operator = actor_for(make_member(db.session, OrganisationKind.OPERATOR))
         db.session.commit()
-        _index(synced_app, [offer_id])
+    # A new listing reaches search through the outbox too.
     _wait_until(lambda: any("QX-SYNC-88" in t for t in _titles(synced_app, "QX-SYNC-88")), 10)
 
     with synced_app.app_context():
@@ -112,3 +112,26 @@ def test_reindex_rebuilds_everything_visible(synced_app):
         from catalog.search.documents import count_documents
 
         assert written == count_documents(db.session) == backend.count()
+
+
+def test_a_price_change_through_the_service_reaches_the_index(synced_app):
+    from mall.extensions import db
+    from suppliers.listings import PriceStockUpdate, save_offers, update_prices
+
+    with synced_app.app_context():
+        _user, supplier = admitted_supplier(db.session)
+        save_offers(db.session, supplier, supplier_id=supplier.organisation_id,
+                    items=[offer_input("SYNC-3", model="QX-PRICE-55", price_fen=3000,
+                                       reference=4000)])
+        db.session.commit()
+
+    def price():
+        hits = synced_app.extensions["search"]().search(SearchQuery(text="QX-PRICE-55")).hits
+        return hits[0].price_fen if hits else None
+
+    _wait_until(lambda: price() == 3000, 10)
+    with synced_app.app_context():
+        update_prices(db.session, supplier, supplier_id=supplier.organisation_id,
+                      updates=[PriceStockUpdate("SYNC-3", price_fen=2790)])
+        db.session.commit()
+    _wait_until(lambda: price() == 2790, 10)
