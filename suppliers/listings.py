@@ -470,6 +470,9 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
     if len(updates) > MAX_PRICE_BATCH:
         raise ValidationFailed(errors={"items": [
             f"At most {MAX_PRICE_BATCH} updates per request."]})
+    if len({u.supplier_sku for u in updates}) != len(updates):
+        # Two changes of one SKU in a batch would record a wrong "old price".
+        raise ValidationFailed(errors={"items": ["Each SKU may appear once per batch."]})
     moment = now()
     today = moment.date()
     report = BatchReport()

@@ -61,7 +61,12 @@ def _upload_and_wait(page, base, name, content):
                                           "buffer": content}])
     page.locator("form[enctype] button[type=submit]").click()
     row = page.locator("#imports tbody tr", has_text=name).first
-    row.locator("[data-field=status] .tag-done").wait_for(timeout=20_000)
+    try:
+        row.locator("[data-field=status] .tag-done").wait_for(timeout=60_000)
+    except Exception:  # say where the import stood, not just that it timed out
+        job = row.get_attribute("data-job")
+        progress = page.request.get(f"{base}/supplier/imports/{job}/progress").text()
+        pytest.fail(f"import {name} not done within 60 s: {progress}")
     return row
 
 

@@ -128,3 +128,15 @@ def test_the_supplier_delists_its_own_offer(session):
     result = _save(session, actor, offer_input("DEL")).results[0]
     assert delist_offers(session, actor, supplier_id=actor.organisation_id, skus=["DEL"]) == 1
     assert session.get(Offer, result.offer_id).status is OfferStatus.DELISTED
+
+
+def test_a_batch_naming_one_sku_twice_is_refused_whole(session):
+    from mall.core.errors import ValidationFailed
+
+    _user, actor = admitted_supplier(session)
+    _save(session, actor, offer_input("TWICE"))
+    with pytest.raises(ValidationFailed):
+        update_prices(session, actor, supplier_id=actor.organisation_id, updates=[
+            PriceStockUpdate("TWICE", price_fen=2500), PriceStockUpdate("TWICE", price_fen=2400)])
+    offer = session.scalar(select(Offer).where(Offer.supplier_sku == "TWICE"))
+    assert offer.price_fen == 2990
