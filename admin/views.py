@@ -67,3 +67,31 @@ def audit():
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
     report = verify_chain(db.session) if request.args.get("verify") else None
     return render_template("admin/audit.html", rows=rows, report=report)
+
+
+@blueprint.route("/synonyms", methods=["GET", "POST"])
+@page(Role.OPERATOR, Role.SUPERVISOR)
+def synonyms():
+    """The operator's search synonyms: add a group, remove one."""
+    from catalog.models import SynonymGroup
+    from catalog.synonyms import add_synonym_group, delete_synonym_group
+
+    errors: dict[str, list[str]] = {}
+    actor = current_actor()
+    if request.method == "POST":
+        try:
+            if request.form.get("delete"):
+                delete_synonym_group(db.session, actor, group_id=int(request.form["delete"]))
+                flash(_("Synonym group removed."), "success")
+            else:
+                text = request.form.get("terms", "")
+                terms = [t for t in text.replace("，", ",").replace("、", ",").split(",")]
+                add_synonym_group(db.session, actor, terms=terms)
+                flash(_("Synonym group added; searches use it within seconds."), "success")
+            return redirect(url_for("admin.synonyms"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+    groups = db.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id)).all()
+    return render_template("admin/synonyms.html", groups=groups, errors=errors,
+                           form=request.form), (422 if errors else 200)

@@ -122,3 +122,14 @@ class PriceChange(Base):
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     old_price_fen: Mapped[int | None] = mapped_column(BigInteger)
     new_price_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class SynonymGroup(Base):
+    """Words buyers use for the same thing (笔记本 = 便携式计算机), kept by the operator."""
+
+    __tablename__ = "synonym_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terms: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

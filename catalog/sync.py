@@ -18,8 +18,8 @@ from catalog.search import SearchBackend
 from catalog.search.documents import count_documents, iter_documents, refresh_offers
 from mall.core.outbox import OutboxEvent, claim_batch, emit, mark_processed
 
-CHANGED, SCOPE = "offers.changed", "offers.scope"
-TOPICS = (CHANGED, SCOPE)
+CHANGED, SCOPE, SYNONYMS = "offers.changed", "offers.scope", "search.synonyms"
+TOPICS = (CHANGED, SCOPE, SYNONYMS)
 
 
 def offers_changed(session: Session, offer_ids: Iterable[int]) -> None:
@@ -51,7 +51,7 @@ def offer_ids_of(session: Session, events: list[OutboxEvent]) -> set[int]:
     for event in events:
         if event.topic == CHANGED:
             ids.update(event.payload["offer_ids"])
-        else:
+        elif event.topic == SCOPE:
             ids.update(_scope_offer_ids(session, event.payload))
     return ids
 
@@ -61,9 +61,21 @@ def drain_outbox(session: Session, backend: SearchBackend, *, limit: int = 500) 
     events = claim_batch(session, topics=TOPICS, limit=limit)
     if not events:
         return 0
+    if any(e.topic == SYNONYMS for e in events):
+        apply_synonyms(session, backend, even_empty=True)
     refresh_offers(session, backend, offer_ids=offer_ids_of(session, events))
     mark_processed(session, events)
     return len(events)
+
+
+def apply_synonyms(session: Session, backend: SearchBackend, *, even_empty: bool = False) -> None:
+    """Give the engine the operator's synonym list (an empty list only when the operator
+    emptied it, not merely because the defaults were never loaded)."""
+    from catalog.synonyms import synonym_groups
+
+    groups = synonym_groups(session)
+    if groups or even_empty:
+        backend.set_synonyms(groups)
 
 
 def reindex(session: Session, backend: SearchBackend, *,
@@ -71,6 +83,7 @@ def reindex(session: Session, backend: SearchBackend, *,
     """Rebuild the whole index into a fresh one and switch over; then replay the changes
     that arrived meanwhile (they were written to the old index only)."""
     start = session.scalar(select(func.max(OutboxEvent.id))) or 0
+    apply_synonyms(session, backend)
 
     def documents():
         for count, doc in enumerate(iter_documents(session), start=1):

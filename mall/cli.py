@@ -60,9 +60,11 @@ def catalogue_group() -> None:
 def catalogue_load() -> None:
     """Load (or refresh) the 2022 catalogue from the shipped data file."""
     from catalog.services import load_catalogue
+    from catalog.synonyms import ensure_default_synonyms
     from mall.extensions import db
 
     report = load_catalogue(db.session)
+    ensure_default_synonyms(db.session)
     db.session.commit()
     click.echo(f"catalogue 2022: {report.total} codes ({report.added} added, "
                f"{report.renamed} renamed)")
@@ -147,8 +149,10 @@ def up_command(host: str, port: int, offers: int) -> None:
     app = current_app._get_current_object()
     upgrade()
     from catalog.services import load_catalogue
+    from catalog.synonyms import ensure_default_synonyms
 
     load_catalogue(db.session)
+    ensure_default_synonyms(db.session)
     db.session.commit()
     password = app.config["DEMO_PASSWORD"]
     if not has_demo_data(db.session):

@@ -54,3 +54,6 @@ SUPPLIER_MESSAGES = [
     N_("Only a suspended admission can be reinstated."),
     N_("Must be one of: large, medium, small, micro."), N_("Not a valid date."),
 ]
+SEARCH_MESSAGES = [N_("Give at least two different words."),
+                   N_("Each word may have at most 20 characters."),
+                   N_("Each SKU may appear once per batch.")]

@@ -275,22 +275,48 @@ def _pg_unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str
 
     Columns left out get their scalar Python-side default, as SQLAlchemy would give them.
     """
-    dialect = postgresql.dialect()
     added = [c for c in table.c if c.name not in names and c.default is not None]
     if any(not column.default.is_scalar for column in added):
         raise ValueError(f"give every column of {table.name} with a computed default a value")
-
-    def cast(param: str, column) -> str:
-        return f"CAST(:{param} AS {column.type.compile(dialect=dialect)}[])"
-
-    casts = ([cast(f"p{i}", table.c[name]) for i, name in enumerate(names)]
-             + [cast(f"d{i}", column) for i, column in enumerate(added)])
+    casts = ([_pg_array(f"p{i}", table.c[name]) for i, name in enumerate(names)]
+             + [_pg_array(f"d{i}", column) for i, column in enumerate(added)])
     sql = (f"INSERT INTO {table.name} ({', '.join([*names, *(c.name for c in added)])}) "
            f"SELECT * FROM unnest({', '.join(casts)})")
     if returning:
         sql += " RETURNING " + ", ".join(returning)
     return (text(sql), tuple(_pg_converter(table.c[name].type) for name in names),
             tuple(_pg_converter(c.type)(c.default.arg) for c in added))
+
+
+def _bulk_update(session: Session, table: Table, rows: list[dict]) -> None:
+    """Update rows by id, each a dict of its id and new values; rows with the same keys go
+    in one statement (an UPDATE … FROM unnest() on PostgreSQL, as for inserts)."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row)].append(row)
+    for names, group in groups.items():
+        if not _on_postgresql(session):
+            session.execute(update(table).where(table.c.id == bindparam("row_id")),
+                            [{"row_id": row.pop("id"), **row} for row in map(dict, group)])
+            continue
+        statement, converters = _pg_unnest_update(table, names)
+        session.execute(statement, {
+            f"p{i}": [convert(row[name]) for row in group]
+            for i, (name, convert) in enumerate(zip(names, converters, strict=True))})
+
+
+@cache
+def _pg_unnest_update(table: Table, names: tuple[str, ...]
+                      ) -> tuple[TextClause, tuple[Callable, ...]]:
+    casts = ", ".join(_pg_array(f"p{i}", table.c[name]) for i, name in enumerate(names))
+    sets = ", ".join(f"{name} = given.{name}" for name in names if name != "id")
+    return (text(f"UPDATE {table.name} SET {sets} FROM unnest({casts}) "
+                 f"AS given ({', '.join(names)}) WHERE {table.name}.id = given.id"),
+            tuple(_pg_converter(table.c[name].type) for name in names))
+
+
+def _pg_array(param: str, column) -> str:
+    return f"CAST(:{param} AS {column.type.compile(dialect=postgresql.dialect())}[])"
 
 
 def _pg_converter(column_type) -> Callable:
@@ -418,7 +444,7 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
             if row["status"] is OfferStatus.PENDING_REVIEW:
                 decisions.append((offer_id, row["review_reasons"]))
     if updates:
-        session.execute(update(Offer), updates)
+        _bulk_update(session, _OFFERS, updates)
     _write_history(session, history, actor, moment)
     if decisions:
         session.execute(insert(ListingDecision), [
@@ -521,7 +547,7 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
         changes.append(change)
         result.outcome, result.status = UPDATED, status.value
     if changes:
-        session.execute(update(Offer), changes)
+        _bulk_update(session, _OFFERS, changes)
     _write_history(session, history, actor, moment)
     if decisions:
         session.execute(insert(ListingDecision), [
