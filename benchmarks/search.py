@@ -195,12 +195,6 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
                       "RATELIMIT_ENABLED": False})
-    if "search_api" not in app.blueprints:  # until the app factory registers it
-        from catalog.search_api import blueprint
-        from mall.extensions import api, csrf
-
-        csrf.exempt(blueprint)
-        api.register_blueprint(blueprint, url_prefix="/api/v1")
     with app.app_context():
         if fresh:
             from mall.demo.seed import seed_demo

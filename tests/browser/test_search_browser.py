@@ -11,7 +11,6 @@ from werkzeug.serving import make_server
 from catalog.search.documents import iter_documents
 from mall.core.auth import OrganisationKind
 from suppliers.listings import save_offers
-from tests.catalog.test_search_pages import register_shopping
 from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
 from tests.factories.suppliers import PAPER, admitted_supplier, offer_input
 
@@ -21,10 +20,9 @@ DELI, CHENGUANG = "得力（deli）", "晨光（M&G）"
 
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
-    """A live mall of this module, so the shopping pages are registered before serving."""
+    """A live mall of this module, so its search index holds only its own offers."""
     tmp = tmp_path_factory.mktemp("browser_search")
     application = build_app(make_database_url(tmp, "browser_search"), tmp / "var")
-    register_shopping(application)
     migrate_and_load(application)
     yield application
     dispose(application)

@@ -28,25 +28,11 @@ PROBLEM = "application/problem+json"
 DELI, CHENGUANG = "得力（deli）", "晨光（M&G）"
 
 
-def register_shopping(application) -> None:
-    """Register the shopping blueprints unless the app factory already does."""
-    from catalog.search_api import blueprint as search_api
-    from catalog.views import blueprint as pages
-    from mall.extensions import api, csrf
-
-    if "catalog" not in application.blueprints:
-        application.register_blueprint(pages)
-    if "search_api" not in application.blueprints:
-        csrf.exempt(search_api)
-        api.register_blueprint(search_api, url_prefix="/api/v1")
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """This module's own app, so the shopping blueprints are registered before any request."""
+    """This module's own app and database, so its search index holds only its own offers."""
     tmp = tmp_path_factory.mktemp("shopping")
     application = build_app(make_database_url(tmp, "shopping"), tmp / "var")
-    register_shopping(application)
     migrate_and_load(application)
     yield application
     dispose(application)

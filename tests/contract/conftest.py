@@ -18,7 +18,8 @@ from catalog.search.types import NATIONWIDE, SearchDocument
 from catalog.services import read_catalogue_file
 
 MEILI_URL = os.environ.get("MEILI_URL", "")
-MEILI_MISSING = ("MEILI_URL is not set: the search contract runs on Tantivy only; the Meilisearch "
+MEILI_MISSING = ("no Meilisearch server (MEILI_URL is not set): the Meilisearch run of the search "
+                 "contract is NOT done here; it runs on Tantivy only, and the Meilisearch "
                  "adapter's requests are checked against its OpenAPI document in test_meili_requests")
 BACKENDS = ["tantivy", *(["meilisearch"] if MEILI_URL else [])]
 
