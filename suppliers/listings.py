@@ -37,7 +37,7 @@ from catalog.models import Category, Offer, OfferStatus, PriceChange, Product
 from catalog.normalise import normalise_model
 from catalog.sync import offers_changed
 from mall.core.auth import Actor, Role, Scope
-from mall.core.clock import now
+from mall.core.clock import now, to_local
 from mall.core.errors import NotFound, ValidationFailed
 from suppliers.models import (
     AdmissionStatus,
@@ -345,7 +345,7 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
     """
     require_supplier(actor, supplier_id)
     moment = now()
-    today = moment.date()
+    today = to_local(moment).date()  # dates of admissions and agreements are Shanghai dates
     report = BatchReport()
     categories = _categories(session, {i.category_code for i in items})
     admitted = _admitted_category_ids(session, supplier_id, today)
@@ -500,7 +500,7 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
         # Two changes of one SKU in a batch would record a wrong "old price".
         raise ValidationFailed(errors={"items": ["Each SKU may appear once per batch."]})
     moment = now()
-    today = moment.date()
+    today = to_local(moment).date()  # dates of admissions and agreements are Shanghai dates
     report = BatchReport()
     rows = {r.supplier_sku: r for r in session.execute(
         select(Offer.id, Offer.supplier_sku, Offer.product_id, Offer.price_fen, Offer.stock,

@@ -17,7 +17,7 @@ from catalog.services import load_catalogue
 from mall.accounts import services as accounts
 from mall.accounts.models import Organisation
 from mall.core.auth import OrganisationKind, Role
-from mall.core.clock import now
+from mall.core.clock import local_today, now
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
 from suppliers.models import (
@@ -90,7 +90,7 @@ def _people(session: Session, password_hash: str) -> list[Organisation]:
             organisation_id=supplier.id, legal_representative=demo.legal_representative,
             controlling_shareholder=demo.legal_representative, size=SizeClass(demo.size),
             employees=(2000, 800, 120, 40, 8)[min(n % 5, 4)], revenue_wan=None, assets_wan=None,
-            sme_declared_on=None if demo.size == "large" else now().date(),
+            sme_declared_on=None if demo.size == "large" else local_today(),
             contact_name=demo.contact_name, contact_phone=demo.contact_phone,
             contact_email=demo.email, bank_name="潇湘农村商业银行营业部",
             bank_account=f"62309010{n:04d}{supplier.id:06d}",
@@ -102,7 +102,7 @@ def _people(session: Session, password_hash: str) -> list[Organisation]:
     session.add(SupplierProfile(
         organisation_id=applicant.id, legal_representative="赵星城",
         controlling_shareholder="赵星城", size=SizeClass.MICRO, employees=9, revenue_wan=260,
-        assets_wan=120, sme_declared_on=now().date(), contact_name="赵星城",
+        assets_wan=120, sme_declared_on=local_today(), contact_name="赵星城",
         contact_phone="13907310000", contact_email="zhao@xingcheng.example.cn",
         bank_name="潇湘农村商业银行岳麓支行", bank_account="6230901099990001",
         delivery_regions=["430100"]))
@@ -133,7 +133,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                                       .where(Category.code.in_(codes))).all())
     session.execute(Category.__table__.update().where(Category.code.in_(codes))
                     .values(enabled=True))
-    today = now().date()
+    today = local_today()
     session.execute(insert(CategoryAdmission), [
         {"supplier_id": s.id, "category_id": category_id, "status": AdmissionStatus.ACTIVE,
          "admitted_on": today, "created_at": now(), "updated_at": now()}
