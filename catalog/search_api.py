@@ -56,6 +56,11 @@ class SearchResultSchema(Schema):
     groups = fields.List(fields.Nested(SearchGroupSchema),
                          metadata={"description": "One per product when group=true."})
     total = fields.Int(metadata={"description": "Matching products when grouped, else offers."})
+    total_estimated = fields.Bool(metadata={
+        "description": "True when a grouped total over a large set is an estimate "
+                       "(above 5,000 products); offer totals and facet counts are exact."})
+    offer_total = fields.Int(allow_none=True, metadata={
+        "description": "Exact number of matching offers (null from Meilisearch when grouped)."})
     facets = fields.Dict(keys=fields.Str(), values=fields.List(fields.Nested(SearchFacetCountSchema)),
                          metadata={"description": "Facet name to offer counts per value; "
                                                   "category counts roll up the tree."})

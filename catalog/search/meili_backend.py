@@ -277,8 +277,11 @@ class MeiliBackend:
                                    best_offer_id=h.offer_id)
                       for h in hits if h.product_id in figures]
             hits = []
-        return SearchResult(hits=hits, groups=groups, total=int(answer.get("totalHits") or 0),
-                            facets=facets, took_ms=(time.perf_counter() - started) * 1000,
+        total = int(answer.get("totalHits") or 0)
+        # Grouped (distinct product) answers count products; offers are not counted then.
+        return SearchResult(hits=hits, groups=groups, total=total,
+                            offer_total=None if query.group_by_product else total, facets=facets,
+                            took_ms=(time.perf_counter() - started) * 1000,
                             relaxed=relaxed)
 
     def _offer_figures(self, index, text: str, query: SearchQuery, product_ids: list[int],

@@ -19,12 +19,13 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tantivy
 
 from catalog.search.synonyms import DEFAULT_SYNONYMS
-from catalog.search.tantivy_query import TEXT_FIELDS, _Plan
+from catalog.search.tantivy_query import TEXT_FIELDS, _Plan, settle_prefix
 from catalog.search.text import (
     SynonymTable,
     analyse_query,
@@ -51,10 +52,14 @@ FACET_FIELDS = {"category": "category_key", "brand": "brand_key", "supplier": "s
                 "green": "green"}
 _SPLIT_FACETS = {"category": "/", "region": "|"}
 _FLAGS = ("sme", "energy_saving", "green")
+PRODUCT_KEY = "_products"
+PRODUCT_BUCKETS = {PRODUCT_KEY: {"terms": {"field": "product_id", "size": 65_000}}}
 _FACET_SIZE = 100_000  # above any real number of values, so terms aggregations are exact
 _WRITER_HEAP = 128_000_000
 _BUILD_HEAP = 1_000_000_000
 _LOCK_WAIT_SECONDS = 10.0
+EXACT_PRODUCT_COUNT = 5_000  # products counted one by one up to this estimate
+_GROUP_CHUNK = 200  # offers read per pass when gathering a page of products
 
 
 def build_schema() -> tantivy.Schema:
@@ -143,6 +148,8 @@ class TantivyBackend:
         self._synonyms = SynonymTable(DEFAULT_SYNONYMS if synonyms is None else synonyms)
         self._synonyms_stamp: int | None = None
         self._explicit_synonyms = synonyms is not None
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid: int | None = None
 
     @property
     def _current_file(self) -> Path:
@@ -304,33 +311,78 @@ class TantivyBackend:
         return self._synonyms
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """One page of hits or product groups, with exact total and facet counts."""
+        """One page of hits or product groups, with exact total and facet counts.
+
+        A grouped search makes one scoring pass (its first chunk of offers also decides
+        whether words must be left out) and one aggregation pass (facets and the product
+        count together), plus a small pass over the page's products for their prices.
+        """
         started = time.perf_counter()
         index = self._active()
         searcher = index.searcher()
-        plan = _Plan(self.schema, query, analyse_query(query.text, self.synonyms()))
-        limit = 1 if query.group_by_product else query.page_size
-        full, found, relaxed = plan.first_page(searcher, limit=limit, offset=query.offset)
+        terms = settle_prefix(searcher, analyse_query(query.text, self.synonyms()))
+        plan = _Plan(self.schema, query, terms)
+        wanted = query.offset + query.page_size
+        # The counting pass runs beside the ranking pass (Tantivy releases the GIL).
+        counting = self._pool().submit(self._aggregate, searcher, plan.full(terms), query)
+        if query.group_by_product:
+            chunk = max(wanted * 4, _GROUP_CHUNK)
+            full, found, relaxed = plan.first_page(searcher, limit=chunk, offset=0)
+        else:
+            full, found, relaxed = plan.first_page(searcher, limit=query.page_size,
+                                                   offset=query.offset)
+        facets, product_count, estimated = counting.result()
+        if relaxed:  # words were left out: count what the relaxed query matched
+            facets, product_count, estimated = self._aggregate(searcher, full, query)
         hits: list[Hit] = []
         groups: list[ProductGroup] = []
         if query.group_by_product:
-            groups, total = self._groups(searcher, plan, full, query)
+            groups = self._groups(searcher, plan, full, query, found, chunk)
+            total = product_count if found.count else 0
         else:
             total = found.count
             relevance = plan.sort is Sort.RELEVANCE
             hits = [_hit(searcher.doc(address), key if relevance else 0.0)
                     for key, address in found.hits]
-        facets = self._facets(searcher, full, query.facets) if query.facets else {}
-        return SearchResult(hits=hits, groups=groups, total=total, facets=facets,
+        return SearchResult(hits=hits, groups=groups, total=total, total_estimated=estimated,
+                            offer_total=found.count, facets=facets,
                             took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed)
 
-    def _facets(self, searcher, full, names: Iterable[str]) -> dict[str, list[FacetCount]]:
-        wanted = [n for n in dict.fromkeys(names) if n in FACET_FIELDS]
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._executor_pid != os.getpid():  # forked worker
+                self._executor = ThreadPoolExecutor(max_workers=4,
+                                                    thread_name_prefix="search-count")
+                self._executor_pid = os.getpid()
+            return self._executor
+
+    def _aggregate(self, searcher, full,
+                   query: SearchQuery) -> tuple[dict[str, list[FacetCount]], int, bool]:
+        """Facet counts and, for a grouped search, the number of products.
+
+        Products are first estimated (Tantivy's HyperLogLog, in the facets' pass); up to
+        EXACT_PRODUCT_COUNT they are then counted exactly, one bucket each. Above that a
+        bucket per product costs more than the whole search, and the estimate is returned,
+        flagged as such (facet counts, which count offers, are always exact).
+        """
+        wanted = [n for n in dict.fromkeys(query.facets) if n in FACET_FIELDS]
         aggregations = {n: {"terms": {"field": FACET_FIELDS[n], "size": _FACET_SIZE}}
                         for n in wanted}
+        if query.group_by_product:
+            aggregations[PRODUCT_KEY] = {"cardinality": {"field": "product_id"}}
         if not aggregations:
-            return {}
+            return {}, 0, False
         result = searcher.aggregate(full, aggregations)
+        products, estimated = 0, False
+        if query.group_by_product:
+            products = int(round(result[PRODUCT_KEY]["value"] or 0))
+            estimated = products > EXACT_PRODUCT_COUNT
+            if not estimated and products:
+                exact = searcher.aggregate(full, PRODUCT_BUCKETS)
+                products = len(exact[PRODUCT_KEY]["buckets"])
+        return self._facets(result, wanted), products, estimated
+
+    def _facets(self, result: dict, wanted: list[str]) -> dict[str, list[FacetCount]]:
         facets = {}
         for name in wanted:
             counts: dict[str, int] = {}
@@ -345,26 +397,25 @@ class TantivyBackend:
                                   key=lambda f: (-f.count, f.value))
         return facets
 
-    def _groups(self, searcher, plan: _Plan, full,
-                query: SearchQuery) -> tuple[list[ProductGroup], int]:
+    def _groups(self, searcher, plan: _Plan, full, query: SearchQuery, first,
+                chunk: int) -> list[ProductGroup]:
         """Products in the order of their best-ranked offer, then their page's price figures."""
-        product_count = plan.count_products(searcher, full)
         wanted = query.offset + query.page_size
         best: dict[int, tantivy.DocAddress] = {}
-        chunk, offset = max(wanted * 4, 200), 0
-        while len(best) < wanted:
-            found = plan.run(searcher, full, limit=chunk, offset=offset, count=False)
-            if not found.hits:
-                break
+        found, offset = first, 0
+        while True:
             addresses = [address for _, address in found.hits]
             for product_id, address in zip(
                     searcher.fast_field_values("product_id", addresses), addresses, strict=True):
                 best.setdefault(product_id, address)
             offset += chunk
+            if len(best) >= wanted or len(addresses) < chunk:
+                break
+            found = plan.run(searcher, full, limit=chunk, offset=offset, count=False)
         page = list(best.items())[query.offset:wanted]
         if not page:
-            return [], product_count
-        figures = plan.offer_figures(searcher, full, [product_id for product_id, _ in page])
+            return []
+        figures = plan.offer_figures(searcher, [product_id for product_id, _ in page])
         groups = []
         for product_id, address in page:
             hit = _hit(searcher.doc(address), 0.0)
@@ -373,7 +424,7 @@ class TantivyBackend:
                                        category_code=hit.category_code, lowest_price_fen=lowest,
                                        supplier_count=suppliers, offer_count=offers,
                                        best_offer_id=hit.offer_id))
-        return groups, product_count
+        return groups
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Completions of the last word typed, among offers matching the words before it."""

@@ -14,9 +14,23 @@ _ORDERS = {Sort.PRICE_ASC: ("price_fen", tantivy.Order.Asc),
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$#&~-")
 _PREFIX_BOOST = 0.5
 _CATEGORY_INTENT = 20.0
-_PRODUCT_RANGE = 60_000
-_PRODUCT_BUCKETS = {"p": {"terms": {"field": "product_id", "size": 65_000}}}
 _SYNONYM_BOOST = 0.8
+_WHOLE_WORD_DOCS = 50  # a last word found whole in this many titles is taken as finished
+
+
+def settle_prefix(searcher, terms: list[QueryTerm]) -> list[QueryTerm]:
+    """Match the last word as a prefix only while it may be unfinished.
+
+    A last word that many titles contain whole ("得力", "复印纸") is a finished word: its
+    longer completions add noise and cost a scan of the term dictionary per field. A rare
+    or unknown one ("CF22", "笔记") is still being typed and keeps prefix matching.
+    """
+    if not terms or not terms[-1].prefix:
+        return terms
+    last = terms[-1]
+    if searcher.doc_freq("title", last.alternatives[0][-1]) < _WHOLE_WORD_DOCS:
+        return terms
+    return [*terms[:-1], QueryTerm(last.text, last.alternatives, prefix=False)]
 
 
 class _Plan:
@@ -149,34 +163,16 @@ class _Plan:
                                    order_by_field=field, order=order)
         return searcher.search(full, limit=limit, offset=offset, count=count)
 
-    def count_products(self, searcher, full: tantivy.Query) -> int:
-        """Exact number of distinct products among matching offers.
+    def offer_figures(self, searcher, product_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+        """Lowest price, supplier count and offer count of each product among matching offers.
 
-        Tantivy caps an aggregation at 65,000 buckets, so larger sets are counted in
-        product-id ranges that each hold fewer products than that.
+        Every text field is the product's (title, brand, model, attributes, category), so
+        the words match all offers of a product or none: the page's products and the
+        filters select exactly its matching offers, without scoring the words again.
         """
-        try:
-            return len(searcher.aggregate(full, _PRODUCT_BUCKETS)["p"]["buckets"])
-        except ValueError:
-            pass
-        top = searcher.aggregate(full, {"m": {"max": {"field": "product_id"}}})["m"]["value"]
-        total = 0
-        for low in range(0, int(top or 0) + 1, _PRODUCT_RANGE):
-            part = tantivy.Query.boolean_query([
-                (tantivy.Occur.Must, full),
-                (tantivy.Occur.Must, tantivy.Query.range_query(
-                    self.schema, "product_id", tantivy.FieldType.Unsigned, low,
-                    low + _PRODUCT_RANGE - 1))])
-            total += len(searcher.aggregate(part, _PRODUCT_BUCKETS)["p"]["buckets"])
-        return total
-
-    def offer_figures(self, searcher, full: tantivy.Query,
-                      product_ids: list[int]) -> dict[int, tuple[int, int, int]]:
-        """Lowest price, supplier count and offer count of each product among matching offers."""
         Query = tantivy.Query
-        restricted = Query.boolean_query([
-            (tantivy.Occur.Must, full),
-            (tantivy.Occur.Must, Query.term_set_query(self.schema, "product_id", product_ids))])
+        restricted = self._all_of([Query.term_set_query(self.schema, "product_id", product_ids),
+                                   *self.filters])
         addresses = [a for _, a in searcher.search(restricted, limit=100_000, count=False).hits]
         rows = zip(searcher.fast_field_values("product_id", addresses),
                    searcher.fast_field_values("price_fen", addresses),

@@ -125,14 +125,20 @@ class FacetCount:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits (or product groups), the exact total and exact facet counts.
+    """A page of hits (or product groups), the total and exact facet counts (of offers).
 
     ``relaxed`` is set when no offer matched every word and the trailing words were dropped.
+    ``total`` counts offers, or products when grouped; a product count over a large set may
+    be an estimate (``total_estimated``), as search engines give (Meilisearch's
+    estimatedTotalHits); ``offer_total`` is the exact number of matching offers (None
+    where the engine does not count them: Meilisearch's grouped answers).
     """
 
     hits: list[Hit] = field(default_factory=list)
     groups: list[ProductGroup] = field(default_factory=list)
     total: int = 0
+    total_estimated: bool = False
+    offer_total: int | None = 0
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
     took_ms: float = 0.0
     relaxed: bool = False
