@@ -72,6 +72,8 @@ def _register_models() -> None:
     import mall.core.audit_jobs  # noqa: F401
     import mall.core.idempotency  # noqa: F401
     import mall.core.outbox  # noqa: F401
+    import mall.purchasing.jobs  # noqa: F401
+    import mall.purchasing.models  # noqa: F401
     import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
 

@@ -66,7 +66,7 @@ SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.FINANCE_PARTNER: frozenset({Scope.ACCOUNT_READ, Scope.FINANCING_READ,
                                                  Scope.FINANCING_WRITE}),
     OrganisationKind.PURCHASING_UNIT: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
-                                                 Scope.ORDERS_READ}),
+                                                 Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
     OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ}),
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
                                             Scope.ORDERS_READ}),

@@ -1,0 +1,263 @@
+"""Budget lines and the direct-purchase limit (DOMAIN.md: Purchase modes and thresholds,
+Supervision → Splitting).
+
+Every amount moves by one conditional UPDATE that also checks the rule, so two
+checkouts racing for the last of a budget line or of a limit cannot both pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mall.accounts.models import Organisation
+from mall.core.audit import record_event
+from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
+from mall.core.errors import MallError, NotFound, ValidationFailed
+from mall.core.money import format_fen
+from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings
+
+DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
+DEFAULT_WARN_PCT = 80
+
+
+class LimitExceeded(MallError):
+    """A direct purchase past the limit: the way forward is a bidding round."""
+
+    code = "direct_purchase_limit_exceeded"
+    status = 409
+    title = "Direct purchase limit exceeded"
+
+
+class BudgetExhausted(MallError):
+    code = "budget_exhausted"
+    status = 409
+    title = "Not enough budget left on this line"
+
+
+@dataclass(frozen=True)
+class Limits:
+    direct_limit_fen: int
+    warn_pct: int
+
+    @property
+    def warn_at_fen(self) -> int:
+        return self.direct_limit_fen * self.warn_pct // 100
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """Where a category's running total would stand after an order."""
+
+    category_code: str
+    running_total_fen: int  # before the order
+    order_fen: int
+    limit_fen: int
+    warn_at_fen: int
+
+    @property
+    def after_fen(self) -> int:
+        return self.running_total_fen + self.order_fen
+
+    @property
+    def blocked(self) -> bool:
+        return self.after_fen > self.limit_fen or self.order_fen > self.limit_fen
+
+    @property
+    def warning(self) -> bool:
+        return not self.blocked and self.after_fen >= self.warn_at_fen
+
+
+def limits_for(session: Session, region_code: str | None) -> Limits:
+    """The limits of a region: its own row, else its province's, else the mall default."""
+    candidates = [c for c in (region_code, (region_code or "")[:2] + "0000") if c]
+    rows = {r.region_code: r for r in session.scalars(select(PurchaseSettings).where(
+        PurchaseSettings.region_code.in_(candidates) | PurchaseSettings.region_code.is_(None)))}
+    for key in (*candidates, None):
+        if key in rows:
+            return Limits(rows[key].direct_limit_fen, rows[key].warn_pct)
+    return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT)
+
+
+def set_limits(session: Session, actor: Actor, *, region_code: str | None, direct_limit_fen: int,
+               warn_pct: int = DEFAULT_WARN_PCT) -> PurchaseSettings:
+    """The operator sets a region's limit (None: the mall-wide default)."""
+    actor.require_role(Role.OPERATOR)
+    if direct_limit_fen <= 0 or not 1 <= warn_pct <= 100:
+        raise ValidationFailed(errors={"direct_limit_fen": ["The limit must be positive."]})
+    row = session.scalar(select(PurchaseSettings).where(
+        PurchaseSettings.region_code.is_(None) if region_code is None
+        else PurchaseSettings.region_code == region_code))
+    if row is None:
+        row = PurchaseSettings(region_code=region_code, direct_limit_fen=0)
+        session.add(row)
+    row.direct_limit_fen, row.warn_pct = direct_limit_fen, warn_pct
+    session.flush()
+    record_event(session, action="purchase_limits.set", object_type="purchase_settings",
+                 object_id=row.id, actor=actor,
+                 data={"region_code": region_code, "direct_limit_fen": direct_limit_fen})
+    return row
+
+
+def running_totals(session: Session, organisation_id: int, fiscal_year: int,
+                   codes: set[str]) -> dict[str, int]:
+    rows = session.execute(select(CategorySpend.category_code, CategorySpend.total_fen).where(
+        CategorySpend.organisation_id == organisation_id, CategorySpend.fiscal_year == fiscal_year,
+        CategorySpend.category_code.in_(codes))).all()
+    totals = dict.fromkeys(codes, 0)
+    totals.update({code: total for code, total in rows})
+    return totals
+
+
+def check_limits(session: Session, organisation_id: int, fiscal_year: int,
+                 amounts_by_category: dict[str, int]) -> list[LimitCheck]:
+    """How each category of an order stands against the unit's limit (no change made)."""
+    unit = session.get(Organisation, organisation_id)
+    limits = limits_for(session, unit.region_code if unit else None)
+    totals = running_totals(session, organisation_id, fiscal_year, set(amounts_by_category))
+    return [LimitCheck(code, totals[code], amount, limits.direct_limit_fen, limits.warn_at_fen)
+            for code, amount in sorted(amounts_by_category.items())]
+
+
+def limit_message(check: LimitCheck) -> str:
+    return (f"Category {check.category_code}: this unit has bought {format_fen(check.running_total_fen)}"
+            f" by direct purchase this fiscal year; with {format_fen(check.order_fen)} more it would"
+            f" pass the direct-purchase limit of {format_fen(check.limit_fen)}. Buy it through a"
+            " bidding round (quick bidding) instead.")
+
+
+def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: int,
+                          amounts_by_category: dict[str, int]) -> None:
+    """Count an order against the limit, refusing atomically if a total would pass it."""
+    unit = session.get(Organisation, organisation_id)
+    limit = limits_for(session, unit.region_code if unit else None).direct_limit_fen
+    for code, amount in sorted(amounts_by_category.items()):
+        _ensure_spend_row(session, organisation_id, fiscal_year, code)
+        result = session.execute(update(CategorySpend).where(
+            CategorySpend.organisation_id == organisation_id,
+            CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
+            CategorySpend.total_fen + amount <= limit,
+        ).values(total_fen=CategorySpend.total_fen + amount).execution_options(
+            synchronize_session=False))
+        if result.rowcount != 1:
+            check = check_limits(session, organisation_id, fiscal_year, {code: amount})[0]
+            raise LimitExceeded(limit_message(check), errors={"category": [code]})
+
+
+def remove_from_running_totals(session: Session, organisation_id: int, fiscal_year: int,
+                               amounts_by_category: dict[str, int]) -> None:
+    for code, amount in amounts_by_category.items():
+        session.execute(update(CategorySpend).where(
+            CategorySpend.organisation_id == organisation_id,
+            CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
+        ).values(total_fen=CategorySpend.total_fen - amount).execution_options(
+            synchronize_session=False))
+
+
+def _ensure_spend_row(session: Session, organisation_id: int, fiscal_year: int, code: str) -> None:
+    exists = session.scalar(select(CategorySpend.id).where(
+        CategorySpend.organisation_id == organisation_id, CategorySpend.fiscal_year == fiscal_year,
+        CategorySpend.category_code == code))
+    if exists:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert(CategorySpend).values(
+                organisation_id=organisation_id, fiscal_year=fiscal_year, category_code=code,
+                total_fen=0))
+    except IntegrityError:  # a concurrent checkout created it first
+        pass
+
+
+# -- budget lines -----------------------------------------------------------------------------
+
+def create_budget_line(session: Session, actor: Actor, *, fiscal_year: int, project_code: str,
+                       project_name: str, category_code: str, amount_fen: int) -> BudgetLine:
+    """A unit's finance or approver enters a purchase plan line."""
+    actor.require_role(Role.FINANCE, Role.APPROVER)
+    errors: dict[str, list[str]] = {}
+    if amount_fen <= 0:
+        errors["amount_fen"] = ["The amount must be positive."]
+    if not project_code.strip():
+        errors["project_code"] = ["Enter the budget project code."]
+    if len(category_code) != 9:
+        errors["category_code"] = ["Enter a catalogue code such as A02010105."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    line = BudgetLine(organisation_id=actor.organisation_id, fiscal_year=fiscal_year,
+                      project_code=project_code.strip(), project_name=project_name.strip(),
+                      category_code=category_code, amount_fen=amount_fen)
+    session.add(line)
+    session.flush()
+    record_event(session, action="budget_line.created", object_type="budget_line",
+                 object_id=line.id, actor=actor,
+                 data={"amount_fen": amount_fen, "category_code": category_code})
+    return line
+
+
+def budget_lines(session: Session, actor: Actor, *, fiscal_year: int | None = None) -> list[BudgetLine]:
+    if actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:
+        return []
+    query = select(BudgetLine).where(BudgetLine.organisation_id == actor.organisation_id)
+    if fiscal_year is not None:
+        query = query.where(BudgetLine.fiscal_year == fiscal_year)
+    return list(session.scalars(query.order_by(BudgetLine.fiscal_year.desc(), BudgetLine.id)))
+
+
+def get_budget_line(session: Session, actor: Actor, line_id: int) -> BudgetLine:
+    line = session.get(BudgetLine, line_id)
+    if line is None:
+        raise NotFound()
+    require_same_organisation(actor, line.organisation_id)
+    return line
+
+
+def covers(line: BudgetLine, category_code: str) -> bool:
+    """A line for A02010000 pays for anything under it (A02010105 …)."""
+    return category_code.startswith(line.category_code.rstrip("0"))
+
+
+def reserve(session: Session, line_id: int, amount_fen: int) -> None:
+    """Hold an order's amount on its line, refusing if the line has not that much left."""
+    available = (BudgetLine.amount_fen - BudgetLine.reserved_fen - BudgetLine.committed_fen
+                 - BudgetLine.spent_fen)
+    result = session.execute(update(BudgetLine).where(
+        BudgetLine.id == line_id, available >= amount_fen,
+    ).values(reserved_fen=BudgetLine.reserved_fen + amount_fen).execution_options(
+        synchronize_session=False))
+    if result.rowcount != 1:
+        line = session.get(BudgetLine, line_id)
+        session.refresh(line)
+        raise BudgetExhausted(
+            f"Budget line {line.project_code} has {format_fen(line.available_fen)} left; "
+            f"this order needs {format_fen(amount_fen)}.", errors={"budget_line_id": [
+                "Not enough budget left on this line."]})
+
+
+_MOVES = {("reserved", "committed"), ("committed", "spent"), ("reserved", "spent")}
+_COLUMNS = {"reserved": "reserved_fen", "committed": "committed_fen", "spent": "spent_fen"}
+
+
+def move(session: Session, line_id: int, amount_fen: int, source: str, target: str) -> None:
+    """Move an amount between the states of a line (or out of it: target "released")."""
+    if target != "released" and (source, target) not in _MOVES:
+        raise ValueError(f"budget cannot move from {source} to {target}")
+    values = {_COLUMNS[source]: getattr(BudgetLine, _COLUMNS[source]) - amount_fen}
+    if target != "released":
+        values[_COLUMNS[target]] = getattr(BudgetLine, _COLUMNS[target]) + amount_fen
+    session.execute(update(BudgetLine).where(BudgetLine.id == line_id).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def totals(session: Session, organisation_id: int) -> dict[str, int]:
+    """The unit's sums over all lines, for its dashboard."""
+    row = session.execute(select(
+        func.coalesce(func.sum(BudgetLine.amount_fen), 0),
+        func.coalesce(func.sum(BudgetLine.reserved_fen), 0),
+        func.coalesce(func.sum(BudgetLine.committed_fen), 0),
+        func.coalesce(func.sum(BudgetLine.spent_fen), 0),
+    ).where(BudgetLine.organisation_id == organisation_id)).one()
+    return dict(zip(("amount", "reserved", "committed", "spent"), row, strict=True))

@@ -1,0 +1,250 @@
+"""Checkout: the cart becomes one order per supplier in one transaction.
+
+Stock is taken by one conditional UPDATE per offer (``stock >= quantity``), in offer-id
+order so that concurrent checkouts lock rows in the same order; the price written on
+the order line is the one that UPDATE returns. Budget and the direct-purchase limit
+move the same way (mall.purchasing.budget). Any refusal rolls the whole checkout back.
+A checkout token (form) or Idempotency-Key (API) makes a repeated submission return
+the orders of the first one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog.models import Offer, OfferStatus
+from catalog.sync import offers_changed
+from mall.accounts.models import Organisation
+from mall.core.audit import record_event
+from mall.core.auth import Actor
+from mall.core.clock import local_today, now
+from mall.core.errors import MallError, ValidationFailed
+from mall.core.money import format_fen
+from mall.purchasing import budget
+from mall.purchasing.cart import CartView, require_buyer, view_cart
+from mall.purchasing.cart import clear as clear_cart
+from mall.purchasing.models import (
+    Checkout,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStep,
+    UnitSettings,
+)
+from mall.purchasing.notifications import notify
+
+CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
+
+
+class OutOfStock(MallError):
+    code = "out_of_stock"
+    status = 409
+    title = "Not enough stock"
+
+
+@dataclass
+class CheckoutPreview:
+    cart: CartView
+    checks: list[budget.LimitCheck]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[budget.LimitCheck]:
+        return [c for c in self.checks if c.warning]
+
+    @property
+    def blocks(self) -> list[budget.LimitCheck]:
+        return [c for c in self.checks if c.blocked]
+
+
+@dataclass
+class CheckoutResult:
+    orders: list[Order]
+    warnings: list[budget.LimitCheck]
+    replayed: bool = False
+
+
+def fiscal_year() -> int:
+    """China's fiscal year is the calendar year (预算法 18)."""
+    return local_today().year
+
+
+def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) -> CheckoutPreview:
+    """What checking out would do now: per-category limit standing and line problems."""
+    require_buyer(actor)
+    cart = view_cart(session, actor, offer_ids)
+    amounts = cart.amounts_by_category()
+    checks = budget.check_limits(session, actor.organisation_id, fiscal_year(), amounts)
+    # The limit also applies to each single order (one per supplier).
+    problems = [f"{line.title}: {'no longer on sale' if not line.available else 'not enough stock'}"
+                for group in cart.groups for line in group.lines
+                if not line.available or line.short_of_stock]
+    return CheckoutPreview(cart, checks, problems)
+
+
+def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
+             contact: str, token: str, secret: bool = False,
+             offer_ids: list[int] | None = None) -> CheckoutResult:
+    """Create one order per supplier from the cart (or the chosen offers of it)."""
+    require_buyer(actor)
+    errors: dict[str, list[str]] = {}
+    if not delivery_address.strip():
+        errors["delivery_address"] = ["Enter the delivery address."]
+    if not contact.strip():
+        errors["contact"] = ["Enter a contact name and phone number."]
+    if not token or len(token) > 80:
+        errors["token"] = ["The checkout token is missing; reload the page."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    # A refusal half-way (stock, budget, limit) undoes the stock already taken.
+    with session.begin_nested():
+        return _checkout(session, actor, budget_line_id=budget_line_id,
+                         delivery_address=delivery_address, contact=contact, token=token,
+                         secret=secret, offer_ids=offer_ids)
+
+
+def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
+              contact: str, token: str, secret: bool, offer_ids: list[int] | None) -> CheckoutResult:
+    checkout_id, replay = _claim_token(session, actor, token)
+    if replay is not None:
+        return CheckoutResult(replay, [], replayed=True)
+    year = fiscal_year()
+    line = budget.get_budget_line(session, actor, budget_line_id)
+    cart = view_cart(session, actor, offer_ids)
+    if not cart.groups:
+        raise ValidationFailed("The cart is empty.", errors={"cart": ["The cart is empty."]},
+                               code="cart_empty")
+    if line.fiscal_year != year:
+        raise ValidationFailed(errors={"budget_line_id": [
+            f"This budget line is for {line.fiscal_year}; choose a line of {year}."]})
+    uncovered = sorted({ln.category_code for g in cart.groups for ln in g.lines
+                        if not budget.covers(line, ln.category_code)})
+    if uncovered:
+        raise ValidationFailed(errors={"budget_line_id": [
+            f"Budget line {line.project_code} ({line.category_code}) does not cover "
+            f"{', '.join(uncovered)}."]}, code="budget_line_mismatch")
+
+    prices = _take_stock(session, cart)
+    limits = budget.limits_for(session, _region(session, actor.organisation_id))
+    for group in cart.groups:
+        total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
+        if total > limits.direct_limit_fen:
+            raise budget.LimitExceeded(
+                f"The order to {group.supplier_name} comes to {format_fen(total)}, over the "
+                f"direct-purchase limit of {format_fen(limits.direct_limit_fen)} for one order. "
+                "Buy it through a bidding round (quick bidding) instead.",
+                errors={"cart": [group.supplier_name]})
+    warnings_before = budget.check_limits(session, actor.organisation_id, year,
+                                          _amounts(cart, prices))
+    for check in warnings_before:
+        if check.blocked:
+            raise budget.LimitExceeded(budget.limit_message(check),
+                                       errors={"category": [check.category_code]})
+    budget.add_to_running_totals(session, actor.organisation_id, year, _amounts(cart, prices))
+    settings = session.get(UnitSettings, actor.organisation_id)
+    approval_above = settings.approval_above_fen if settings else None
+    moment = now()
+    orders = []
+    for position, group in enumerate(cart.groups, start=1):
+        total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
+        needs_approval = approval_above is not None and total > approval_above
+        order = Order(
+            number=f"DP{local_today():%Y%m%d}{checkout_id:07d}{position:02d}",
+            checkout_id=checkout_id, buyer_org_id=actor.organisation_id,
+            buyer_user_id=actor.user_id, supplier_id=group.supplier_id, budget_line_id=line.id,
+            fiscal_year=year, total_fen=total, delivery_address=delivery_address.strip(),
+            contact=contact.strip(), secret=secret, submitted_at=moment,
+            status=OrderStatus.PENDING_APPROVAL if needs_approval else OrderStatus.SENT,
+            confirm_by=None if needs_approval else moment + timedelta(hours=CONFIRM_HOURS))
+        order.lines = [OrderLine(
+            offer_id=ln.offer_id, product_id=ln.product_id, category_code=ln.category_code,
+            title=ln.title, brand=ln.brand, model=ln.model, unit=ln.unit, quantity=ln.quantity,
+            unit_price_fen=prices[ln.offer_id]) for ln in group.lines]
+        order.steps = [OrderStep(status="submitted", at=moment, user_id=actor.user_id)]
+        if not needs_approval:
+            order.steps.append(OrderStep(status=OrderStatus.SENT.value, at=moment,
+                                         deadline=order.confirm_by))
+        session.add(order)
+        budget.reserve(session, line.id, total)
+        orders.append(order)
+    session.flush()
+    for order in orders:
+        record_event(session, action="order.submitted", object_type="order", object_id=order.id,
+                     actor=actor, data={"number": order.number, "total_fen": order.total_fen,
+                                        "supplier_id": order.supplier_id})
+        if order.status is OrderStatus.SENT:
+            notify(session, order.supplier_id, order, "order_received")
+        else:
+            notify(session, order.buyer_org_id, order, "approval_needed")
+    clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
+    offers_changed(session, list(prices))
+    return CheckoutResult(orders, [c for c in warnings_before if c.warning])
+
+
+def _region(session: Session, organisation_id: int) -> str | None:
+    unit = session.get(Organisation, organisation_id)
+    return unit.region_code if unit else None
+
+
+def _amounts(cart: CartView, prices: dict[int, int]) -> dict[str, int]:
+    amounts: dict[str, int] = {}
+    for group in cart.groups:
+        for ln in group.lines:
+            amounts[ln.category_code] = (amounts.get(ln.category_code, 0)
+                                         + ln.quantity * prices[ln.offer_id])
+    return amounts
+
+
+def _take_stock(session: Session, cart: CartView) -> dict[int, int]:
+    """Decrement every line's stock or refuse; returns the price of each offer taken."""
+    lines = sorted((ln for g in cart.groups for ln in g.lines), key=lambda ln: ln.offer_id)
+    prices: dict[int, int] = {}
+    for ln in lines:
+        price = session.execute(
+            update(Offer).where(Offer.id == ln.offer_id, Offer.stock >= ln.quantity,
+                                Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False))
+            .values(stock=Offer.stock - ln.quantity)
+            .returning(Offer.price_fen).execution_options(synchronize_session=False)).scalar()
+        if price is None:
+            offer = session.get(Offer, ln.offer_id)
+            session.refresh(offer)
+            reason = (f"{ln.title}: only {offer.stock} left" if offer.visible
+                      else f"{ln.title} is no longer on sale")
+            raise OutOfStock(reason, errors={"cart": [reason]})
+        prices[ln.offer_id] = price
+    return prices
+
+
+def _claim_token(session: Session, actor: Actor, token: str) -> tuple[int, list[Order] | None]:
+    """Record the token (Core statements, no ORM object to outlive a rollback), or return
+    the orders of the checkout that already used it."""
+    def existing() -> int | None:
+        return session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
+                                                        Checkout.token == token))
+
+    found = existing()
+    if found is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Checkout).values(user_id=actor.user_id, token=token,
+                                                        created_at=now()))
+            return existing(), None
+        except IntegrityError:
+            found = existing()
+    return found, list(session.scalars(select(Order).where(Order.checkout_id == found)
+                                       .order_by(Order.id)))
+
+
+def restock(session: Session, lines: list[tuple[int, int]]) -> None:
+    """Give quantities back to offers (cancellation, returns)."""
+    for offer_id, quantity in sorted(lines):
+        if quantity:
+            session.execute(update(Offer).where(Offer.id == offer_id)
+                            .values(stock=Offer.stock + quantity)
+                            .execution_options(synchronize_session=False))
+    offers_changed(session, [offer_id for offer_id, _ in lines])

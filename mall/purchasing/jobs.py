@@ -1,0 +1,89 @@
+"""Timed jobs of purchasing: the 72-hour confirmation deadline, reminders, overdue payments,
+notice publication, card payment reconciliation and e-mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mall.accounts.models import Organisation
+from mall.core.auth import OrganisationKind
+from mall.core.clock import format_local, now
+from mall.core.jobs import job
+from mall.purchasing import notices, orders, payments
+from mall.purchasing.models import Order, OrderStatus
+from mall.purchasing.notifications import notify, send_pending_email
+from mall.purchasing.stripe_gateway import StripeSettings
+
+REMIND_HOURS_BEFORE = 24
+
+
+def _locked(query, session: Session):
+    """Rows another scheduler process holds are skipped (PostgreSQL); SQLite has one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
+    """Orders the supplier left unconfirmed past their deadline are cancelled, all released."""
+    overdue = list(session.scalars(_locked(select(Order).where(
+        Order.status == OrderStatus.SENT, Order.confirm_by < now()).limit(limit), session)))
+    for order in overdue:
+        orders._cancel(session, order, None, "not confirmed by the supplier within 72 hours")
+    return len(overdue)
+
+
+def remind_confirmation(session: Session) -> int:
+    soon = now() + timedelta(hours=REMIND_HOURS_BEFORE)
+    due = list(session.scalars(_locked(select(Order).where(
+        Order.status == OrderStatus.SENT, Order.confirm_reminded.is_(False),
+        Order.confirm_by <= soon), session)))
+    for order in due:
+        for organisation_id in (order.supplier_id, order.buyer_org_id):
+            notify(session, organisation_id, order, "confirm_reminder",
+                   deadline=format_local(order.confirm_by))
+        order.confirm_reminded = True
+    return len(due)
+
+
+def alert_overdue_payments(session: Session) -> int:
+    """Unpaid 30 days after the invoice: the unit and the supervisor are alerted."""
+    late = list(session.scalars(_locked(select(Order).where(
+        Order.status == OrderStatus.INVOICED, Order.overdue_alerted.is_(False),
+        Order.pay_by < now()), session)))
+    supervisors = list(session.scalars(select(Organisation.id).where(
+        Organisation.kind == OrganisationKind.SUPERVISOR)))
+    for order in late:
+        for organisation_id in (order.buyer_org_id, *supervisors):
+            notify(session, organisation_id, order, "payment_overdue",
+                   pay_by=format_local(order.pay_by))
+        order.overdue_alerted = True
+    return len(late)
+
+
+@job(id="purchasing.deadlines", seconds=60)
+def deadlines(session: Session) -> None:
+    cancel_unconfirmed(session)
+    remind_confirmation(session)
+    alert_overdue_payments(session)
+
+
+@job(id="purchasing.notices", seconds=60)
+def publish_notices(session: Session) -> None:
+    notices.publish_due(session)
+
+
+@job(id="purchasing.payments", seconds=30)
+def reconcile_payments(session: Session) -> None:
+    payments.reconcile(session, StripeSettings.from_config(current_app.config))
+
+
+@job(id="purchasing.email", seconds=60)
+def email_notifications(session: Session) -> None:
+    smtp = current_app.config.get("SMTP_URL")
+    if smtp:
+        send_pending_email(session, smtp, current_app.config.get("MAIL_FROM", "noreply@mall.example.cn"))

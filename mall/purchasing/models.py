@@ -1,0 +1,349 @@
+"""Tables of the purchasing core: budget lines and limits, carts, orders and their steps,
+contracts, notices, payments, acceptance, ratings and notifications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mall.core.db import Base, TimestampMixin
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    return Enum(kind, name=name, native_enum=False, length=24,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class PurchaseSettings(Base):
+    """Limits per region (row with region_code NULL: the mall-wide default, DOMAIN.md)."""
+
+    __tablename__ = "purchase_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), unique=True)
+    direct_limit_fen: Mapped[int] = mapped_column(BigInteger)  # 分散采购限额
+    warn_pct: Mapped[int] = mapped_column(default=80)
+
+
+class UnitSettings(Base):
+    """A purchasing unit's own rule: internal approval above an amount it sets."""
+
+    __tablename__ = "unit_settings"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    approval_above_fen: Mapped[int | None] = mapped_column(BigInteger)  # None: no approval
+
+
+class BudgetLine(TimestampMixin, Base):
+    """A purchase plan line (采购计划/预算): what the unit may spend on a category this year.
+
+    ``reserved`` is held by submitted orders, ``committed`` by signed contracts, ``spent`` paid;
+    the rest is available. Amounts move by conditional UPDATEs, never read-modify-write.
+    """
+
+    __tablename__ = "budget_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    fiscal_year: Mapped[int]
+    project_code: Mapped[str] = mapped_column(String(40))
+    project_name: Mapped[str] = mapped_column(String(200))
+    category_code: Mapped[str] = mapped_column(String(9))  # a catalogue code, any level
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    committed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    @property
+    def available_fen(self) -> int:
+        return self.amount_fen - self.reserved_fen - self.committed_fen - self.spent_fen
+
+
+class CategorySpend(Base):
+    """A unit's running total of direct purchases per category and fiscal year (anti-splitting)."""
+
+    __tablename__ = "category_spend"
+    __table_args__ = (UniqueConstraint("organisation_id", "fiscal_year", "category_code",
+                                       name="uq_category_spend_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    fiscal_year: Mapped[int]
+    category_code: Mapped[str] = mapped_column(String(9))
+    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CartItem(Base):
+    """One offer in a buyer's cart."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (UniqueConstraint("user_id", "offer_id", name="uq_cart_items_user_offer"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    quantity: Mapped[int]
+    added_at: Mapped[datetime]
+
+
+class Checkout(Base):
+    """One submission of a cart; its token makes a repeated submission harmless."""
+
+    __tablename__ = "checkouts"
+    __table_args__ = (UniqueConstraint("user_id", "token", name="uq_checkouts_user_token"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order stands; transitions live in mall.purchasing.orders."""
+
+    PENDING_APPROVAL = "pending_approval"  # 待内部审批
+    SENT = "sent"  # 已发送供应商，待确认
+    CONFIRMED = "confirmed"  # 供应商已确认
+    SUPPLIER_SIGNED = "supplier_signed"  # 供应商已签约
+    SIGNED = "signed"  # 合同已签订
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"  # 验收完成（通过或部分通过）
+    INVOICED = "invoiced"
+    PAID = "paid"
+    RATED = "rated"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"  # 验收不通过或退货，款项已退
+
+
+class AcceptanceResult(enum.StrEnum):
+    PASS = "pass"
+    PARTIAL = "partial"
+    REJECT = "reject"
+
+
+class Order(TimestampMixin, Base):
+    """One supplier's share of a checkout: the unit's order, later its contract."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
+    buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    buyer_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    budget_line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id"), index=True)
+    fiscal_year: Mapped[int]
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), index=True)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    # reserved -> committed (signed) -> spent (paid), or released (cancelled)
+    budget_state: Mapped[str] = mapped_column(String(12), default="reserved")
+    delivery_address: Mapped[str] = mapped_column(String(300))
+    contact: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[bool] = mapped_column(default=False)  # 涉密: the contract is not published
+    submitted_at: Mapped[datetime]
+    confirm_by: Mapped[datetime | None] = mapped_column(index=True)  # supplier must confirm by
+    confirm_reminded: Mapped[bool] = mapped_column(default=False)
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(60))
+    invoice_number: Mapped[str | None] = mapped_column(String(40))
+    invoiced_at: Mapped[datetime | None]
+    pay_by: Mapped[datetime | None] = mapped_column(index=True)
+    overdue_alerted: Mapped[bool] = mapped_column(default=False)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    accepted_fen: Mapped[int | None] = mapped_column(BigInteger)  # what the unit owes after acceptance
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
+                                                  cascade="all, delete-orphan")
+    steps: Mapped[list[OrderStep]] = relationship(order_by="OrderStep.id",
+                                                  cascade="all, delete-orphan")
+
+    @property
+    def amount_due_fen(self) -> int:
+        """What the unit pays: the accepted value once accepted, else the order total."""
+        due = self.total_fen if self.accepted_fen is None else self.accepted_fen
+        return due - self.paid_fen + self.refunded_fen
+
+
+class OrderLine(Base):
+    """An offer bought: price and names taken from the offer at submission and kept."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    category_code: Mapped[str] = mapped_column(String(9))
+    title: Mapped[str] = mapped_column(String(300))
+    brand: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(120))
+    unit: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[int]
+    unit_price_fen: Mapped[int] = mapped_column(BigInteger)
+    accepted_quantity: Mapped[int | None]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def amount_fen(self) -> int:
+        return self.quantity * self.unit_price_fen
+
+
+class OrderStep(Base):
+    """The order's timeline: every transition, who made it, and the next deadline it set."""
+
+    __tablename__ = "order_steps"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    deadline: Mapped[datetime | None]
+
+
+class Contract(TimestampMixin, Base):
+    """The contract of an order: the rendered document and who signed which fingerprint."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    html: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    supplier_signed_at: Mapped[datetime | None]
+    supplier_signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supplier_signed_sha256: Mapped[str | None] = mapped_column(String(64))
+    buyer_signed_at: Mapped[datetime | None]
+    buyer_signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    buyer_signed_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class NoticeKind(enum.StrEnum):
+    RESULT = "result"  # 成交结果公告
+    CONTRACT = "contract"  # 合同公告
+
+
+class Notice(Base):
+    """A public notice; due within 2 working days, published by a job, never if secret."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind, "notice_kind"))
+    title: Mapped[str] = mapped_column(String(300))
+    buyer_name: Mapped[str] = mapped_column(String(200), index=True)
+    supplier_name: Mapped[str] = mapped_column(String(200), index=True)
+    category_codes: Mapped[str] = mapped_column(String(200))  # space separated
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    withheld: Mapped[bool] = mapped_column(default=False)  # secret: recorded, never published
+    created_at: Mapped[datetime]
+    due_by: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class PaymentMethod(enum.StrEnum):
+    CARD = "card"  # 公务卡, through Stripe
+    TREASURY = "treasury"  # 国库集中支付
+
+
+class Payment(Base):
+    """Money moving for an order: a card payment (and its refunds) or a treasury transfer."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(24))  # pending/processing/succeeded/failed
+    intent_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    voucher_number: Mapped[str | None] = mapped_column(String(60))
+    paid_on: Mapped[date | None]
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookReceipt(Base):
+    """A payment provider event already handled: replays are acknowledged and ignored."""
+
+    __tablename__ = "webhook_receipts"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    received_at: Mapped[datetime]
+
+
+class Acceptance(Base):
+    """The acceptance record (验收书) of an order."""
+
+    __tablename__ = "acceptances"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    result: Mapped[AcceptanceResult] = mapped_column(_enum(AcceptanceResult, "acceptance_result"))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # line id, ordered, accepted
+    reasons: Mapped[str | None] = mapped_column(String(1000))
+    accepted_on: Mapped[date]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Rating(Base):
+    """The unit's rating of an order's supplier (1-5 each)."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    quality: Mapped[int]
+    delivery: Mapped[int]
+    service: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """An in-app message to the people of an organisation (and e-mail when SMTP is set)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(500))  # msgid, formatted with params when shown
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]

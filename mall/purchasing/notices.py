@@ -1,0 +1,69 @@
+"""Public notices (成交结果公告, 合同公告): published by a job within 2 working days,
+secret contracts recorded but never published; searchable without login."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from mall.core.clock import SHANGHAI, now
+from mall.purchasing.models import Notice, NoticeKind
+
+
+def publish_due(session: Session, *, limit: int = 500) -> int:
+    """Publish every notice waiting (the job runs often, well inside the deadline)."""
+    waiting = list(session.scalars(select(Notice).where(
+        Notice.published_at.is_(None), Notice.withheld.is_(False)).order_by(Notice.id).limit(limit)))
+    moment = now()
+    for notice in waiting:
+        notice.published_at = moment
+    return len(waiting)
+
+
+@dataclass(frozen=True)
+class NoticeFilter:
+    kind: NoticeKind | None = None
+    buyer: str = ""
+    supplier: str = ""
+    category: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def search_notices(session: Session, f: NoticeFilter) -> tuple[list[Notice], int]:
+    """Published notices, newest first, by unit, supplier, category and date."""
+    query = select(Notice).where(Notice.published_at.is_not(None), Notice.withheld.is_(False))
+    if f.kind:
+        query = query.where(Notice.kind == f.kind)
+    if f.buyer:
+        query = query.where(Notice.buyer_name.contains(f.buyer, autoescape=True))
+    if f.supplier:
+        query = query.where(Notice.supplier_name.contains(f.supplier, autoescape=True))
+    if f.category:
+        code = f.category.rstrip("0") or f.category
+        query = query.where(or_(Notice.category_codes.startswith(code, autoescape=True),
+                                Notice.category_codes.contains(" " + code, autoescape=True)))
+    if f.date_from:
+        query = query.where(Notice.published_at >= _start(f.date_from))
+    if f.date_to:
+        query = query.where(Notice.published_at < _start(f.date_to + timedelta(days=1)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Notice.published_at.desc(), Notice.id.desc())
+                           .limit(f.page_size).offset((f.page - 1) * f.page_size))
+    return list(rows), total
+
+
+def get_notice(session: Session, notice_id: int) -> Notice | None:
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.published_at is None or notice.withheld:
+        return None
+    return notice

@@ -1,0 +1,97 @@
+"""In-app notifications to an organisation's people, and e-mail when SMTP_URL is set."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mall.accounts.models import User
+from mall.core.auth import Actor
+from mall.core.clock import now
+from mall.i18n_messages import N_
+from mall.purchasing.models import Notification, Order
+
+log = logging.getLogger(__name__)
+
+# Notification kinds and their message (msgid, formatted with the order's number).
+MESSAGES = {
+    "order_received": N_("New order %(number)s: confirm it within 72 hours."),
+    "approval_needed": N_("Order %(number)s waits for internal approval."),
+    "order_approved": N_("Order %(number)s was approved and sent to the supplier."),
+    "order_returned": N_("Order %(number)s was returned by the approver: %(reason)s"),
+    "order_confirmed": N_("Order %(number)s was confirmed; sign its contract."),
+    "order_cancelled": N_("Order %(number)s was cancelled: %(reason)s"),
+    "contract_to_sign": N_("The supplier signed the contract of order %(number)s; sign it too."),
+    "contract_signed": N_("The contract of order %(number)s is signed; ship the goods."),
+    "order_shipped": N_("Order %(number)s was shipped (%(carrier)s %(tracking)s)."),
+    "order_delivered": N_("Order %(number)s was received; record the acceptance."),
+    "order_accepted": N_("Order %(number)s was accepted (%(result)s); send the invoice."),
+    "order_invoiced": N_("Invoice %(invoice)s for order %(number)s: pay by %(pay_by)s."),
+    "order_paid": N_("Order %(number)s was paid."),
+    "order_returned_goods": N_("Order %(number)s was returned: %(reason)s"),
+    "confirm_reminder": N_("Order %(number)s must be confirmed by %(deadline)s or it is cancelled."),
+    "payment_overdue": N_("Payment of order %(number)s is overdue (due %(pay_by)s)."),
+    "order_rated": N_("Order %(number)s was rated."),
+}
+
+
+def notify(session: Session, organisation_id: int, order: Order | None, kind: str,
+           **params) -> Notification:
+    """Tell an organisation about a step; shown in its inbox, e-mailed by a job."""
+    if kind not in MESSAGES:
+        raise ValueError(f"unknown notification kind {kind}")
+    params = {"number": order.number if order else "", **{k: str(v) for k, v in params.items()}}
+    note = Notification(organisation_id=organisation_id, order_id=order.id if order else None,
+                        kind=kind, message=MESSAGES[kind], params=params, created_at=now())
+    session.add(note)
+    return note
+
+
+def inbox(session: Session, actor: Actor, *, limit: int = 50) -> list[Notification]:
+    return list(session.scalars(select(Notification).where(
+        Notification.organisation_id == actor.organisation_id)
+        .order_by(Notification.id.desc()).limit(limit)))
+
+
+def unread_count(session: Session, actor: Actor) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.organisation_id == actor.organisation_id,
+        Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, actor: Actor) -> None:
+    session.execute(update(Notification).where(
+        Notification.organisation_id == actor.organisation_id, Notification.read_at.is_(None))
+        .values(read_at=now()))
+
+
+def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: int = 200) -> int:
+    """E-mail notifications not yet sent to the people of their organisation."""
+    pending = list(session.scalars(select(Notification).where(Notification.emailed_at.is_(None))
+                                   .order_by(Notification.id).limit(limit)))
+    if not pending or not smtp_url:
+        return 0
+    parts = urlsplit(smtp_url)
+    client_class = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    with client_class(parts.hostname or "127.0.0.1", parts.port or 25, timeout=10) as client:
+        if parts.username:
+            client.login(parts.username, parts.password or "")
+        for note in pending:
+            recipients = [u.email for u in session.scalars(select(User).where(
+                User.organisation_id == note.organisation_id, User.active.is_(True),
+                User.email.is_not(None)))]
+            if recipients:
+                message = EmailMessage()
+                message["From"], message["To"] = sender, ", ".join(recipients)
+                message["Subject"] = "政府采购电子卖场 / Government mall"
+                message.set_content(note.message % note.params)
+                client.send_message(message)
+            note.emailed_at = now()
+    return len(pending)

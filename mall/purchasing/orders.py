@@ -1,0 +1,523 @@
+"""The order lifecycle: each transition is a service function that checks who acts, moves
+stock and budget, records the step on the order's timeline and in the audit trail, and
+tells the other party (DOMAIN.md: Direct-purchase flow, Lifecycle deadlines).
+
+    pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
+      → accepted → invoiced → paid → rated;  cancelled / returned release what was held.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.models import Category
+from mall.accounts.models import Organisation
+from mall.core.audit import record_event
+from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.clock import format_local, local_today, now, working_day_deadline
+from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.purchasing import budget
+from mall.purchasing.checkout import CONFIRM_HOURS, restock
+from mall.purchasing.contract_document import (
+    ContractDocument,
+    ContractItem,
+    ContractParty,
+    PayeeAccount,
+    fingerprint,
+    render_html,
+)
+from mall.purchasing.models import (
+    Acceptance,
+    AcceptanceResult,
+    Contract,
+    Notice,
+    NoticeKind,
+    Order,
+    OrderStatus,
+    OrderStep,
+    Rating,
+)
+from mall.purchasing.notifications import notify
+from suppliers.models import SupplierProfile
+
+S = OrderStatus
+PAYMENT_DAYS = 30  # 财库〔2019〕38号: pay within 30 days of the invoice
+NOTICE_WORKING_DAYS = 2
+BUYER_ROLES = (Role.BUYER, Role.APPROVER)
+SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
+PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
+
+
+class WrongState(MallError):
+    code = "order_state_conflict"
+    status = 409
+    title = "The order is not at this step"
+
+
+# -- who may see and act ------------------------------------------------------------------
+
+def get_order(session: Session, actor: Actor, order_id: int) -> Order:
+    """An order its buyer unit, its supplier or oversight may see; others get 404."""
+    order = session.get(Order, order_id)
+    if order is None or not (actor.organisation_id in (order.buyer_org_id, order.supplier_id)
+                             or actor.is_oversight):
+        raise NotFound()
+    return order
+
+
+def get_by_number(session: Session, actor: Actor, number: str) -> Order:
+    order = session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        raise NotFound()
+    return get_order(session, actor, order.id)
+
+
+def list_orders(session: Session, actor: Actor, *, status: str | None = None,
+                limit: int = 50, offset: int = 0) -> list[Order]:
+    query = select(Order)
+    if actor.organisation_kind is OrganisationKind.SUPPLIER:
+        query = query.where(Order.supplier_id == actor.organisation_id)
+    elif actor.organisation_kind is OrganisationKind.PURCHASING_UNIT:
+        query = query.where(Order.buyer_org_id == actor.organisation_id)
+    elif not actor.is_oversight:
+        return []
+    if status:
+        query = query.where(Order.status == status)
+    return list(session.scalars(query.order_by(Order.id.desc()).limit(limit).offset(offset)))
+
+
+def _as_buyer(actor: Actor, order: Order, roles=BUYER_ROLES) -> None:
+    if actor.organisation_id != order.buyer_org_id:
+        if actor.organisation_id == order.supplier_id or actor.is_oversight:
+            raise PermissionDenied("Only the purchasing unit does this.", code="buyer_required")
+        raise NotFound()
+    actor.require_role(*roles)
+
+
+def _as_supplier(actor: Actor, order: Order) -> None:
+    if actor.organisation_id != order.supplier_id:
+        if actor.organisation_id == order.buyer_org_id or actor.is_oversight:
+            raise PermissionDenied("Only the supplier does this.", code="supplier_required")
+        raise NotFound()
+    actor.require_role(*SUPPLIER_ROLES)
+
+
+def _expect(order: Order, *states: OrderStatus) -> None:
+    if order.status not in states:
+        raise WrongState(f"Order {order.number} is {order.status.value}; this step needs "
+                         f"{' or '.join(s.value for s in states)}.")
+
+
+def _step(session: Session, order: Order, actor: Actor | None, status: OrderStatus, *,
+          note: str | None = None, deadline=None, data: dict | None = None) -> None:
+    order.status = status
+    order.steps.append(OrderStep(status=status.value, at=now(), note=note, deadline=deadline,
+                                 user_id=actor.user_id if actor else None))
+    session.flush()
+    record_event(session, action=f"order.{status.value}", object_type="order", object_id=order.id,
+                 actor=actor, data={"number": order.number, "note": note, **(data or {})})
+
+
+# -- approval -----------------------------------------------------------------------------
+
+def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | None) -> None:
+    """A unit's approver sets the amount above which orders need internal approval."""
+    from mall.purchasing.models import UnitSettings
+
+    actor.require_role(Role.APPROVER)
+    if actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:
+        raise PermissionDenied(code="buyer_required")
+    if amount_fen is not None and amount_fen < 0:
+        raise ValidationFailed(errors={"approval_above_fen": ["Enter zero or more."]})
+    settings = session.get(UnitSettings, actor.organisation_id)
+    if settings is None:
+        settings = UnitSettings(organisation_id=actor.organisation_id)
+        session.add(settings)
+    settings.approval_above_fen = amount_fen
+    record_event(session, action="unit_settings.approval", object_type="organisation",
+                 object_id=actor.organisation_id, actor=actor, data={"approval_above_fen": amount_fen})
+
+
+def approve(session: Session, actor: Actor, order_id: int) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order, (Role.APPROVER,))
+    _expect(order, S.PENDING_APPROVAL)
+    order.steps.append(OrderStep(status="approved", at=now(), user_id=actor.user_id))
+    order.confirm_by = now() + timedelta(hours=CONFIRM_HOURS)
+    _step(session, order, actor, S.SENT, deadline=order.confirm_by)
+    notify(session, order.supplier_id, order, "order_received")
+    notify(session, order.buyer_org_id, order, "order_approved")
+    return order
+
+
+def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    """The approver refuses: the order is cancelled and everything it held is released."""
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order, (Role.APPROVER,))
+    _expect(order, S.PENDING_APPROVAL)
+    _require_reason(reason)
+    _release(session, order)
+    order.cancel_reason = reason
+    _step(session, order, actor, S.CANCELLED, note=f"returned by approver: {reason}")
+    notify(session, order.buyer_org_id, order, "order_returned", reason=reason)
+    return order
+
+
+# -- supplier confirmation and contract ---------------------------------------------------
+
+def confirm(session: Session, actor: Actor, order_id: int,
+            prices: dict[int, int] | None = None) -> Order:
+    """The supplier confirms, optionally lowering line prices (never raising them)."""
+    order = get_order(session, actor, order_id)
+    _as_supplier(actor, order)
+    _expect(order, S.SENT)
+    prices = prices or {}
+    lines = {line.id: line for line in order.lines}
+    errors = {}
+    for line_id, price in prices.items():
+        line = lines.get(int(line_id))
+        if line is None:
+            errors[f"prices.{line_id}"] = ["No such line on this order."]
+        elif not isinstance(price, int) or price <= 0:
+            errors[f"prices.{line_id}"] = ["Enter a price in fen above zero."]
+        elif price > line.unit_price_fen:
+            errors[f"prices.{line_id}"] = ["A confirmed price may be lowered, never raised."]
+    if errors:
+        raise ValidationFailed("A confirmed price may be lowered, never raised.", errors=errors,
+                               code="price_raise_refused")
+    savings: dict[str, int] = {}
+    for line_id, price in prices.items():
+        line = lines[int(line_id)]
+        saving = (line.unit_price_fen - price) * line.quantity
+        savings[line.category_code] = savings.get(line.category_code, 0) + saving
+        line.unit_price_fen = price
+    before = order.total_fen
+    order.total_fen = sum(line.amount_fen for line in order.lines)
+    saved = before - order.total_fen
+    if saved:  # the lower price frees budget and room under the limit
+        budget.move(session, order.budget_line_id, saved, "reserved", "released")
+        budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year, savings)
+    order.confirm_by = None
+    _step(session, order, actor, S.CONFIRMED, data={"total_fen": order.total_fen, "saved_fen": saved})
+    _create_contract(session, order)
+    _add_notice(session, order, NoticeKind.RESULT)
+    notify(session, order.buyer_org_id, order, "order_confirmed")
+    return order
+
+
+def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_supplier(actor, order)
+    _expect(order, S.SENT)
+    _require_reason(reason)
+    return _cancel(session, order, actor, f"declined by supplier: {reason}")
+
+
+def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    """The buyer withdraws an order the supplier has not confirmed yet."""
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order)
+    _expect(order, S.PENDING_APPROVAL, S.SENT)
+    _require_reason(reason)
+    return _cancel(session, order, actor, reason)
+
+
+def _cancel(session: Session, order: Order, actor: Actor | None, reason: str) -> Order:
+    _release(session, order)
+    order.cancel_reason = reason
+    order.confirm_by = None
+    _step(session, order, actor, S.CANCELLED, note=reason)
+    for organisation_id in (order.buyer_org_id, order.supplier_id):
+        notify(session, organisation_id, order, "order_cancelled", reason=reason)
+    return order
+
+
+def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None = None,
+             amount_fen: int | None = None) -> None:
+    """Give back stock (all lines, or the quantities given), budget and the running total."""
+    restock(session, lines if lines is not None else [(ln.offer_id, ln.quantity) for ln in order.lines])
+    amount = order.total_fen if amount_fen is None else amount_fen
+    if order.budget_state in ("reserved", "committed", "spent") and amount:
+        budget.move(session, order.budget_line_id, amount, order.budget_state, "released")
+    if amount:
+        budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year,
+                                          _category_amounts(order, amount))
+    if amount_fen is None:
+        order.budget_state = "released"
+
+
+def _category_amounts(order: Order, amount: int) -> dict[str, int]:
+    """Spread an amount released over the order's categories (in line order)."""
+    out: dict[str, int] = {}
+    left = amount
+    for line in order.lines:
+        part = min(left, line.amount_fen)
+        if part:
+            out[line.category_code] = out.get(line.category_code, 0) + part
+            left -= part
+    return out
+
+
+def contract_document(session: Session, order: Order, number: str) -> ContractDocument:
+    buyer = session.get(Organisation, order.buyer_org_id)
+    supplier = session.get(Organisation, order.supplier_id)
+    profile = session.scalar(select(SupplierProfile).where(
+        SupplierProfile.organisation_id == order.supplier_id))
+    names = dict(session.execute(select(Category.code, Category.name).where(
+        Category.code.in_({ln.category_code for ln in order.lines}))).all())
+    line = session.get(budget.BudgetLine, order.budget_line_id)
+    sme = bool(profile and profile.is_sme)
+    return ContractDocument(
+        number=number, order_number=order.number,
+        buyer=ContractParty(buyer.name, buyer.credit_code or "", buyer.region_name or "",
+                            order.contact),
+        supplier=ContractParty(supplier.name, supplier.credit_code or "", "",
+                               profile.contact_name if profile else "",
+                               profile.contact_phone if profile else ""),
+        items=tuple(ContractItem(ln.title, ln.category_code, names.get(ln.category_code, ""),
+                                 ln.brand, ln.model, ln.unit, ln.quantity, ln.unit_price_fen)
+                    for ln in order.lines),
+        delivery_address=order.delivery_address, delivery_days=7,
+        payment_terms=(f"验收合格并收到发票后{PAYMENT_DAYS}日内支付（国库集中支付或公务卡）"),
+        payee=PayeeAccount(profile.bank_name if profile else "", supplier.name,
+                           profile.bank_account if profile else ""),
+        supplier_is_sme=sme, sme_size=profile.size.value if sme else None, secret=order.secret,
+        budget_project=f"{line.project_code} {line.project_name}", created_at=now())
+
+
+def _create_contract(session: Session, order: Order) -> Contract:
+    number = "HT" + order.number[2:]
+    html = render_html(contract_document(session, order, number))
+    contract = Contract(order_id=order.id, number=number, html=html, sha256=fingerprint(html))
+    session.add(contract)
+    session.flush()
+    return contract
+
+
+def get_contract(session: Session, actor: Actor, order_id: int) -> Contract:
+    order = get_order(session, actor, order_id)
+    contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
+    if contract is None:
+        raise NotFound("The contract is made when the supplier confirms the order.")
+    return contract
+
+
+def _signable(contract: Contract, presented_sha256: str | None) -> str:
+    """The fingerprint a signature records; the document must still match it."""
+    current = fingerprint(contract.html)
+    if current != contract.sha256:
+        raise MallError("The contract document was changed after it was made.",
+                        code="contract_tampered")
+    if presented_sha256 and presented_sha256 != current:
+        raise ValidationFailed("The contract you read is not the current one; reload it.",
+                               code="contract_changed")
+    return current
+
+
+def sign_as_supplier(session: Session, actor: Actor, order_id: int,
+                     sha256: str | None = None) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_supplier(actor, order)
+    _expect(order, S.CONFIRMED)
+    actor.require_role(Role.SUPPLIER_ADMIN)  # an authorised signatory
+    contract = get_contract(session, actor, order_id)
+    contract.supplier_signed_sha256 = _signable(contract, sha256)
+    contract.supplier_signed_at, contract.supplier_signed_by = now(), actor.user_id
+    _step(session, order, actor, S.SUPPLIER_SIGNED, data={"sha256": contract.supplier_signed_sha256})
+    notify(session, order.buyer_org_id, order, "contract_to_sign")
+    return order
+
+
+def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | None = None) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order)
+    _expect(order, S.SUPPLIER_SIGNED)
+    contract = get_contract(session, actor, order_id)
+    signed = _signable(contract, sha256)
+    if signed != contract.supplier_signed_sha256:
+        raise MallError("The supplier signed another version of this contract.",
+                        code="contract_tampered")
+    contract.buyer_signed_sha256 = signed
+    contract.buyer_signed_at, contract.buyer_signed_by = now(), actor.user_id
+    budget.move(session, order.budget_line_id, order.total_fen, "reserved", "committed")
+    order.budget_state = "committed"
+    _step(session, order, actor, S.SIGNED, data={"sha256": signed})
+    _add_notice(session, order, NoticeKind.CONTRACT)
+    notify(session, order.supplier_id, order, "contract_signed")
+    return order
+
+
+def verify_signatures(session: Session, actor: Actor, order_id: int) -> dict[str, bool]:
+    """Whether the stored document still matches what each party signed."""
+    contract = get_contract(session, actor, order_id)
+    current = fingerprint(contract.html)
+    return {"supplier": contract.supplier_signed_sha256 == current,
+            "buyer": contract.buyer_signed_sha256 == current}
+
+
+# -- notices ------------------------------------------------------------------------------
+
+def _add_notice(session: Session, order: Order, kind: NoticeKind) -> None:
+    buyer = session.get(Organisation, order.buyer_org_id)
+    supplier = session.get(Organisation, order.supplier_id)
+    profile = session.scalar(select(SupplierProfile).where(
+        SupplierProfile.organisation_id == order.supplier_id))
+    moment = now()
+    title = (f"{buyer.name}{'直购成交结果公告' if kind is NoticeKind.RESULT else '政府采购合同公告'}"
+             f"（{order.number}）")
+    body = {"order_number": order.number, "buyer": buyer.name, "buyer_credit_code": buyer.credit_code,
+            "supplier": supplier.name, "supplier_credit_code": supplier.credit_code,
+            "total_fen": order.total_fen, "sme": bool(profile and profile.is_sme),
+            "sme_size": profile.size.value if profile and profile.is_sme else None,
+            "items": [{"title": ln.title, "brand": ln.brand, "model": ln.model,
+                       "category_code": ln.category_code, "quantity": ln.quantity,
+                       "unit": ln.unit, "unit_price_fen": ln.unit_price_fen}
+                      for ln in order.lines]}
+    if kind is NoticeKind.CONTRACT:
+        contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
+        body["contract_number"] = contract.number
+        body["signed_on"] = local_today().isoformat()
+    session.add(Notice(
+        order_id=order.id, kind=kind, title=title, buyer_name=buyer.name,
+        supplier_name=supplier.name, amount_fen=order.total_fen, body=body,
+        category_codes=" ".join(sorted({ln.category_code for ln in order.lines})),
+        withheld=order.secret and kind is NoticeKind.CONTRACT, created_at=moment,
+        due_by=working_day_deadline(moment, NOTICE_WORKING_DAYS)))
+
+
+# -- delivery, acceptance, invoice ----------------------------------------------------------
+
+def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, tracking_number: str) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_supplier(actor, order)
+    _expect(order, S.SIGNED)
+    errors = {}
+    if not carrier.strip():
+        errors["carrier"] = ["Enter the carrier."]
+    if not tracking_number.strip():
+        errors["tracking_number"] = ["Enter the tracking number."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    order.carrier, order.tracking_number = carrier.strip(), tracking_number.strip()
+    _step(session, order, actor, S.SHIPPED, note=f"{order.carrier} {order.tracking_number}")
+    notify(session, order.buyer_org_id, order, "order_shipped", carrier=order.carrier,
+           tracking=order.tracking_number)
+    return order
+
+
+def receive(session: Session, actor: Actor, order_id: int) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order)
+    _expect(order, S.SHIPPED)
+    _step(session, order, actor, S.DELIVERED)
+    notify(session, order.supplier_id, order, "order_delivered")
+    return order
+
+
+def accept(session: Session, actor: Actor, order_id: int, *, result: str,
+           quantities: dict[int, int] | None = None, reasons: str = "",
+           accepted_on: date | None = None) -> Order:
+    """The acceptance record (验收书): pass, partial with accepted quantities, or reject."""
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order)
+    _expect(order, S.DELIVERED)
+    try:
+        outcome = AcceptanceResult(result)
+    except ValueError:
+        raise ValidationFailed(errors={"result": ["Choose pass, partial or reject."]}) from None
+    quantities = {int(k): v for k, v in (quantities or {}).items()}
+    errors = {}
+    accepted = {}
+    for line in order.lines:
+        if outcome is AcceptanceResult.PASS:
+            accepted[line.id] = line.quantity
+        elif outcome is AcceptanceResult.REJECT:
+            accepted[line.id] = 0
+        else:
+            value = quantities.get(line.id, line.quantity)
+            if not isinstance(value, int) or not 0 <= value <= line.quantity:
+                errors[f"quantities.{line.id}"] = [f"Enter 0 to {line.quantity}."]
+            accepted[line.id] = value
+    if outcome is not AcceptanceResult.PASS and not reasons.strip():
+        errors["reasons"] = ["Say why the goods were not accepted in full."]
+    if outcome is AcceptanceResult.PARTIAL and all(
+            accepted[ln.id] == ln.quantity for ln in order.lines):
+        errors["quantities"] = ["A partial acceptance keeps back at least one item."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    for line in order.lines:
+        line.accepted_quantity = accepted[line.id]
+    order.accepted_fen = sum(ln.unit_price_fen * accepted[ln.id] for ln in order.lines)
+    session.add(Acceptance(
+        order_id=order.id, result=outcome, reasons=reasons.strip() or None,
+        accepted_on=accepted_on or local_today(), user_id=actor.user_id, created_at=now(),
+        lines=[{"line_id": ln.id, "title": ln.title, "ordered": ln.quantity,
+                "accepted": accepted[ln.id]} for ln in order.lines]))
+    kept_back = order.total_fen - order.accepted_fen
+    if kept_back:  # goods sent back: stock and the unspent budget return
+        _release(session, order, lines=[(ln.offer_id, ln.quantity - accepted[ln.id])
+                                        for ln in order.lines], amount_fen=kept_back)
+    if outcome is AcceptanceResult.REJECT:
+        order.budget_state = "released"
+        _step(session, order, actor, S.RETURNED, note=reasons.strip(), data={"result": outcome.value})
+        notify(session, order.supplier_id, order, "order_returned_goods", reason=reasons.strip())
+        return order
+    _step(session, order, actor, S.ACCEPTED, note=reasons.strip() or None,
+          data={"result": outcome.value, "accepted_fen": order.accepted_fen})
+    notify(session, order.supplier_id, order, "order_accepted", result=outcome.value)
+    return order
+
+
+def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: str) -> Order:
+    order = get_order(session, actor, order_id)
+    _as_supplier(actor, order)
+    _expect(order, S.ACCEPTED)
+    if not invoice_number.strip():
+        raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
+    order.invoice_number = invoice_number.strip()
+    order.invoiced_at = now()
+    order.pay_by = order.invoiced_at + timedelta(days=PAYMENT_DAYS)
+    _step(session, order, actor, S.INVOICED, deadline=order.pay_by, note=order.invoice_number)
+    notify(session, order.buyer_org_id, order, "order_invoiced", invoice=order.invoice_number,
+           pay_by=format_local(order.pay_by))
+    return order
+
+
+def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen: int,
+              note: str) -> None:
+    """Record money received for an order (a payment service calls this once it succeeded)."""
+    order.paid_fen += amount_fen
+    if order.status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen <= 0:
+        budget.move(session, order.budget_line_id, order.accepted_fen or order.total_fen,
+                    "committed", "spent")
+        order.budget_state = "spent"
+        _step(session, order, actor, S.PAID, note=note, data={"paid_fen": order.paid_fen})
+        notify(session, order.supplier_id, order, "order_paid")
+
+
+def rate(session: Session, actor: Actor, order_id: int, *, quality: int, delivery: int,
+         service: int, comment: str = "") -> Rating:
+    order = get_order(session, actor, order_id)
+    _as_buyer(actor, order)
+    _expect(order, S.PAID)
+    errors = {name: ["Give 1 to 5 stars."] for name, value in
+              (("quality", quality), ("delivery", delivery), ("service", service))
+              if not isinstance(value, int) or not 1 <= value <= 5}
+    if errors:
+        raise ValidationFailed(errors=errors)
+    rating = Rating(order_id=order.id, supplier_id=order.supplier_id, quality=quality,
+                    delivery=delivery, service=service, comment=comment.strip() or None,
+                    user_id=actor.user_id, created_at=now())
+    session.add(rating)
+    _step(session, order, actor, S.RATED, data={"quality": quality, "delivery": delivery,
+                                                "service": service})
+    notify(session, order.supplier_id, order, "order_rated")
+    return rating
+
+
+def _require_reason(reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationFailed(errors={"reason": ["Give a reason."]})

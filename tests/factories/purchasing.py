@@ -1,0 +1,54 @@
+"""A purchasing unit with its people and a budget line, and suppliers with offers to buy."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from mall.accounts.models import Organisation, User
+from mall.accounts.services import actor_for
+from mall.core.auth import Actor, OrganisationKind, Role
+from mall.purchasing import budget
+from mall.purchasing.checkout import fiscal_year
+from tests.factories.accounts import make_organisation, make_user
+from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, offer_input
+from suppliers.listings import save_offers
+
+_tokens = itertools.count(1)
+
+
+@dataclass
+class Unit:
+    organisation: Organisation
+    buyer: Actor
+    approver: Actor
+    finance: Actor
+    buyer_user: User
+    line_id: int
+
+
+def make_unit(session, *, amount_fen: int = 50_000_000, category_code: str = "A00000000",
+              region_code: str = "430100") -> Unit:
+    """A unit with a buyer, an approver, a finance user and a budget line for this year."""
+    org = make_organisation(session, OrganisationKind.PURCHASING_UNIT, region_code=region_code)
+    buyer = make_user(session, org, roles=[Role.BUYER])
+    approver = actor_for(make_user(session, org, roles=[Role.APPROVER]))
+    finance = actor_for(make_user(session, org, roles=[Role.FINANCE]))
+    line = budget.create_budget_line(session, finance, fiscal_year=fiscal_year(),
+                                     project_code="2026-BG-001", project_name="办公设备购置",
+                                     category_code=category_code, amount_fen=amount_fen)
+    return Unit(org, actor_for(buyer), approver, finance, buyer, line.id)
+
+
+def supplier_with_offers(session, *, prices=(2990,), stock: int = 100, code: str = PAPER):
+    """An admitted supplier (user, actor) and its listed offer ids."""
+    user, actor = admitted_supplier(session, codes=(PAPER, DESKTOP))
+    report = save_offers(session, actor, supplier_id=actor.organisation_id, items=[
+        offer_input(code=code, price_fen=p, reference=p + 300, stock=stock) for p in prices])
+    ids = [r.offer_id for r in report.results]
+    assert all(ids), report
+    return user, actor, ids
+
+
+def token() -> str:
+    return f"test-checkout-{next(_tokens)}"
