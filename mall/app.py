@@ -175,6 +175,8 @@ def _register_blueprints(app: Flask) -> None:
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.registration import blueprint as registration_pages
     from mall.accounts.views import blueprint as accounts_pages
+    from mall.purchasing.api import blueprint as purchasing_api
+    from mall.purchasing.views import blueprint as purchasing_pages
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
     from suppliers.views import blueprint as supplier_pages
@@ -186,7 +188,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_pages)
     app.register_blueprint(shopping_pages)
     app.register_blueprint(import_pages)
-    for blueprint in (accounts_api, catalog_api, supplier_api, search_api):
+    app.register_blueprint(purchasing_pages)
+    for blueprint in (accounts_api, catalog_api, supplier_api, search_api, purchasing_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

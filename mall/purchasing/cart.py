@@ -137,20 +137,37 @@ def count_items(session: Session, actor: Actor) -> int:
 
 
 def view_cart(session: Session, actor: Actor, offer_ids: list[int] | None = None) -> CartView:
-    """The cart at today's prices, one group per supplier (cheapest supplier name order)."""
-    query = (select(CartItem, Offer, Organisation.name)
-             .join(Offer, Offer.id == CartItem.offer_id)
-             .join(Organisation, Organisation.id == Offer.supplier_id)
-             .where(CartItem.user_id == actor.user_id).order_by(CartItem.id))
+    """The cart at today's prices, one group per supplier."""
+    query = select(CartItem.offer_id, CartItem.quantity).where(
+        CartItem.user_id == actor.user_id).order_by(CartItem.id)
     if offer_ids is not None:
         query = query.where(CartItem.offer_id.in_(offer_ids))
+    return view_items(session, [(offer_id, quantity) for offer_id, quantity in session.execute(query)])
+
+
+def view_items(session: Session, items: list[tuple[int, int]]) -> CartView:
+    """Offers and quantities (a cart, or an API client's "buy now" list) grouped by supplier."""
+    quantities: dict[int, int] = {}
+    for offer_id, quantity in items:
+        _check_quantity(quantity)
+        quantities[offer_id] = quantities.get(offer_id, 0) + quantity
+    if len(quantities) > MAX_LINES:
+        raise ValidationFailed(errors={"items": [f"At most {MAX_LINES} offers per order."]})
+    rows = session.execute(select(Offer, Organisation.name)
+                           .join(Organisation, Organisation.id == Offer.supplier_id)
+                           .where(Offer.id.in_(list(quantities)))).all()
+    found = {offer.id: (offer, name) for offer, name in rows}
+    missing = [offer_id for offer_id in quantities if offer_id not in found]
+    if missing:
+        raise ValidationFailed(errors={"items": [f"No such offer: {missing[0]}."]}, code="offer_unknown")
     groups: dict[int, SupplierGroup] = {}
-    for item, offer, supplier_name in session.execute(query):
+    for offer_id, quantity in quantities.items():
+        offer, supplier_name = found[offer_id]
         product = offer.product
         group = groups.setdefault(offer.supplier_id, SupplierGroup(offer.supplier_id, supplier_name))
         group.lines.append(CartLine(
             offer_id=offer.id, product_id=product.id, title=product.title, brand=product.brand,
             model=product.model, unit=product.unit, category_code=product.category.code,
-            quantity=item.quantity, price_fen=offer.price_fen, stock=offer.stock,
+            quantity=quantity, price_fen=offer.price_fen, stock=offer.stock,
             available=offer.visible))
-    return CartView(sorted(groups.values(), key=lambda g: g.supplier_name))
+    return CartView(sorted(groups.values(), key=lambda g: (g.supplier_name, g.supplier_id)))

@@ -26,7 +26,7 @@ from mall.core.clock import local_today, now
 from mall.core.errors import MallError, ValidationFailed
 from mall.core.money import format_fen
 from mall.purchasing import budget
-from mall.purchasing.cart import CartView, require_buyer, view_cart
+from mall.purchasing.cart import CartView, require_buyer, view_cart, view_items
 from mall.purchasing.cart import clear as clear_cart
 from mall.purchasing.models import (
     Checkout,
@@ -88,9 +88,10 @@ def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) 
 
 
 def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
-             contact: str, token: str, secret: bool = False,
-             offer_ids: list[int] | None = None) -> CheckoutResult:
-    """Create one order per supplier from the cart (or the chosen offers of it)."""
+             contact: str, token: str, secret: bool = False, offer_ids: list[int] | None = None,
+             items: list[tuple[int, int]] | None = None) -> CheckoutResult:
+    """Create one order per supplier from the cart (or the chosen offers of it), or from
+    ``items`` (offer id, quantity) given directly, which leaves the cart alone."""
     require_buyer(actor)
     errors: dict[str, list[str]] = {}
     if not delivery_address.strip():
@@ -105,17 +106,18 @@ def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_ad
     with session.begin_nested():
         return _checkout(session, actor, budget_line_id=budget_line_id,
                          delivery_address=delivery_address, contact=contact, token=token,
-                         secret=secret, offer_ids=offer_ids)
+                         secret=secret, offer_ids=offer_ids, items=items)
 
 
 def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
-              contact: str, token: str, secret: bool, offer_ids: list[int] | None) -> CheckoutResult:
+              contact: str, token: str, secret: bool, offer_ids: list[int] | None,
+              items: list[tuple[int, int]] | None) -> CheckoutResult:
     checkout_id, replay = _claim_token(session, actor, token)
     if replay is not None:
         return CheckoutResult(replay, [], replayed=True)
     year = fiscal_year()
     line = budget.get_budget_line(session, actor, budget_line_id)
-    cart = view_cart(session, actor, offer_ids)
+    cart = view_items(session, items) if items is not None else view_cart(session, actor, offer_ids)
     if not cart.groups:
         raise ValidationFailed("The cart is empty.", errors={"cart": ["The cart is empty."]},
                                code="cart_empty")
@@ -181,7 +183,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             notify(session, order.supplier_id, order, "order_received")
         else:
             notify(session, order.buyer_org_id, order, "approval_needed")
-    clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
+    if items is None:
+        clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
     offers_changed(session, list(prices))
     return CheckoutResult(orders, [c for c in warnings_before if c.warning])
 

@@ -1,0 +1,262 @@
+"""Purchasing API: /api/v1/cart, /api/v1/orders (+ transitions), /api/v1/budget-lines,
+the Stripe webhook, and the public notices feed."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+
+from mall.core.auth import Scope
+from mall.extensions import db
+from mall.purchasing import budget, cart, checkout, notices, orders, payments
+from mall.purchasing.schemas import (
+    AcceptSchema,
+    BudgetLineInSchema,
+    BudgetLineSchema,
+    CardPaymentSchema,
+    CartItemInSchema,
+    CartSchema,
+    CheckoutResultSchema,
+    CheckoutSchema,
+    ConfirmSchema,
+    EmptySchema,
+    InvoiceSchema,
+    NoticePageSchema,
+    NoticeQuerySchema,
+    NoticeSchema,
+    OrderQuerySchema,
+    OrderSchema,
+    PaymentSchema,
+    QuantitySchema,
+    RateSchema,
+    ReasonSchema,
+    ShipSchema,
+    SignSchema,
+    TreasuryPaymentSchema,
+)
+from mall.purchasing.stripe_gateway import StripeSettings, parse_webhook
+from mall.web import current_actor
+from mall.web.idempotency import HEADER, idempotent
+
+blueprint = Blueprint("purchasing_api", __name__, url_prefix="",
+                      description="Cart, checkout, orders and their steps, payments, notices")
+
+
+def _reader():
+    actor = current_actor()
+    actor.require_scope(Scope.ORDERS_READ)
+    return actor
+
+
+def _writer():
+    actor = current_actor()
+    actor.require_scope(Scope.ORDERS_WRITE)
+    return actor
+
+
+def _cart_answer(actor):
+    view = cart.view_cart(db.session, actor)
+    checks = checkout.preview(db.session, actor).checks if view.groups else []
+    return {"groups": view.groups, "total_fen": view.total_fen, "count": view.count,
+            "checks": checks}
+
+
+@blueprint.route("/cart")
+@blueprint.response(200, CartSchema)
+def get_cart():
+    """Your cart grouped by supplier at today's prices, with the limit standing per category."""
+    return _cart_answer(_reader())
+
+
+@blueprint.route("/cart/items", methods=["POST"])
+@blueprint.arguments(CartItemInSchema)
+@blueprint.response(201, CartSchema)
+def add_cart_item(data):
+    """Put an offer in the cart (quantities add up); refused beyond the stock."""
+    actor = _writer()
+    cart.add_item(db.session, actor, **data)
+    return _cart_answer(actor)
+
+
+@blueprint.route("/cart/items/<int:offer_id>", methods=["PUT"])
+@blueprint.arguments(QuantitySchema)
+@blueprint.response(200, CartSchema)
+def set_cart_quantity(data, offer_id: int):
+    """Change a line's quantity; 0 removes it."""
+    actor = _writer()
+    cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=data["quantity"])
+    return _cart_answer(actor)
+
+
+@blueprint.route("/cart/items/<int:offer_id>", methods=["DELETE"])
+@blueprint.response(200, CartSchema)
+def remove_cart_item(offer_id: int):
+    actor = _writer()
+    cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=0)
+    return _cart_answer(actor)
+
+
+@blueprint.route("/orders/checkout", methods=["POST"])
+@idempotent
+@blueprint.arguments(CheckoutSchema)
+@blueprint.response(201, CheckoutResultSchema)
+def checkout_orders(data):
+    """Check out the cart (or ``items``) into one order per supplier.
+
+    Send an Idempotency-Key: a retried request gets the first answer back and buys nothing
+    twice. Refusals: out_of_stock, budget_exhausted, direct_purchase_limit_exceeded (the
+    message names the limit and the running total), budget_line_mismatch.
+    """
+    actor = _writer()
+    key = request.headers.get(HEADER)
+    items = [(i["offer_id"], i["quantity"]) for i in data.pop("items")] if data.get("items") else None
+    data.pop("items", None)
+    result = checkout.checkout(db.session, actor, token=f"api:{key}" if key else _one_time(),
+                               items=items, **data)
+    return {"orders": result.orders, "warnings": result.warnings}
+
+
+def _one_time() -> str:
+    import secrets
+
+    return "api-once:" + secrets.token_urlsafe(24)
+
+
+@blueprint.route("/orders")
+@blueprint.arguments(OrderQuerySchema, location="query")
+@blueprint.response(200, OrderSchema(many=True))
+def list_orders(query):
+    """Your unit's orders (a supplier: orders to it), newest first."""
+    return orders.list_orders(db.session, _reader(), status=query["status"],
+                              limit=query["page_size"], offset=(query["page"] - 1) * query["page_size"])
+
+
+@blueprint.route("/orders/<int:order_id>")
+@blueprint.response(200, OrderSchema)
+def get_order(order_id: int):
+    """One order with its lines and its timeline of steps and deadlines."""
+    return orders.get_order(db.session, _reader(), order_id)
+
+
+@blueprint.route("/orders/<int:order_id>/contract")
+def get_contract(order_id: int):
+    """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
+    from mall.purchasing.contract_document import render_pdf
+
+    contract = orders.get_contract(db.session, _reader(), order_id)
+    if request.args.get("format") == "pdf":
+        response = Response(render_pdf(contract.html), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{contract.number}.pdf"'
+    else:
+        response = Response(contract.html, mimetype="text/html")
+    response.headers["X-Contract-SHA256"] = contract.sha256
+    return response
+
+
+def _transition(name: str, schema, doc: str, call):
+    """Register POST /orders/<id>/<name> calling ``call(actor, order_id, data)``."""
+
+    def view(data, order_id: int):
+        call(_writer(), order_id, data)
+        return orders.get_order(db.session, current_actor(), order_id)
+
+    view.__name__ = "order_" + name.replace("-", "_")
+    view.__doc__ = doc
+    blueprint.route(f"/orders/<int:order_id>/{name}", methods=["POST"])(
+        blueprint.arguments(schema)(blueprint.response(200, OrderSchema)(view)))
+
+
+def _settings():
+    return StripeSettings.from_config(current_app.config)
+
+
+def _sign(actor, order_id, data):
+    order = orders.get_order(db.session, actor, order_id)
+    if actor.organisation_id == order.supplier_id:
+        return orders.sign_as_supplier(db.session, actor, order_id, data["sha256"])
+    return orders.sign_as_buyer(db.session, actor, order_id, data["sha256"])
+
+
+_TRANSITIONS = [
+    ("approve", EmptySchema, "The unit's approver approves an order above its approval amount.",
+     lambda a, o, d: orders.approve(db.session, a, o)),
+    ("return", ReasonSchema, "The approver returns the order (cancelled, everything released).",
+     lambda a, o, d: orders.return_to_buyer(db.session, a, o, d["reason"])),
+    ("confirm", ConfirmSchema, "The supplier confirms, optionally lowering (never raising) prices.",
+     lambda a, o, d: orders.confirm(db.session, a, o, {int(k): v for k, v in d["prices"].items()})),
+    ("decline", ReasonSchema, "The supplier declines the order.",
+     lambda a, o, d: orders.decline(db.session, a, o, d["reason"])),
+    ("cancel", ReasonSchema, "The buyer cancels an order not yet confirmed.",
+     lambda a, o, d: orders.cancel(db.session, a, o, d["reason"])),
+    ("sign", SignSchema, "Sign the contract: the supplier first, then the buyer.", _sign),
+    ("ship", ShipSchema, "The supplier ships (carrier and tracking number).",
+     lambda a, o, d: orders.ship(db.session, a, o, **d)),
+    ("receive", EmptySchema, "The buyer records the goods as received.",
+     lambda a, o, d: orders.receive(db.session, a, o)),
+    ("accept", AcceptSchema, "The acceptance record: pass, partial (with quantities) or reject.",
+     lambda a, o, d: orders.accept(db.session, a, o, result=d["result"].value,
+                                   quantities={int(k): v for k, v in d["quantities"].items()},
+                                   reasons=d["reasons"], accepted_on=d["accepted_on"])),
+    ("invoice", InvoiceSchema, "The supplier issues its e-invoice; payment is due in 30 days.",
+     lambda a, o, d: orders.invoice(db.session, a, o, **d)),
+    ("pay-card", CardPaymentSchema, "Pay by official card through Stripe; paid once confirmed.",
+     lambda a, o, d: payments.pay_by_card(db.session, a, o, _settings(), **d)),
+    ("pay-treasury", TreasuryPaymentSchema, "The finance user records a treasury transfer.",
+     lambda a, o, d: payments.record_treasury_payment(db.session, a, o, **d)),
+    ("return-goods", ReasonSchema, "Send goods back after acceptance: refunds, stock, budget.",
+     lambda a, o, d: payments.return_goods(db.session, a, o, reason=d["reason"],
+                                           settings=_settings())),
+    ("rate", RateSchema, "Rate the supplier (quality, delivery, service: 1 to 5).",
+     lambda a, o, d: orders.rate(db.session, a, o, **d)),
+]
+for _name, _schema, _doc, _call in _TRANSITIONS:
+    _transition(_name, _schema, _doc, _call)
+
+
+@blueprint.route("/orders/<int:order_id>/payments")
+@blueprint.response(200, PaymentSchema(many=True))
+def list_payments(order_id: int):
+    return payments.payments_of(db.session, orders.get_order(db.session, _reader(), order_id))
+
+
+@blueprint.route("/payments/stripe-webhook", methods=["POST"])
+def stripe_webhook():
+    """Stripe's events, verified by signature; a replayed event is acknowledged and ignored."""
+    event = parse_webhook(_settings(), request.get_data(),
+                          request.headers.get("Stripe-Signature"))
+    outcome = payments.handle_webhook(db.session, event)
+    return {"received": event.id, "outcome": outcome}
+
+
+@blueprint.route("/budget-lines")
+@blueprint.response(200, BudgetLineSchema(many=True))
+def list_budget_lines():
+    """Your unit's purchase plan lines with what is reserved, committed, spent and left."""
+    return budget.budget_lines(db.session, _reader())
+
+
+@blueprint.route("/budget-lines", methods=["POST"])
+@blueprint.arguments(BudgetLineInSchema)
+@blueprint.response(201, BudgetLineSchema)
+def create_budget_line(data):
+    return budget.create_budget_line(db.session, _writer(), **data)
+
+
+@blueprint.route("/notices")
+@blueprint.arguments(NoticeQuerySchema, location="query")
+@blueprint.response(200, NoticePageSchema)
+def list_notices(query):
+    """Public result and contract notices (no login), newest first."""
+    items, total = notices.search_notices(db.session, notices.NoticeFilter(**query))
+    return {"items": items, "total": total}
+
+
+@blueprint.route("/notices/<int:notice_id>")
+@blueprint.response(200, NoticeSchema)
+def get_notice(notice_id: int):
+    from mall.core.errors import NotFound
+
+    notice = notices.get_notice(db.session, notice_id)
+    if notice is None:
+        raise NotFound()
+    return notice

@@ -1,0 +1,240 @@
+"""Request and response shapes of the purchasing API (marshmallow, documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus
+
+_fen = {"strict": True, "validate": validate.Range(min=0)}
+
+
+class EmptySchema(Schema):
+    """A step that needs no more than who takes it."""
+
+
+class CartItemInSchema(Schema):
+    offer_id = fields.Int(required=True, strict=True)
+    quantity = fields.Int(load_default=1, strict=True, validate=validate.Range(min=1, max=100_000))
+
+
+class QuantitySchema(Schema):
+    quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+
+
+class CartLineSchema(Schema):
+    offer_id = fields.Int()
+    product_id = fields.Int()
+    title = fields.Str()
+    brand = fields.Str()
+    model = fields.Str()
+    unit = fields.Str()
+    category_code = fields.Str()
+    quantity = fields.Int()
+    price_fen = fields.Int()
+    amount_fen = fields.Int()
+    stock = fields.Int()
+    available = fields.Bool()
+
+
+class CartGroupSchema(Schema):
+    supplier_id = fields.Int()
+    supplier_name = fields.Str()
+    total_fen = fields.Int()
+    lines = fields.List(fields.Nested(CartLineSchema))
+
+
+class LimitCheckSchema(Schema):
+    category_code = fields.Str()
+    running_total_fen = fields.Int(metadata={"description": "Direct purchases this fiscal year"})
+    order_fen = fields.Int()
+    limit_fen = fields.Int()
+    warning = fields.Bool(metadata={"description": "At or past the warning level (80 %)"})
+    blocked = fields.Bool(metadata={"description": "Past the direct-purchase limit"})
+
+
+class CartSchema(Schema):
+    groups = fields.List(fields.Nested(CartGroupSchema))
+    total_fen = fields.Int()
+    count = fields.Int()
+    checks = fields.List(fields.Nested(LimitCheckSchema))
+
+
+class BuyItemSchema(Schema):
+    offer_id = fields.Int(required=True, strict=True)
+    quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
+
+
+class CheckoutSchema(Schema):
+    budget_line_id = fields.Int(required=True, strict=True)
+    delivery_address = fields.Str(required=True, validate=validate.Length(min=1, max=300))
+    contact = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    secret = fields.Bool(load_default=False)
+    offer_ids = fields.List(fields.Int(strict=True), load_default=None,
+                            metadata={"description": "Only these offers of the cart"})
+    items = fields.List(fields.Nested(BuyItemSchema), load_default=None,
+                        validate=validate.Length(min=1, max=200),
+                        metadata={"description": "Buy these directly; the cart is left alone"})
+
+
+class OrderLineSchema(Schema):
+    id = fields.Int()
+    offer_id = fields.Int()
+    product_id = fields.Int()
+    category_code = fields.Str()
+    title = fields.Str()
+    brand = fields.Str()
+    model = fields.Str()
+    unit = fields.Str()
+    quantity = fields.Int()
+    unit_price_fen = fields.Int()
+    amount_fen = fields.Int()
+    accepted_quantity = fields.Int(allow_none=True)
+
+
+class OrderStepSchema(Schema):
+    status = fields.Str()
+    at = fields.DateTime()
+    user_id = fields.Int(allow_none=True)
+    note = fields.Str(allow_none=True)
+    deadline = fields.DateTime(allow_none=True)
+
+
+class OrderSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    status = fields.Enum(OrderStatus, by_value=True)
+    buyer_org_id = fields.Int()
+    supplier_id = fields.Int()
+    budget_line_id = fields.Int()
+    fiscal_year = fields.Int()
+    total_fen = fields.Int()
+    accepted_fen = fields.Int(allow_none=True)
+    paid_fen = fields.Int()
+    refunded_fen = fields.Int()
+    amount_due_fen = fields.Int()
+    delivery_address = fields.Str()
+    contact = fields.Str()
+    secret = fields.Bool()
+    submitted_at = fields.DateTime()
+    confirm_by = fields.DateTime(allow_none=True)
+    pay_by = fields.DateTime(allow_none=True)
+    carrier = fields.Str(allow_none=True)
+    tracking_number = fields.Str(allow_none=True)
+    invoice_number = fields.Str(allow_none=True)
+    cancel_reason = fields.Str(allow_none=True)
+    lines = fields.List(fields.Nested(OrderLineSchema))
+    steps = fields.List(fields.Nested(OrderStepSchema))
+
+
+class CheckoutResultSchema(Schema):
+    orders = fields.List(fields.Nested(OrderSchema))
+    warnings = fields.List(fields.Nested(LimitCheckSchema))
+
+
+class OrderQuerySchema(Schema):
+    status = fields.Enum(OrderStatus, by_value=True, load_default=None)
+    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ReasonSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
+
+
+class ConfirmSchema(Schema):
+    prices = fields.Dict(keys=fields.Str(), values=fields.Int(strict=True), load_default=dict,
+                         metadata={"description": "Order line id to a lower unit price in fen"})
+
+
+class SignSchema(Schema):
+    sha256 = fields.Str(load_default=None, validate=validate.Length(equal=64),
+                        metadata={"description": "Fingerprint of the contract as read"})
+
+
+class ShipSchema(Schema):
+    carrier = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    tracking_number = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+
+
+class AcceptSchema(Schema):
+    result = fields.Enum(AcceptanceResult, by_value=True, required=True)
+    quantities = fields.Dict(keys=fields.Str(), values=fields.Int(strict=True), load_default=dict)
+    reasons = fields.Str(load_default="", validate=validate.Length(max=1000))
+    accepted_on = fields.Date(load_default=None)
+
+
+class InvoiceSchema(Schema):
+    invoice_number = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+
+
+class CardPaymentSchema(Schema):
+    payment_method = fields.Str(required=True, validate=validate.Length(min=1, max=100),
+                                metadata={"description": "A Stripe PaymentMethod or card id"})
+
+
+class TreasuryPaymentSchema(Schema):
+    voucher_number = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    paid_on = fields.Date(required=True)
+    amount_fen = fields.Int(required=True, **_fen)
+
+
+class RateSchema(Schema):
+    quality = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    delivery = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    service = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class PaymentSchema(Schema):
+    id = fields.Int()
+    method = fields.Str(attribute="method.value")
+    amount_fen = fields.Int()
+    status = fields.Str()
+    intent_id = fields.Str(allow_none=True)
+    voucher_number = fields.Str(allow_none=True)
+    paid_on = fields.Date(allow_none=True)
+    refunded_fen = fields.Int()
+
+
+class BudgetLineInSchema(Schema):
+    fiscal_year = fields.Int(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    project_code = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    project_name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class BudgetLineSchema(BudgetLineInSchema):
+    id = fields.Int()
+    reserved_fen = fields.Int()
+    committed_fen = fields.Int()
+    spent_fen = fields.Int()
+    available_fen = fields.Int()
+
+
+class NoticeQuerySchema(Schema):
+    kind = fields.Enum(NoticeKind, by_value=True, load_default=None)
+    buyer = fields.Str(load_default="", validate=validate.Length(max=100))
+    supplier = fields.Str(load_default="", validate=validate.Length(max=100))
+    category = fields.Str(load_default="", validate=validate.Regexp(r"^([ABC]\d{0,8})?$"))
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
+    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class NoticeSchema(Schema):
+    id = fields.Int()
+    kind = fields.Enum(NoticeKind, by_value=True)
+    title = fields.Str()
+    buyer_name = fields.Str()
+    supplier_name = fields.Str()
+    amount_fen = fields.Int()
+    published_at = fields.DateTime()
+    body = fields.Dict()
+
+
+class NoticePageSchema(Schema):
+    items = fields.List(fields.Nested(NoticeSchema))
+    total = fields.Int()
