@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -166,6 +167,7 @@ def up_command(host: str, port: int, offers: int) -> None:
         db.session.commit()
     if "scheduler" not in app.extensions:
         start_scheduler(app)
+    _start_localstripe(app, host, port)
     click.echo(f"\nDemo logins (password for all: {password})")
     for role, login in demo_logins(db.session):
         click.echo(f"  {role:<28} {login}")
@@ -175,3 +177,30 @@ def up_command(host: str, port: int, offers: int) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+def _start_localstripe(app: Flask, host: str, port: int) -> None:
+    """The embedded payments default: localstripe on STRIPE_API_BASE, our webhook registered."""
+    import atexit
+    from urllib.parse import urlsplit
+
+    from mall.purchasing.stripe_gateway import (
+        StripeSettings,
+        localstripe_answers,
+        register_localstripe_webhook,
+        start_localstripe,
+        stop_localstripe,
+    )
+
+    settings = StripeSettings.from_config(app.config)
+    base = urlsplit(settings.api_base)
+    if base.hostname not in ("127.0.0.1", "localhost"):
+        return  # real Stripe: webhooks are configured in its dashboard
+    if not localstripe_answers(settings.api_base):
+        log = Path(app.config["MALL_VAR_DIR"]) / "localstripe.log"
+        process = start_localstripe(base.port or 8420, log_path=log)
+        atexit.register(stop_localstripe, process)
+        click.echo(f"localstripe started on {settings.api_base} (log: {log})")
+    register_localstripe_webhook(settings, name="mall", events=[
+        "payment_intent.succeeded", "payment_intent.payment_failed"],
+        url=f"http://{host}:{port}/api/v1/payments/stripe-webhook")

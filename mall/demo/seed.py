@@ -20,6 +20,7 @@ from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
+from mall.purchasing.models import BudgetLine, UnitSettings
 from suppliers.models import (
     AdmissionApplication,
     AdmissionStatus,
@@ -62,6 +63,28 @@ def _valid_code(code: str) -> str:
     from stdnum.cn import uscc
 
     return code[:17] + uscc.calc_check_digit(code[:17])
+
+
+# Each demo unit's purchase plan for this year: (category, project, amount in fen).
+DEMO_BUDGET_LINES = (("A02000000", "信息化设备购置", 200_000_000),
+                     ("A05000000", "办公用品及耗材采购", 50_000_000))
+DEMO_APPROVAL_ABOVE_FEN = 5_000_000  # orders above 5万元 need the unit's approver
+
+
+def _budgets(session: Session) -> None:
+    """Budget lines and an internal-approval amount for every demo purchasing unit."""
+    year = local_today().year
+    units = session.scalars(select(Organisation.id).where(
+        Organisation.kind == OrganisationKind.PURCHASING_UNIT)).all()
+    moment = now()
+    session.execute(insert(BudgetLine), [
+        {"organisation_id": unit, "fiscal_year": year, "category_code": code,
+         "project_code": f"{year}-{unit:03d}-{n}", "project_name": name, "amount_fen": amount,
+         "reserved_fen": 0, "committed_fen": 0, "spent_fen": 0, "created_at": moment,
+         "updated_at": moment}
+        for unit in units for n, (code, name, amount) in enumerate(DEMO_BUDGET_LINES, start=1)])
+    session.execute(insert(UnitSettings), [
+        {"organisation_id": unit, "approval_above_fen": DEMO_APPROVAL_ABOVE_FEN} for unit in units])
 
 
 def _people(session: Session, password_hash: str) -> list[Organisation]:
@@ -128,6 +151,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
     if has_demo_data(session):
         return "demo data already present; nothing done"
     suppliers = _people(session, accounts.hash_password(password))
+    _budgets(session)
     codes = enabled_category_codes()
     categories = dict(session.execute(select(Category.code, Category.id)
                                       .where(Category.code.in_(codes))).all())
