@@ -3,6 +3,9 @@ the Stripe webhook, and the public notices feed."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
@@ -111,14 +114,15 @@ def checkout_orders(data):
     key = request.headers.get(HEADER)
     items = [(i["offer_id"], i["quantity"]) for i in data.pop("items")] if data.get("items") else None
     data.pop("items", None)
-    result = checkout.checkout(db.session, actor, token=f"api:{key}" if key else _one_time(),
-                               items=items, **data)
+    result = checkout.checkout(db.session, actor, token=_checkout_token(key), items=items, **data)
     return {"orders": result.orders, "warnings": result.warnings}
 
 
-def _one_time() -> str:
-    import secrets
-
+def _checkout_token(key: str | None) -> str:
+    """The checkout's token: from the Idempotency-Key (hashed, since a key may be longer than a
+    token), or a one-time token without one."""
+    if key:
+        return "api:" + hashlib.sha256(key.encode()).hexdigest()
     return "api-once:" + secrets.token_urlsafe(24)
 
 

@@ -19,6 +19,7 @@ from mall.purchasing.notifications import notify, send_pending_email
 from mall.purchasing.stripe_gateway import StripeSettings
 
 REMIND_HOURS_BEFORE = 24
+PAY_REMIND_DAYS_BEFORE = 5
 
 
 def _locked(query, session: Session):
@@ -50,6 +51,19 @@ def remind_confirmation(session: Session) -> int:
     return len(due)
 
 
+def remind_payment(session: Session) -> int:
+    """The unit is reminded a few days before an invoice falls due."""
+    soon = now() + timedelta(days=PAY_REMIND_DAYS_BEFORE)
+    due = list(session.scalars(_locked(select(Order).where(
+        Order.status == OrderStatus.INVOICED, Order.pay_reminded.is_(False),
+        Order.pay_by <= soon), session)))
+    for order in due:
+        notify(session, order.buyer_org_id, order, "payment_reminder",
+               pay_by=format_local(order.pay_by))
+        order.pay_reminded = True
+    return len(due)
+
+
 def alert_overdue_payments(session: Session) -> int:
     """Unpaid 30 days after the invoice: the unit and the supervisor are alerted."""
     late = list(session.scalars(_locked(select(Order).where(
@@ -69,6 +83,7 @@ def alert_overdue_payments(session: Session) -> int:
 def deadlines(session: Session) -> None:
     cancel_unconfirmed(session)
     remind_confirmation(session)
+    remind_payment(session)
     alert_overdue_payments(session)
 
 

@@ -165,6 +165,7 @@ class Order(TimestampMixin, Base):
     invoice_number: Mapped[str | None] = mapped_column(String(40))
     invoiced_at: Mapped[datetime | None]
     pay_by: Mapped[datetime | None] = mapped_column(index=True)
+    pay_reminded: Mapped[bool] = mapped_column(default=False)
     overdue_alerted: Mapped[bool] = mapped_column(default=False)
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)

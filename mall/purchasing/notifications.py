@@ -35,6 +35,7 @@ MESSAGES = {
     "order_paid": N_("Order %(number)s was paid."),
     "order_returned_goods": N_("Order %(number)s was returned: %(reason)s"),
     "confirm_reminder": N_("Order %(number)s must be confirmed by %(deadline)s or it is cancelled."),
+    "payment_reminder": N_("Order %(number)s is due for payment by %(pay_by)s."),
     "payment_overdue": N_("Payment of order %(number)s is overdue (due %(pay_by)s)."),
     "order_rated": N_("Order %(number)s was rated."),
 }

@@ -241,3 +241,26 @@ def _operator(session):
     from tests.factories.suppliers import operator_actor
 
     return operator_actor(session)
+
+
+def test_payment_is_reminded_before_and_alerted_to_the_supervisor_after_30_days(session):
+    from mall.core.auth import OrganisationKind
+    from mall.purchasing.models import Notification
+    from tests.factories.accounts import make_organisation
+
+    supervisor = make_organisation(session, OrganisationKind.SUPERVISOR)
+    unit = make_unit(session)
+    _s, supplier, (paper,) = supplier_with_offers(session)
+    (order,) = _buy(session, unit, {paper: 1}).orders
+    _through_delivery(session, unit, supplier, order)
+    orders.accept(session, unit.buyer, order.id, result="pass")
+    orders.invoice(session, supplier, order.id, invoice_number="E-1")
+    with frozen_clock(now() + timedelta(days=26)):
+        assert jobs.remind_payment(session) == 1
+        assert jobs.alert_overdue_payments(session) == 0
+    with frozen_clock(now() + timedelta(days=30, hours=1)):
+        assert jobs.alert_overdue_payments(session) == 1
+        assert jobs.alert_overdue_payments(session) == 0  # once
+    alerted = {n.organisation_id for n in session.query(Notification).filter_by(
+        order_id=order.id, kind="payment_overdue")}
+    assert alerted == {unit.organisation.id, supervisor.id}

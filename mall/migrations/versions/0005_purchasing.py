@@ -117,6 +117,7 @@ def upgrade():
     sa.Column('invoice_number', sa.String(length=40), nullable=True),
     sa.Column('invoiced_at', mall.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('pay_by', mall.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pay_reminded', sa.Boolean(), nullable=False),
     sa.Column('overdue_alerted', sa.Boolean(), nullable=False),
     sa.Column('paid_fen', sa.BigInteger(), nullable=False),
     sa.Column('refunded_fen', sa.BigInteger(), nullable=False),

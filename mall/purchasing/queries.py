@@ -1,0 +1,171 @@
+"""Read-only helpers of the purchasing pages: names, the records around an order, which steps
+an actor may take now, and suppliers' average ratings. Nothing here writes; the services
+remain the authority on every rule (a form shown here is still checked when it is posted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.models import Offer
+from mall.accounts.models import Organisation, User
+from mall.core.auth import Actor, OrganisationKind, Role
+from mall.purchasing.models import (
+    Acceptance,
+    BudgetLine,
+    Contract,
+    Notice,
+    Order,
+    OrderStatus,
+    Payment,
+    Rating,
+    UnitSettings,
+)
+
+S = OrderStatus
+IN_PROGRESS = ("pending", "processing")  # payment statuses that wait for the card network
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    """A supplier's average of (quality + delivery + service) / 3 over its ratings."""
+
+    average: float
+    count: int
+
+
+@dataclass
+class OrderRecord:
+    """Everything the order page shows beside the order itself."""
+
+    buyer_name: str
+    supplier_name: str
+    budget_line: BudgetLine | None
+    contract: Contract | None
+    notices: list[Notice]
+    payments: list[Payment]
+    acceptance: Acceptance | None
+    rating: Rating | None
+    user_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def payment_in_progress(self) -> bool:
+        return any(p.status in IN_PROGRESS for p in self.payments)
+
+
+def organisation_names(session: Session, ids: set[int] | list[int]) -> dict[int, str]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.name)
+                                .where(Organisation.id.in_(ids))).all())
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+def order_record(session: Session, order: Order) -> OrderRecord:
+    """The contract, notices, payments, acceptance and rating of an order, with names."""
+    contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
+    names = organisation_names(session, {order.buyer_org_id, order.supplier_id})
+    record = OrderRecord(
+        buyer_name=names.get(order.buyer_org_id, ""),
+        supplier_name=names.get(order.supplier_id, ""),
+        budget_line=session.get(BudgetLine, order.budget_line_id),
+        contract=contract,
+        notices=list(session.scalars(select(Notice).where(Notice.order_id == order.id)
+                                     .order_by(Notice.id))),
+        payments=list(session.scalars(select(Payment).where(Payment.order_id == order.id)
+                                      .order_by(Payment.id))),
+        acceptance=session.scalar(select(Acceptance).where(Acceptance.order_id == order.id)),
+        rating=session.scalar(select(Rating).where(Rating.order_id == order.id)))
+    people = {step.user_id for step in order.steps}
+    if contract is not None:
+        people |= {contract.supplier_signed_by, contract.buyer_signed_by}
+    record.user_names = user_names(session, people)
+    return record
+
+
+def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool) -> set[str]:
+    """The steps whose forms the order page offers this actor at the order's status.
+
+    Mirrors the checks of mall.purchasing.orders and payments so that nobody sees a button
+    that can only be refused; the services check again when the form is posted.
+    """
+    allowed: set[str] = set()
+    status = order.status
+    if actor.organisation_id == order.buyer_org_id:
+        buyer = actor.has_role(Role.BUYER, Role.APPROVER)
+        if actor.has_role(Role.APPROVER) and status is S.PENDING_APPROVAL:
+            allowed |= {"approve", "return"}
+        if buyer and status in (S.PENDING_APPROVAL, S.SENT):
+            allowed.add("cancel")
+        if buyer and status is S.SUPPLIER_SIGNED:
+            allowed.add("sign")
+        if buyer and status is S.SHIPPED:
+            allowed.add("receive")
+        if buyer and status is S.DELIVERED:
+            allowed.add("accept")
+        payable = (status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen > 0
+                   and not payment_in_progress)
+        if payable and actor.has_role(Role.FINANCE, Role.BUYER, Role.APPROVER):
+            allowed.add("pay-card")
+        if payable and actor.has_role(Role.FINANCE):
+            allowed.add("pay-treasury")
+        if buyer and status in (S.ACCEPTED, S.INVOICED, S.PAID) and not payment_in_progress:
+            allowed.add("return-goods")
+        if buyer and status is S.PAID:
+            allowed.add("rate")
+    elif actor.organisation_id == order.supplier_id and actor.has_role(
+            Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR):
+        if status is S.SENT:
+            allowed |= {"confirm", "decline"}
+        if status is S.CONFIRMED and actor.has_role(Role.SUPPLIER_ADMIN):
+            allowed.add("sign")
+        if status is S.SIGNED:
+            allowed.add("ship")
+        if status is S.ACCEPTED:
+            allowed.add("invoice")
+    return allowed
+
+
+def count_orders(session: Session, actor: Actor, *, status: str | None = None) -> int:
+    """How many orders ``mall.purchasing.orders.list_orders`` would page through."""
+    query = select(func.count()).select_from(Order)
+    if actor.organisation_kind is OrganisationKind.SUPPLIER:
+        query = query.where(Order.supplier_id == actor.organisation_id)
+    elif actor.organisation_kind is OrganisationKind.PURCHASING_UNIT:
+        query = query.where(Order.buyer_org_id == actor.organisation_id)
+    elif not actor.is_oversight:
+        return 0
+    if status:
+        query = query.where(Order.status == status)
+    return session.scalar(query) or 0
+
+
+def supplier_ratings(session: Session, supplier_ids: list[int]) -> dict[int, RatingSummary]:
+    """Each supplier's average rating and number of ratings (suppliers never rated are left out)."""
+    ids = set(supplier_ids)
+    if not ids:
+        return {}
+    score = Rating.quality + Rating.delivery + Rating.service
+    rows = session.execute(select(Rating.supplier_id, func.avg(score), func.count())
+                           .where(Rating.supplier_id.in_(ids)).group_by(Rating.supplier_id)).all()
+    return {supplier_id: RatingSummary(round(float(total) / 3, 1), count)
+            for supplier_id, total, count in rows}
+
+
+def offer_stock(session: Session, offer_id: int) -> int | None:
+    return session.scalar(select(Offer.stock).where(Offer.id == offer_id))
+
+
+def approval_threshold(session: Session, organisation_id: int) -> int | None:
+    """The amount above which the unit's orders wait for its approver (None: never)."""
+    settings = session.get(UnitSettings, organisation_id)
+    return settings.approval_above_fen if settings else None

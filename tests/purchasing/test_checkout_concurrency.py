@@ -1,0 +1,79 @@
+"""Many buyers checking out the last units at once: nothing oversold, everything accounted.
+
+Runs with real commits on its own database (SQLite file or PostgreSQL), one thread per
+buyer, each with its own session, as gunicorn workers would.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from catalog.models import Offer
+from mall.accounts.services import actor_for
+from mall.extensions import db
+from mall.purchasing import cart, checkout
+from mall.purchasing.checkout import OutOfStock
+from mall.purchasing.models import BudgetLine, CategorySpend, Order, OrderLine
+from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
+from tests.factories.purchasing import make_unit, supplier_with_offers
+
+BUYERS, ROUNDS, STOCK = 8, 6, 20
+
+
+@pytest.fixture(scope="module")
+def committed_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("concurrency")
+    application = build_app(make_database_url(tmp, "concurrency"), tmp / "var")
+    migrate_and_load(application)
+    yield application
+    dispose(application)
+
+
+def test_concurrent_checkouts_never_oversell_and_account_for_every_unit(committed_app):
+    with committed_app.app_context():
+        units = [make_unit(db.session) for _ in range(BUYERS)]
+        _user, _actor, (offer_id,) = supplier_with_offers(db.session, prices=(1500,), stock=STOCK)
+        buyers = [(actor_for(u.buyer_user), u.line_id) for u in units]
+        db.session.commit()
+        db.session.remove()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buyer(number: int) -> None:
+        actor, line_id = buyers[number]
+        with committed_app.app_context():
+            for round_ in range(ROUNDS):
+                try:
+                    checkout.checkout(db.session, actor, budget_line_id=line_id,
+                                      delivery_address="长沙", contact="测试",
+                                      token=f"t-{number}-{round_}", items=[(offer_id, 1)])
+                    db.session.commit()
+                    result = "created"
+                except OutOfStock:
+                    db.session.rollback()
+                    result = "out_of_stock"
+                with lock:
+                    outcomes.append(result)
+            db.session.remove()
+
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(BUYERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == BUYERS * ROUNDS  # no thread died on a database error
+    assert outcomes.count("created") == STOCK
+    with committed_app.app_context():
+        session = db.session
+        assert session.get(Offer, offer_id).stock == 0
+        assert session.scalar(select(func.sum(OrderLine.quantity))) == STOCK
+        totals = session.scalar(select(func.sum(Order.total_fen)))
+        assert totals == STOCK * 1500
+        assert session.scalar(select(func.sum(BudgetLine.reserved_fen))) == totals
+        assert session.scalar(select(func.sum(CategorySpend.total_fen))) == totals
+        assert cart.count_items(session, buyers[0][0]) == 0
+        session.remove()
