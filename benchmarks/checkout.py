@@ -28,29 +28,15 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import free_port, fresh_postgres  # noqa: E402
+
 OFFERS, STOCK = 10, 100
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parts.path[1:]}"')
-    return url
 
 
 def prepare(database_url: str, var_dir: str, clients: int) -> dict:
@@ -104,7 +90,7 @@ def prepare(database_url: str, var_dir: str, clients: int) -> dict:
 
 
 def serve(database_url: str, var_dir: str, workers: int) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "MALL_VAR_DIR": var_dir,
            "SCHEDULER_ENABLED": "0", "RATELIMIT_ENABLED": "0"}
     process = subprocess.Popen(
@@ -229,7 +215,7 @@ def main() -> None:
 
     results = []
     if args.postgres:
-        url = normalise_database_url(_fresh_postgres(args.postgres))
+        url = normalise_database_url(fresh_postgres(args.postgres))
         results.append(bench("PostgreSQL", url, args.clients, args.workers))
     if not args.skip_sqlite:
         db_file = Path(tempfile.mkdtemp(prefix="checkout-sqlite-")) / "bench.db"

@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import fresh_postgres  # noqa: E402
 
 ATTRIBUTES = ("类型", "颜色", "包装", "材质", "规格", "接口", "容量", "功能", "硬盘", "内存", "CPU",
               "克重")
@@ -34,16 +35,6 @@ HEADER = ("supplier_sku", "category_code", "brand", "model", "title", "price", "
           "lead_time_days", "warranty_months", "barcode", *(f"attr:{a}" for a in ATTRIBUTES))
 PRICE_BATCH = 10_000
 
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parts.path[1:]}"')
-    return url
 
 
 def settle_postgres(url: str) -> None:
@@ -274,7 +265,7 @@ def main() -> None:
         if args.postgres:
             from mall.config import normalise_database_url
 
-            run(normalise_database_url(_fresh_postgres(args.postgres)), "PostgreSQL", csv_path,
+            run(normalise_database_url(fresh_postgres(args.postgres)), "PostgreSQL", csv_path,
                 args.rows)
 
 

@@ -15,20 +15,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parts.path[1:]}"')
-    return url
+from benchmarks.common import fresh_postgres  # noqa: E402
 
 
 def run(url: str, offers: int, label: str) -> None:
@@ -63,7 +53,7 @@ def main() -> None:
     if args.postgres:
         from mall.config import normalise_database_url
 
-        run(normalise_database_url(_fresh_postgres(args.postgres)), args.offers, "PostgreSQL")
+        run(normalise_database_url(fresh_postgres(args.postgres)), args.offers, "PostgreSQL")
 
 
 if __name__ == "__main__":

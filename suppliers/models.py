@@ -6,15 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mall.core.db import Base, TimestampMixin
-
-
-def _enum(kind: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(kind, native_enum=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
+from mall.core.db import Base, TimestampMixin, text_enum
 
 
 class SizeClass(enum.StrEnum):
@@ -35,7 +30,7 @@ class SupplierProfile(TimestampMixin, Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
     legal_representative: Mapped[str] = mapped_column(String(50))
     controlling_shareholder: Mapped[str] = mapped_column(String(200))
-    size: Mapped[SizeClass] = mapped_column(_enum(SizeClass))
+    size: Mapped[SizeClass] = mapped_column(text_enum(SizeClass))
     # 中小企业声明函 figures (previous year): staff, revenue and assets in 万元.
     employees: Mapped[int | None]
     revenue_wan: Mapped[int | None]
@@ -67,7 +62,7 @@ class AdmissionApplication(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(text_enum(ApplicationStatus), index=True)
     category_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(Text)  # the supplier's note or reply
     decision_reason: Mapped[str | None] = mapped_column(Text)
@@ -90,7 +85,7 @@ class CategoryAdmission(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
-    status: Mapped[AdmissionStatus] = mapped_column(_enum(AdmissionStatus))
+    status: Mapped[AdmissionStatus] = mapped_column(text_enum(AdmissionStatus))
     admitted_on: Mapped[date]
     ends_on: Mapped[date | None]
     suspended_from: Mapped[date | None]
@@ -114,7 +109,7 @@ class FrameworkAgreement(TimestampMixin, Base):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     starts_on: Mapped[date]
     ends_on: Mapped[date]
-    status: Mapped[AgreementStatus] = mapped_column(_enum(AgreementStatus))
+    status: Mapped[AgreementStatus] = mapped_column(text_enum(AgreementStatus))
 
     members: Mapped[list[FrameworkMember]] = relationship(cascade="all, delete-orphan",
                                                           lazy="selectin")
@@ -185,7 +180,7 @@ class ImportJob(TimestampMixin, Base):
     stored_path: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(10), default="zh_Hans_CN")
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus), index=True)
+    status: Mapped[ImportStatus] = mapped_column(text_enum(ImportStatus), index=True)
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_done: Mapped[int] = mapped_column(default=0)
     rows_created: Mapped[int] = mapped_column(default=0)

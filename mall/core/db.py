@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
@@ -36,6 +37,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def text_enum(kind: type[enum.Enum], *, name: str | None = None, length: int = 20) -> Enum:
+    """A Python enum stored as its values in a VARCHAR: no database enum type to migrate."""
+    return Enum(kind, name=name, native_enum=False, length=length,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):

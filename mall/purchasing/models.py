@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -19,14 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mall.core.db import Base, TimestampMixin
+from mall.core.db import Base, TimestampMixin, text_enum
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(kind, name=name, native_enum=False, length=24,
-                values_callable=lambda e: [m.value for m in e])
+def _enum(kind: type[enum.Enum], name: str):
+    return text_enum(kind, name=name, length=24)
 
 
 class PurchaseSettings(Base):
