@@ -237,28 +237,28 @@ def _cancel(session: Session, order: Order, actor: Actor | None, reason: str) ->
 
 def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None = None,
              amount_fen: int | None = None) -> None:
-    """Give back stock (all lines, or the quantities given), budget and the running total."""
-    restock(session, lines if lines is not None else [(ln.offer_id, ln.quantity) for ln in order.lines])
-    amount = order.total_fen if amount_fen is None else amount_fen
+    """Give back stock, budget and running total: of the whole order, or of the given
+    (offer id, quantity) pairs, valued at the order's line prices."""
+    whole = lines is None
+    if whole:
+        lines = [(ln.offer_id, ln.quantity) for ln in order.lines]
+    by_offer = {ln.offer_id: ln for ln in order.lines}
+    by_category: dict[str, int] = {}
+    for offer_id, quantity in lines:
+        line = by_offer[offer_id]
+        by_category[line.category_code] = (by_category.get(line.category_code, 0)
+                                           + quantity * line.unit_price_fen)
+    amount = sum(by_category.values())
+    if amount_fen is not None and amount_fen != amount:
+        raise ValueError(f"release of {amount_fen} fen does not match the lines ({amount})")
+    restock(session, lines)
     if order.budget_state in ("reserved", "committed", "spent") and amount:
         budget.move(session, order.budget_line_id, amount, order.budget_state, "released")
     if amount:
         budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year,
-                                          _category_amounts(order, amount))
-    if amount_fen is None:
+                                          by_category)
+    if whole:
         order.budget_state = "released"
-
-
-def _category_amounts(order: Order, amount: int) -> dict[str, int]:
-    """Spread an amount released over the order's categories (in line order)."""
-    out: dict[str, int] = {}
-    left = amount
-    for line in order.lines:
-        part = min(left, line.amount_fen)
-        if part:
-            out[line.category_code] = out.get(line.category_code, 0) + part
-            left -= part
-    return out
 
 
 def contract_document(session: Session, order: Order, number: str) -> ContractDocument:
@@ -474,10 +474,14 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
 def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: str) -> Order:
     order = get_order(session, actor, order_id)
     _as_supplier(actor, order)
-    _expect(order, S.ACCEPTED)
+    _expect(order, S.ACCEPTED, S.PAID)
     if not invoice_number.strip():
         raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
     order.invoice_number = invoice_number.strip()
+    if order.status is S.PAID:  # paid by card on acceptance: the invoice follows
+        record_event(session, action="order.invoice_recorded", object_type="order",
+                     object_id=order.id, actor=actor, data={"invoice": order.invoice_number})
+        return order
     order.invoiced_at = now()
     order.pay_by = order.invoiced_at + timedelta(days=PAYMENT_DAYS)
     _step(session, order, actor, S.INVOICED, deadline=order.pay_by, note=order.invoice_number)
