@@ -11,12 +11,21 @@ class MallError(Exception):
     title = "Request refused"
 
     def __init__(self, detail: str = "", *, code: str | None = None,
-                 errors: dict[str, list[str]] | None = None):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+                 errors: dict[str, list[str]] | None = None,
+                 params: dict[str, object] | None = None):
+        # With ``params``, ``detail`` is a message id (marked with N_) and pages show its
+        # translation filled in; the API answers with the English text filled in.
+        self.msgid = detail or self.title
+        self.params = params or {}
+        self.detail = self.msgid % self.params if params else self.msgid
+        super().__init__(self.detail)
         if code:
             self.code = code
         self.errors = errors or {}
+
+    def translated(self, gettext) -> str:
+        """The detail in the user's language, given flask_babel's gettext."""
+        return gettext(self.msgid, **self.params) if self.params else gettext(self.msgid)
 
 
 class ValidationFailed(MallError):

@@ -18,6 +18,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.money import format_fen
+from mall.i18n_messages import N_
 from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings
 
 DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
@@ -122,11 +123,19 @@ def check_limits(session: Session, organisation_id: int, fiscal_year: int,
             for code, amount in sorted(amounts_by_category.items())]
 
 
-def limit_message(check: LimitCheck) -> str:
-    return (f"Category {check.category_code}: this unit has bought {format_fen(check.running_total_fen)}"
-            f" by direct purchase this fiscal year; with {format_fen(check.order_fen)} more it would"
-            f" pass the direct-purchase limit of {format_fen(check.limit_fen)}. Buy it through a"
-            " bidding round (quick bidding) instead.")
+LIMIT_MESSAGE = N_("Category %(category)s: this unit has bought %(total)s by direct purchase "
+                   "this fiscal year; with %(order)s more it would pass the direct-purchase "
+                   "limit of %(limit)s. Buy it through a bidding round (quick bidding) instead.")
+ORDER_LIMIT_MESSAGE = N_("The order to %(supplier)s comes to %(order)s, over the direct-purchase "
+                         "limit of %(limit)s for one order. Buy it through a bidding round "
+                         "(quick bidding) instead.")
+
+
+def limit_exceeded(check: LimitCheck) -> LimitExceeded:
+    """The refusal of a purchase past the limit, naming the limit, the total and the way on."""
+    return LimitExceeded(LIMIT_MESSAGE, errors={"category": [check.category_code]}, params={
+        "category": check.category_code, "total": format_fen(check.running_total_fen),
+        "order": format_fen(check.order_fen), "limit": format_fen(check.limit_fen)})
 
 
 def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: int,
@@ -143,8 +152,8 @@ def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: i
         ).values(total_fen=CategorySpend.total_fen + amount).execution_options(
             synchronize_session=False))
         if result.rowcount != 1:
-            check = check_limits(session, organisation_id, fiscal_year, {code: amount})[0]
-            raise LimitExceeded(limit_message(check), errors={"category": [code]})
+            raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
+                                              {code: amount})[0])
 
 
 def remove_from_running_totals(session: Session, organisation_id: int, fiscal_year: int,
@@ -232,9 +241,10 @@ def reserve(session: Session, line_id: int, amount_fen: int) -> None:
         line = session.get(BudgetLine, line_id)
         session.refresh(line)
         raise BudgetExhausted(
-            f"Budget line {line.project_code} has {format_fen(line.available_fen)} left; "
-            f"this order needs {format_fen(amount_fen)}.", errors={"budget_line_id": [
-                "Not enough budget left on this line."]})
+            N_("Budget line %(project)s has %(left)s left; this order needs %(needed)s."),
+            errors={"budget_line_id": ["Not enough budget left on this line."]},
+            params={"project": line.project_code, "left": format_fen(line.available_fen),
+                    "needed": format_fen(amount_fen)})
 
 
 _MOVES = {("reserved", "committed"), ("committed", "spent"), ("reserved", "spent")}

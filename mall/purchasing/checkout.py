@@ -25,6 +25,7 @@ from mall.core.auth import Actor
 from mall.core.clock import local_today, now
 from mall.core.errors import MallError, ValidationFailed
 from mall.core.money import format_fen
+from mall.i18n_messages import N_
 from mall.purchasing import budget
 from mall.purchasing.cart import CartView, require_buyer, view_cart, view_items
 from mall.purchasing.cart import clear as clear_cart
@@ -136,17 +137,15 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     for group in cart.groups:
         total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
         if total > limits.direct_limit_fen:
-            raise budget.LimitExceeded(
-                f"The order to {group.supplier_name} comes to {format_fen(total)}, over the "
-                f"direct-purchase limit of {format_fen(limits.direct_limit_fen)} for one order. "
-                "Buy it through a bidding round (quick bidding) instead.",
-                errors={"cart": [group.supplier_name]})
+            raise budget.LimitExceeded(budget.ORDER_LIMIT_MESSAGE, errors={"cart": [group.supplier_name]},
+                                       params={"supplier": group.supplier_name,
+                                               "order": format_fen(total),
+                                               "limit": format_fen(limits.direct_limit_fen)})
     warnings_before = budget.check_limits(session, actor.organisation_id, year,
                                           _amounts(cart, prices))
     for check in warnings_before:
         if check.blocked:
-            raise budget.LimitExceeded(budget.limit_message(check),
-                                       errors={"category": [check.category_code]})
+            raise budget.limit_exceeded(check)
     budget.add_to_running_totals(session, actor.organisation_id, year, _amounts(cart, prices))
     settings = session.get(UnitSettings, actor.organisation_id)
     approval_above = settings.approval_above_fen if settings else None
@@ -216,9 +215,11 @@ def _take_stock(session: Session, cart: CartView) -> dict[int, int]:
         if price is None:
             offer = session.get(Offer, ln.offer_id)
             session.refresh(offer)
-            reason = (f"{ln.title}: only {offer.stock} left" if offer.visible
-                      else f"{ln.title} is no longer on sale")
-            raise OutOfStock(reason, errors={"cart": [reason]})
+            if offer.visible:
+                raise OutOfStock(N_("%(title)s: only %(stock)s left."), errors={"cart": [ln.title]},
+                                 params={"title": ln.title, "stock": offer.stock})
+            raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [ln.title]},
+                             params={"title": ln.title})
         prices[ln.offer_id] = price
     return prices
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -31,7 +32,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_mall_error(exc: MallError):
         if is_api_request():
             return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
-        return _page(exc.status, exc.title, exc.detail)
+        return _page(exc.status, exc.title, exc.translated(gettext))
 
     @app.errorhandler(CSRFError)
     def handle_csrf(exc: CSRFError):
