@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation
@@ -113,11 +112,16 @@ def running_totals(session: Session, organisation_id: int, fiscal_year: int,
     return totals
 
 
-def check_limits(session: Session, organisation_id: int, fiscal_year: int,
-                 amounts_by_category: dict[str, int]) -> list[LimitCheck]:
-    """How each category of an order stands against the unit's limit (no change made)."""
+def unit_limits(session: Session, organisation_id: int) -> Limits:
     unit = session.get(Organisation, organisation_id)
-    limits = limits_for(session, unit.region_code if unit else None)
+    return limits_for(session, unit.region_code if unit else None)
+
+
+def check_limits(session: Session, organisation_id: int, fiscal_year: int,
+                 amounts_by_category: dict[str, int], *, limits: Limits | None = None
+                 ) -> list[LimitCheck]:
+    """How each category of an order stands against the unit's limit (no change made)."""
+    limits = limits or unit_limits(session, organisation_id)
     totals = running_totals(session, organisation_id, fiscal_year, set(amounts_by_category))
     return [LimitCheck(code, totals[code], amount, limits.direct_limit_fen, limits.warn_at_fen)
             for code, amount in sorted(amounts_by_category.items())]
@@ -139,10 +143,11 @@ def limit_exceeded(check: LimitCheck) -> LimitExceeded:
 
 
 def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: int,
-                          amounts_by_category: dict[str, int]) -> None:
+                          amounts_by_category: dict[str, int], *, limits: Limits | None = None
+                          ) -> None:
     """Count an order against the limit, refusing atomically if a total would pass it."""
-    unit = session.get(Organisation, organisation_id)
-    limit = limits_for(session, unit.region_code if unit else None).direct_limit_fen
+    limits = limits or unit_limits(session, organisation_id)
+    limit = limits.direct_limit_fen
     for code, amount in sorted(amounts_by_category.items()):
         _ensure_spend_row(session, organisation_id, fiscal_year, code)
         result = session.execute(update(CategorySpend).where(
@@ -153,7 +158,7 @@ def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: i
             synchronize_session=False))
         if result.rowcount != 1:
             raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
-                                              {code: amount})[0])
+                                              {code: amount}, limits=limits)[0])
 
 
 def remove_from_running_totals(session: Session, organisation_id: int, fiscal_year: int,
@@ -167,18 +172,14 @@ def remove_from_running_totals(session: Session, organisation_id: int, fiscal_ye
 
 
 def _ensure_spend_row(session: Session, organisation_id: int, fiscal_year: int, code: str) -> None:
-    exists = session.scalar(select(CategorySpend.id).where(
-        CategorySpend.organisation_id == organisation_id, CategorySpend.fiscal_year == fiscal_year,
-        CategorySpend.category_code == code))
-    if exists:
-        return
-    try:
-        with session.begin_nested():
-            session.execute(insert(CategorySpend).values(
-                organisation_id=organisation_id, fiscal_year=fiscal_year, category_code=code,
-                total_fen=0))
-    except IntegrityError:  # a concurrent checkout created it first
-        pass
+    """Create the running-total row if missing, in one statement that tolerates a race."""
+    values = {"organisation_id": organisation_id, "fiscal_year": fiscal_year,
+              "category_code": code, "total_fen": 0}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    session.execute(upsert(CategorySpend).values(**values).on_conflict_do_nothing())
 
 
 # -- budget lines -----------------------------------------------------------------------------

@@ -132,7 +132,13 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             f"Budget line {line.project_code} ({line.category_code}) does not cover "
             f"{', '.join(uncovered)}."]}, code="budget_line_mismatch")
 
-    prices = _take_stock(session, cart)
+    # Prices as read now; the stock is taken last, at these prices, so that the offers'
+    # rows stay locked only for the end of the transaction.
+    prices = {ln.offer_id: ln.price_fen for g in cart.groups for ln in g.lines}
+    unavailable = [ln for g in cart.groups for ln in g.lines if not ln.available]
+    if unavailable:
+        raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [unavailable[0].title]},
+                         params={"title": unavailable[0].title})
     limits = budget.limits_for(session, _region(session, actor.organisation_id))
     for group in cart.groups:
         total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
@@ -142,11 +148,12 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
                                                "order": format_fen(total),
                                                "limit": format_fen(limits.direct_limit_fen)})
     warnings_before = budget.check_limits(session, actor.organisation_id, year,
-                                          _amounts(cart, prices))
+                                          _amounts(cart, prices), limits=limits)
     for check in warnings_before:
         if check.blocked:
             raise budget.limit_exceeded(check)
-    budget.add_to_running_totals(session, actor.organisation_id, year, _amounts(cart, prices))
+    budget.add_to_running_totals(session, actor.organisation_id, year, _amounts(cart, prices),
+                                 limits=limits)
     settings = session.get(UnitSettings, actor.organisation_id)
     approval_above = settings.approval_above_fen if settings else None
     moment = now()
@@ -185,6 +192,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     if items is None:
         clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
     offers_changed(session, list(prices))
+    _take_stock(session, cart)
     return CheckoutResult(orders, [c for c in warnings_before if c.warning])
 
 
@@ -202,44 +210,40 @@ def _amounts(cart: CartView, prices: dict[int, int]) -> dict[str, int]:
     return amounts
 
 
-def _take_stock(session: Session, cart: CartView) -> dict[int, int]:
-    """Decrement every line's stock or refuse; returns the price of each offer taken."""
-    lines = sorted((ln for g in cart.groups for ln in g.lines), key=lambda ln: ln.offer_id)
-    prices: dict[int, int] = {}
-    for ln in lines:
-        price = session.execute(
+def _take_stock(session: Session, cart: CartView) -> None:
+    """Decrement every line's stock at the price the order was made at, or refuse."""
+    for ln in sorted((ln for g in cart.groups for ln in g.lines), key=lambda ln: ln.offer_id):
+        taken = session.execute(
             update(Offer).where(Offer.id == ln.offer_id, Offer.stock >= ln.quantity,
+                                Offer.price_fen == ln.price_fen,
                                 Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False))
-            .values(stock=Offer.stock - ln.quantity)
-            .returning(Offer.price_fen).execution_options(synchronize_session=False)).scalar()
-        if price is None:
-            offer = session.get(Offer, ln.offer_id)
-            session.refresh(offer)
-            if offer.visible:
-                raise OutOfStock(N_("%(title)s: only %(stock)s left."), errors={"cart": [ln.title]},
-                                 params={"title": ln.title, "stock": offer.stock})
+            .values(stock=Offer.stock - ln.quantity).execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            continue
+        offer = session.get(Offer, ln.offer_id)
+        session.refresh(offer)
+        if not offer.visible:
             raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [ln.title]},
                              params={"title": ln.title})
-        prices[ln.offer_id] = price
-    return prices
+        if offer.price_fen != ln.price_fen:
+            raise OutOfStock(N_("The price of %(title)s changed to %(price)s; check the cart again."),
+                             code="price_changed", errors={"cart": [ln.title]},
+                             params={"title": ln.title, "price": format_fen(offer.price_fen)})
+        raise OutOfStock(N_("%(title)s: only %(stock)s left."), errors={"cart": [ln.title]},
+                         params={"title": ln.title, "stock": offer.stock})
 
 
 def _claim_token(session: Session, actor: Actor, token: str) -> tuple[int, list[Order] | None]:
     """Record the token (Core statements, no ORM object to outlive a rollback), or return
     the orders of the checkout that already used it."""
-    def existing() -> int | None:
-        return session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
-                                                        Checkout.token == token))
-
-    found = existing()
-    if found is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(Checkout).values(user_id=actor.user_id, token=token,
-                                                        created_at=now()))
-            return existing(), None
-        except IntegrityError:
-            found = existing()
+    try:
+        with session.begin_nested():
+            checkout_id = session.execute(insert(Checkout).values(
+                user_id=actor.user_id, token=token, created_at=now()).returning(Checkout.id)).scalar()
+        return checkout_id, None
+    except IntegrityError:
+        found = session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
+                                                         Checkout.token == token))
     return found, list(session.scalars(select(Order).where(Order.checkout_id == found)
                                        .order_by(Order.id)))
 
