@@ -1,48 +1,25 @@
-"""Shopping pages: search with facets and live suggestions, the product page comparing every
-supplier's offer, and the add-to-cart button (the cart itself comes with direct purchase)."""
+"""Shopping pages: search with facets and live suggestions, and the product page comparing every
+supplier's offer. Its add-to-cart form posts to the cart of direct purchase (mall.purchasing,
+a higher layer), which also puts ``cart_count`` and ``supplier_ratings`` into every template."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_babel import gettext as _
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from marshmallow import ValidationError as SchemaValidationError
 
 from catalog import products
-from catalog.search_forms import CartAddSchema, SearchPageSchema, search_query
+from catalog.search_forms import SearchPageSchema, search_query
 from mall.core.auth import Role
 from mall.extensions import db
-from mall.web import flatten_messages, form_dict, load_form, page
+from mall.web import flatten_messages, form_dict, page
 
 blueprint = Blueprint("catalog", __name__)
 BROWSERS = (Role.BUYER, Role.APPROVER, Role.FINANCE, Role.OPERATOR, Role.SUPERVISOR)
 LIST_FIELDS = ("brand", "supplier")
-MAX_CART_LINES = 200
 
 
 def _search_backend():
     return current_app.extensions["search"]()
-
-
-def cart_count() -> int:
-    """How many items the session's cart holds (sum of quantities)."""
-    return sum((session.get("cart") or {}).values())
-
-
-@blueprint.app_context_processor
-def inject_cart_count():
-    return {"cart_count": cart_count}
 
 
 def _page_arguments() -> dict:
@@ -120,30 +97,3 @@ def product(product_id: int):
     """A product with every supplier's visible offer side by side, cheapest first."""
     return render_template("catalog/product.html",
                            product=products.product_with_offers(db.session, product_id))
-
-
-def _safe_next(target: str) -> str:
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("catalog.search")
-    return target
-
-
-@blueprint.route("/cart/add", methods=["POST"])
-@page(Role.BUYER)
-def add_to_cart():
-    """Put an offer in the session's cart; an offer buyers may not see is refused."""
-    data = load_form(CartAddSchema(), request.form.to_dict())
-    back = _safe_next(data["next"])
-    if not products.is_offer_visible(db.session, data["offer_id"]):
-        flash(_("This offer is no longer available."), "error")
-        return redirect(back)
-    cart = dict(session.get("cart") or {})
-    key = str(data["offer_id"])
-    if key not in cart and len(cart) >= MAX_CART_LINES:
-        flash(_("Your cart is full."), "error")
-        return redirect(back)
-    cart[key] = min(cart.get(key, 0) + data["quantity"], 100_000)
-    session["cart"] = cart
-    flash(_("Added to your cart (%(count)d items).", count=cart_count()), "success")
-    return redirect(back)

@@ -271,4 +271,6 @@ def totals(session: Session, organisation_id: int) -> dict[str, int]:
         func.coalesce(func.sum(BudgetLine.committed_fen), 0),
         func.coalesce(func.sum(BudgetLine.spent_fen), 0),
     ).where(BudgetLine.organisation_id == organisation_id)).one()
-    return dict(zip(("amount", "reserved", "committed", "spent"), row, strict=True))
+    # SUM over BIGINT is NUMERIC on PostgreSQL: back to integer fen.
+    return {name: int(value) for name, value in zip(("amount", "reserved", "committed", "spent"),
+                                                    row, strict=True)}

@@ -12,6 +12,7 @@ from mall.accounts.models import Organisation
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
+from mall.i18n_messages import N_
 from mall.purchasing.models import CartItem
 
 MAX_QUANTITY = 100_000
@@ -94,9 +95,9 @@ def add_item(session: Session, actor: Actor, *, offer_id: int, quantity: int = 1
                                                  CartItem.offer_id == offer_id))
     wanted = quantity + (item.quantity if item else 0)
     if wanted > offer.stock:
-        raise ValidationFailed(
-            f"Only {offer.stock} in stock.",
-            errors={"quantity": [f"Only {offer.stock} in stock."]}, code="out_of_stock")
+        raise ValidationFailed(N_("Only %(stock)s in stock."), code="out_of_stock",
+                               errors={"quantity": [N_("Not enough stock.")]},
+                               params={"stock": offer.stock})
     _check_quantity(wanted)
     if item is None:
         if count_items(session, actor) >= MAX_LINES:
@@ -120,6 +121,11 @@ def set_quantity(session: Session, actor: Actor, *, offer_id: int, quantity: int
         session.delete(item)
     else:
         _check_quantity(quantity)
+        offer = session.get(Offer, offer_id)
+        if quantity > offer.stock:
+            raise ValidationFailed(N_("Only %(stock)s in stock."), code="out_of_stock",
+                                   errors={"quantity": [N_("Not enough stock.")]},
+                                   params={"stock": offer.stock})
         item.quantity = quantity
     session.flush()
 

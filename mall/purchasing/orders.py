@@ -479,6 +479,9 @@ def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: st
         raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
     order.invoice_number = invoice_number.strip()
     if order.status is S.PAID:  # paid by card on acceptance: the invoice follows
+        order.invoiced_at = now()
+        order.steps.append(OrderStep(status=S.INVOICED.value, at=order.invoiced_at,
+                                     user_id=actor.user_id, note=order.invoice_number))
         record_event(session, action="order.invoice_recorded", object_type="order",
                      object_id=order.id, actor=actor, data={"invoice": order.invoice_number})
         return order

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from catalog.models import Offer
 from mall.accounts.models import Organisation, User
 from mall.core.auth import Actor, OrganisationKind, Role
+from mall.purchasing.contract_document import fingerprint
 from mall.purchasing.models import (
     Acceptance,
     BudgetLine,
@@ -49,6 +50,11 @@ class OrderRecord:
     acceptance: Acceptance | None
     rating: Rating | None
     user_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def document_intact(self) -> bool:
+        """Whether the stored contract still has the fingerprint it was made (and signed) with."""
+        return self.contract is None or fingerprint(self.contract.html) == self.contract.sha256
 
     @property
     def payment_in_progress(self) -> bool:
@@ -130,8 +136,8 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool) -> s
             allowed.add("sign")
         if status is S.SIGNED:
             allowed.add("ship")
-        if status is S.ACCEPTED:
-            allowed.add("invoice")
+        if status is S.ACCEPTED or (status is S.PAID and not order.invoice_number):
+            allowed.add("invoice")  # after a card payment on acceptance the invoice follows
     return allowed
 
 

@@ -46,7 +46,7 @@ UNIT_ROLES = (Role.BUYER, Role.APPROVER, Role.FINANCE)
 PAGE_SIZE = 20
 
 STATUS_LABELS = {
-    "submitted": _l("Submitted"), "approved": _l("Approved internally"),
+    "submitted": _l("Order submitted"), "approved": _l("Approved internally"),
     "pending_approval": _l("Waiting for internal approval"), "sent": _l("Sent to the supplier"),
     "confirmed": _l("Confirmed by the supplier"), "supplier_signed": _l("Signed by the supplier"),
     "signed": _l("Contract signed"), "shipped": _l("Shipped"), "delivered": _l("Received"),
@@ -171,7 +171,7 @@ def cart_add():
             stock = queries.offer_stock(db.session, _int(request.form.get("offer_id")) or 0) or 0
             reason = _("Only %(stock)d in stock.", stock=stock)
         else:
-            reason = _say(sum(exc.errors.values(), [])) or _(exc.detail)
+            reason = _say(sum(exc.errors.values(), [])) or exc.translated(_)
         flash(_("Not added to your cart: %(reason)s", reason=reason), "error")
         return redirect(back)
     flash(_("Added to your cart (%(count)d items).", count=cart.count_items(db.session, actor)),
@@ -184,13 +184,8 @@ def limit_notes(preview: checkout.CheckoutPreview) -> list[tuple[str, str]]:
     supplier's order past it; "error" blocks checking out, "warning" only tells."""
     notes = []
     for check in preview.checks:
-        if check.blocked:
-            notes.append(("error", _(
-                "Category %(code)s: this unit has bought %(total)s by direct purchase this fiscal "
-                "year; with %(amount)s more it would pass the direct-purchase limit of %(limit)s. "
-                "Buy it through a bidding round (quick bidding) instead.",
-                code=check.category_code, total=format_fen(check.running_total_fen),
-                amount=format_fen(check.order_fen), limit=format_fen(check.limit_fen))))
+        if check.blocked:  # the very refusal checkout would give
+            notes.append(("error", budget.limit_exceeded(check).translated(_)))
         elif check.warning:
             notes.append(("warning", _(
                 "Category %(code)s: with this cart the unit's direct purchases this fiscal year "
@@ -200,11 +195,8 @@ def limit_notes(preview: checkout.CheckoutPreview) -> list[tuple[str, str]]:
     limit = preview.checks[0].limit_fen if preview.checks else None
     for group in preview.cart.groups:
         if limit is not None and group.total_fen > limit:
-            notes.append(("error", _(
-                "The order to %(supplier)s comes to %(amount)s, over the direct-purchase limit of "
-                "%(limit)s for one order. Buy it through a bidding round (quick bidding) instead.",
-                supplier=group.supplier_name, amount=format_fen(group.total_fen),
-                limit=format_fen(limit))))
+            notes.append(("error", _(budget.ORDER_LIMIT_MESSAGE, supplier=group.supplier_name,
+                                     order=format_fen(group.total_fen), limit=format_fen(limit))))
     return notes
 
 
@@ -295,7 +287,7 @@ def checkout_page():
                 secret=form.get("secret") in ("1", "on", "true"))
         except MallError as exc:
             db.session.rollback()
-            errors, refusals = _checkout_refusal(exc, actor)
+            errors, refusals = _checkout_refusal(exc)
             status = 422 if isinstance(exc, ValidationFailed | NotFound) else exc.status
             if line_id is None:
                 errors["budget_line_id"] = [_("Choose a budget line.")]
@@ -320,8 +312,7 @@ def _after_checkout(result: checkout.CheckoutResult):
         flash(_("This checkout was already submitted; these are its orders: %(numbers)s",
                 numbers=numbers), "info")
     else:
-        flash(_("%(count)d orders submitted, one per supplier: %(numbers)s",
-                count=len(result.orders), numbers=numbers), "success")
+        flash(_("Orders submitted, one per supplier: %(numbers)s", numbers=numbers), "success")
     for check in result.warnings:
         flash(_("Category %(code)s: the unit's direct purchases this fiscal year now reach "
                 "%(after)s of the %(limit)s limit; larger purchases need a bidding round.",
@@ -330,26 +321,16 @@ def _after_checkout(result: checkout.CheckoutResult):
     return redirect(url_for(".orders_page", new=",".join(str(o.id) for o in result.orders)))
 
 
-def _checkout_refusal(exc: MallError, actor) -> tuple[dict, list[str]]:
-    """Field errors and messages about the cart for a refused checkout (after rollback)."""
+def _checkout_refusal(exc: MallError) -> tuple[dict, list[str]]:
+    """Field errors, and messages about the cart (stock, limits), of a refused checkout."""
     if isinstance(exc, NotFound):
         return {"budget_line_id": [_("Choose a budget line.")]}, []
     if isinstance(exc, budget.BudgetExhausted):
-        return {"budget_line_id": [_("Not enough budget left on this line for this cart.")]}, \
-            [_(exc.detail)]
+        return {"budget_line_id": [exc.translated(_)]}, []
     if isinstance(exc, ValidationFailed):
         errors = dict(exc.errors)
         return errors, [_(m) for m in errors.pop("cart", [])]
-    preview = checkout.preview(db.session, actor)
-    if isinstance(exc, checkout.OutOfStock):
-        problems = line_problems(preview)
-        messages = [f"{line.title}: {problems[line.offer_id]}" for group in preview.cart.groups
-                    for line in group.lines if line.offer_id in problems]
-    elif isinstance(exc, budget.LimitExceeded):
-        messages = [text for level, text in limit_notes(preview) if level == "error"]
-    else:
-        messages = []
-    return {}, messages or [_(exc.detail)]
+    return {}, [exc.translated(_)]  # OutOfStock, LimitExceeded: name the line, limit, total
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -515,7 +496,7 @@ ACTIONS = {
     "accept": (_accept, _l("Acceptance recorded.")),
     "invoice": (lambda a, o, f: orders.invoice(db.session, a, o,
                                                invoice_number=f.get("invoice_number", "")),
-                _l("Invoice recorded; payment is due within 30 days.")),
+                _l("Invoice recorded.")),
     "pay-card": (lambda a, o, f: payments.pay_by_card(
         db.session, a, o, _stripe(), payment_method=f.get("payment_method", "")),
         _l("Card payment sent; the order shows as paid once the card network confirms it.")),
@@ -546,7 +527,9 @@ def order_action(order_id: int, action: str):
         raise
     except MallError as exc:
         db.session.rollback()
-        errors = {key: [_(m) for m in messages] for key, messages in exc.errors.items()}
+        errors = {}
+        if isinstance(exc, ValidationFailed):
+            errors = {key: [_(m) for m in messages] for key, messages in exc.errors.items()}
         if not errors:
             errors["_form"] = [_refusal_text(exc)]
         return _render_order(order_id, action=action, errors=errors, form=request.form,
@@ -561,7 +544,7 @@ def _refusal_text(exc: MallError) -> str:
         return str(STATE_MESSAGES[exc.code])
     if isinstance(exc, PaymentGatewayError):
         return _("The card payment did not go through: %(reason)s", reason=exc.detail)
-    return _(exc.detail)
+    return exc.translated(_)
 
 
 @blueprint.route("/approvals")
@@ -580,7 +563,9 @@ def _render_budget(errors=None, form=None, status=200):
     actor = current_actor()
     return render_template(
         "purchasing/budget.html", lines=budget.budget_lines(db.session, actor),
-        totals=budget.totals(db.session, actor.organisation_id), errors=errors or {},
+        # budget.totals sums BIGINT columns, which PostgreSQL answers as Decimal.
+        totals={k: int(v) for k, v in budget.totals(db.session, actor.organisation_id).items()},
+        errors=errors or {},
         form=form or {"fiscal_year": str(checkout.fiscal_year())}, year=checkout.fiscal_year(),
         threshold=queries.approval_threshold(db.session, actor.organisation_id)), status
 
