@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from mall.core.auth import Scope
@@ -37,7 +37,7 @@ from mall.purchasing.schemas import (
     SignSchema,
     TreasuryPaymentSchema,
 )
-from mall.purchasing.stripe_gateway import StripeSettings, parse_webhook
+from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
 from mall.web import current_actor
 from mall.web.idempotency import HEADER, idempotent
 
@@ -181,6 +181,15 @@ def _sign(actor, order_id, data):
     return orders.sign_as_buyer(db.session, actor, order_id, data["sha256"])
 
 
+def _pay_by_card(actor, order_id, data):
+    try:
+        return payments.pay_by_card(db.session, actor, order_id, _settings(), **data)
+    except PaymentGatewayError as error:
+        if error.code == "payment_failed":
+            g.keep_changes = True  # keep the declined attempt: the next one needs a new key
+        raise
+
+
 _TRANSITIONS = [
     ("approve", EmptySchema, "The unit's approver approves an order above its approval amount.",
      lambda a, o, d: orders.approve(db.session, a, o)),
@@ -204,7 +213,7 @@ _TRANSITIONS = [
     ("invoice", InvoiceSchema, "The supplier issues its e-invoice; payment is due in 30 days.",
      lambda a, o, d: orders.invoice(db.session, a, o, **d)),
     ("pay-card", CardPaymentSchema, "Pay by official card through Stripe; paid once confirmed.",
-     lambda a, o, d: payments.pay_by_card(db.session, a, o, _settings(), **d)),
+     _pay_by_card),
     ("pay-treasury", TreasuryPaymentSchema, "The finance user records a treasury transfer.",
      lambda a, o, d: payments.record_treasury_payment(db.session, a, o, **d)),
     ("return-goods", ReasonSchema, "Send goods back after acceptance: refunds, stock, budget.",

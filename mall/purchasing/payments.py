@@ -5,13 +5,18 @@ A card payment is "processing" until Stripe says it succeeded: by a signed webho
 (duplicates acknowledged and ignored, a late "failed" never undoes a success) or, if
 the webhook never comes, by the reconciliation job asking Stripe. Our own idempotency
 key goes with every call, so a retried request never pays twice at Stripe.
+
+A payment's status moves by one conditional UPDATE, so the webhook and the reconciliation
+job (another process) racing for the same payment apply it once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +27,7 @@ from mall.core.errors import ValidationFailed
 from mall.purchasing import orders as order_service
 from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
 from mall.purchasing.stripe_gateway import (
+    PaymentGatewayError,
     StripeSettings,
     WebhookEvent,
     create_card_payment,
@@ -29,20 +35,35 @@ from mall.purchasing.stripe_gateway import (
     retrieve_payment,
 )
 
+log = logging.getLogger(__name__)
+
 PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
 SUCCEEDED = "succeeded"
-_FINAL = {SUCCEEDED, "canceled", "failed"}
+FAILED = "failed"
+_FINAL = {SUCCEEDED, "canceled", FAILED}
+# What a status may replace: a late "failed" never undoes a success, but money Stripe reports
+# taken after a failure (a retried 3-D Secure authentication) is money taken.
+_REPLACEABLE = {SUCCEEDED: ("pending", "processing", "requires_action", FAILED),
+                FAILED: ("pending", "processing", "requires_action")}
 
 
-def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
-    order = order_service.get_order(session, actor, order_id)
-    order_service._as_buyer(actor, order, roles)
-    order_service._expect(order, *PAYABLE)
+def _refuse_while_in_progress(session: Session, order: Order) -> None:
     pending = session.scalar(select(func.count()).select_from(Payment).where(
         Payment.order_id == order.id, Payment.status.not_in(list(_FINAL))))
     if pending:
         raise order_service.WrongState("A payment of this order is still being processed.",
                                        code="payment_in_progress")
+
+
+def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
+    order = order_service.get_order(session, actor, order_id)
+    order_service._as_buyer(actor, order, roles)
+    # The order's row lock makes two payment requests for one order take turns (PostgreSQL;
+    # SQLite writers are serialised anyway), so both cannot pass the checks below.
+    session.flush()
+    session.refresh(order, with_for_update=True)
+    order_service._expect(order, *PAYABLE)
+    _refuse_while_in_progress(session, order)
     if order.amount_due_fen <= 0:
         raise order_service.WrongState("Nothing is left to pay on this order.")
     return order
@@ -50,21 +71,39 @@ def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
 
 def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeSettings, *,
                 payment_method: str) -> Payment:
-    """Charge the unit's official card for what is due; paid once Stripe confirms."""
+    """Charge the unit's official card for what is due; paid once Stripe confirms.
+
+    A declined card raises ``payment_failed`` with the attempt recorded as failed: the caller
+    keeps that record (commits despite the error), so the next attempt gets a new idempotency
+    key. Any other gateway error leaves nothing behind, and a retry with the same card sends
+    the same key, so a charge Stripe made before the connection broke is not made twice.
+    """
     order = _payable(session, actor, order_id, order_service.PAYER_ROLES)
     if not payment_method or len(payment_method) > 100:
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
     attempt = session.scalar(select(func.count()).select_from(Payment)
                              .where(Payment.order_id == order.id)) + 1
+    # Stripe refuses a key reused with other parameters: another card is another request.
+    card_digest = hashlib.sha256(payment_method.encode()).hexdigest()[:12]
     moment = now()
     payment = Payment(order_id=order.id, method=PaymentMethod.CARD, amount_fen=order.amount_due_fen,
-                      status="pending", idempotency_key=f"mall-pay-{order.number}-{attempt}",
+                      status="pending",
+                      idempotency_key=f"mall-pay-{order.number}-{attempt}-{card_digest}",
                       recorded_by=actor.user_id, created_at=moment, updated_at=moment)
     session.add(payment)
     session.flush()
-    card = create_card_payment(settings, amount_fen=payment.amount_fen, order_number=order.number,
-                               idempotency_key=payment.idempotency_key,
-                               payment_method=payment_method, confirm=True)
+    try:
+        card = create_card_payment(settings, amount_fen=payment.amount_fen,
+                                   order_number=order.number,
+                                   idempotency_key=payment.idempotency_key,
+                                   payment_method=payment_method, confirm=True)
+    except PaymentGatewayError as error:
+        if error.code == "payment_failed":
+            payment.status, payment.updated_at = FAILED, now()
+            record_event(session, action="payment.card_declined", object_type="order",
+                         object_id=order.id, actor=actor,
+                         data={"amount_fen": payment.amount_fen, "gateway_code": error.gateway_code})
+        raise
     payment.intent_id = card.intent_id
     # Succeeded or not, the webhook (or reconciliation) is what marks the order paid.
     payment.status = "processing" if card.status == SUCCEEDED else card.status
@@ -76,11 +115,17 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
 
 def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, voucher_number: str,
                             paid_on: date, amount_fen: int) -> Payment:
-    """The unit's finance user records a treasury transfer with its voucher."""
+    """The unit's finance user records a treasury transfer with its voucher (支付凭证号), which
+    pays one order: a number the unit already recorded is refused."""
     order = _payable(session, actor, order_id, (Role.FINANCE,))
     errors = {}
-    if not voucher_number.strip():
+    voucher_number = voucher_number.strip()
+    if not voucher_number:
         errors["voucher_number"] = ["Enter the payment voucher number."]
+    elif session.scalar(select(Payment.id).join(Order, Order.id == Payment.order_id).where(
+            Order.buyer_org_id == order.buyer_org_id, Payment.method == PaymentMethod.TREASURY,
+            Payment.voucher_number == voucher_number).limit(1)):
+        errors["voucher_number"] = ["This voucher is already recorded."]
     if paid_on > local_today():
         errors["paid_on"] = ["The payment date cannot be in the future."]
     if amount_fen != order.amount_due_fen:
@@ -89,12 +134,12 @@ def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, vo
         raise ValidationFailed(errors=errors)
     moment = now()
     payment = Payment(order_id=order.id, method=PaymentMethod.TREASURY, amount_fen=amount_fen,
-                      status=SUCCEEDED, voucher_number=voucher_number.strip(), paid_on=paid_on,
-                      idempotency_key=f"mall-treasury-{order.number}-{voucher_number.strip()}",
+                      status=SUCCEEDED, voucher_number=voucher_number, paid_on=paid_on,
+                      idempotency_key=f"mall-treasury-{order.number}-{voucher_number}",
                       recorded_by=actor.user_id, created_at=moment, updated_at=moment)
-    session.add(payment)
     try:
-        session.flush()
+        with session.begin_nested():  # on PostgreSQL a failed INSERT would spoil the transaction
+            session.add(payment)
     except IntegrityError:
         raise ValidationFailed(errors={"voucher_number": ["This voucher is already recorded."]}) \
             from None
@@ -120,14 +165,19 @@ def handle_webhook(session: Session, event: WebhookEvent) -> str:
     if event.type == "payment_intent.succeeded":
         return _apply_status(session, payment, SUCCEEDED)
     if event.type == "payment_intent.payment_failed":
-        return _apply_status(session, payment, "failed")
+        return _apply_status(session, payment, FAILED)
     return "ignored"
 
 
 def _apply_status(session: Session, payment: Payment, status: str) -> str:
-    if payment.status in _FINAL:
+    """Move a payment to ``status`` once: whoever loses the conditional UPDATE (a second
+    webhook, the reconciliation job) changes nothing."""
+    claimed = session.execute(update(Payment).where(
+        Payment.id == payment.id, Payment.status.in_(_REPLACEABLE[status]),
+    ).values(status=status, updated_at=now()).execution_options(synchronize_session=False))
+    session.refresh(payment)
+    if claimed.rowcount != 1:
         return "already final"  # e.g. "failed" arriving after "succeeded": ignored
-    payment.status, payment.updated_at = status, now()
     order = session.get(Order, payment.order_id)
     record_event(session, action=f"payment.{status}", object_type="order", object_id=order.id,
                  data={"intent_id": payment.intent_id, "amount_fen": payment.amount_fen})
@@ -140,17 +190,27 @@ def _apply_status(session: Session, payment: Payment, status: str) -> str:
 
 def reconcile(session: Session, settings: StripeSettings, *, older_than_seconds: int = 30,
               limit: int = 100) -> int:
-    """Ask Stripe about card payments whose webhook has not come; apply the answer."""
+    """Ask Stripe about card payments whose webhook has not come; apply the answer.
+
+    Rows are claimed with SKIP LOCKED (PostgreSQL), so two schedulers share the work; a payment
+    the gateway cannot answer for is retried on a later run and does not stop the others.
+    """
     cutoff = now() - timedelta(seconds=older_than_seconds)
     payments = list(session.scalars(select(Payment).where(
         Payment.method == PaymentMethod.CARD, Payment.intent_id.is_not(None),
-        Payment.status.not_in(list(_FINAL)), Payment.updated_at < cutoff).limit(limit)))
+        Payment.status.not_in(list(_FINAL)), Payment.updated_at < cutoff)
+        .order_by(Payment.id).limit(limit).with_for_update(skip_locked=True)))
     for payment in payments:
-        card = retrieve_payment(settings, payment.intent_id)
+        try:
+            card = retrieve_payment(settings, payment.intent_id)
+        except PaymentGatewayError as error:
+            log.warning("reconciling payment %s (%s): %s", payment.id, payment.intent_id, error.code)
+            payment.updated_at = now()
+            continue
         if card.status == SUCCEEDED:
             _apply_status(session, payment, SUCCEEDED)
         elif card.status in ("canceled", "requires_payment_method"):
-            _apply_status(session, payment, "failed")
+            _apply_status(session, payment, FAILED)
         else:
             payment.updated_at = now()
     return len(payments)
@@ -164,6 +224,8 @@ def return_goods(session: Session, actor: Actor, order_id: int, *, reason: str,
     order_service._as_buyer(actor, order)
     order_service._expect(order, OrderStatus.ACCEPTED, OrderStatus.INVOICED, OrderStatus.PAID)
     order_service._require_reason(reason)
+    # A card payment still processing would succeed after the refunds and never be paid back.
+    _refuse_while_in_progress(session, order)
     for payment in session.scalars(select(Payment).where(
             Payment.order_id == order.id, Payment.status == SUCCEEDED)):
         left = payment.amount_fen - payment.refunded_fen

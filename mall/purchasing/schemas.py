@@ -142,8 +142,14 @@ class ReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
 
 
+# Order line ids are JSON object keys, hence strings; anything but digits is refused here
+# (the views turn them into ints).
+_line_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not an order line id."))
+
+
 class ConfirmSchema(Schema):
-    prices = fields.Dict(keys=fields.Str(), values=fields.Int(strict=True), load_default=dict,
+    prices = fields.Dict(keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=1)),
+                         load_default=dict,
                          metadata={"description": "Order line id to a lower unit price in fen"})
 
 
@@ -159,7 +165,9 @@ class ShipSchema(Schema):
 
 class AcceptSchema(Schema):
     result = fields.Enum(AcceptanceResult, by_value=True, required=True)
-    quantities = fields.Dict(keys=fields.Str(), values=fields.Int(strict=True), load_default=dict)
+    quantities = fields.Dict(keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=0)),
+                             load_default=dict,
+                             metadata={"description": "Order line id to the quantity accepted (partial)"})
     reasons = fields.Str(load_default="", validate=validate.Length(max=1000))
     accepted_on = fields.Date(load_default=None)
 
