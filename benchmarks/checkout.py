@@ -89,13 +89,13 @@ def prepare(database_url: str, var_dir: str, clients: int) -> dict:
     return {"offers": chosen, "tokens": tokens, "prices": prices}
 
 
-def serve(database_url: str, var_dir: str, workers: int) -> tuple[subprocess.Popen, int]:
+def serve(database_url: str, var_dir: str, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "MALL_VAR_DIR": var_dir,
            "SCHEDULER_ENABLED": "0", "RATELIMIT_ENABLED": "0"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning", "mall:create_app()"],
+        [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "--threads",
+         str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "mall:create_app()"],
         cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -186,10 +186,10 @@ def verify(database_url: str, setup: dict) -> dict:
             "orders": orders[0], "amount_fen": int(orders[1]), "problems": problems}
 
 
-def bench(label: str, database_url: str, clients: int, workers: int) -> dict:
+def bench(label: str, database_url: str, clients: int, workers: int, threads: int) -> dict:
     var_dir = tempfile.mkdtemp(prefix=f"checkout-{label}-")
     setup = prepare(database_url, var_dir, clients)
-    process, port = serve(database_url, var_dir, workers)
+    process, port = serve(database_url, var_dir, workers, threads)
     try:
         run = run_clients(port, setup, clients)
     finally:
@@ -207,7 +207,8 @@ def bench(label: str, database_url: str, clients: int, workers: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/mall_bench_checkout")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
@@ -216,11 +217,13 @@ def main() -> None:
     results = []
     if args.postgres:
         url = normalise_database_url(fresh_postgres(args.postgres))
-        results.append(bench("PostgreSQL", url, args.clients, args.workers))
+        results.append(bench("PostgreSQL", url, args.clients, args.workers, args.threads))
     if not args.skip_sqlite:
         db_file = Path(tempfile.mkdtemp(prefix="checkout-sqlite-")) / "bench.db"
-        results.append(bench("SQLite", f"sqlite:///{db_file}", args.clients, args.workers))
-    print(f"\n{args.clients} clients, gunicorn -w {args.workers}, {OFFERS} offers x {STOCK} units, "
+        results.append(bench("SQLite", f"sqlite:///{db_file}", args.clients, args.workers,
+                             args.threads))
+    print(f"\n{args.clients} clients, gunicorn -w {args.workers} --threads {args.threads}, "
+          f"{OFFERS} offers x {STOCK} units, "
           f"1-3 units per checkout\n")
     print("| database | checkouts created | checkouts/s | p50 ms | p95 ms | units sold / left | "
           "refusals | accounted |")

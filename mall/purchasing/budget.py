@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
+from mall.core.db import insert_ignoring_conflicts
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
@@ -173,13 +174,9 @@ def remove_from_running_totals(session: Session, organisation_id: int, fiscal_ye
 
 def _ensure_spend_row(session: Session, organisation_id: int, fiscal_year: int, code: str) -> None:
     """Create the running-total row if missing, in one statement that tolerates a race."""
-    values = {"organisation_id": organisation_id, "fiscal_year": fiscal_year,
-              "category_code": code, "total_fen": 0}
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    session.execute(upsert(CategorySpend).values(**values).on_conflict_do_nothing())
+    insert_ignoring_conflicts(session, CategorySpend, {
+        "organisation_id": organisation_id, "fiscal_year": fiscal_year, "category_code": code,
+        "total_fen": 0})
 
 
 # -- budget lines -----------------------------------------------------------------------------

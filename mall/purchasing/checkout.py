@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Offer, OfferStatus
@@ -23,6 +22,7 @@ from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor
 from mall.core.clock import local_today, now
+from mall.core.db import insert_ignoring_conflicts
 from mall.core.errors import MallError, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
@@ -234,16 +234,13 @@ def _take_stock(session: Session, cart: CartView) -> None:
 
 
 def _claim_token(session: Session, actor: Actor, token: str) -> tuple[int, list[Order] | None]:
-    """Record the token (Core statements, no ORM object to outlive a rollback), or return
-    the orders of the checkout that already used it."""
-    try:
-        with session.begin_nested():
-            checkout_id = session.execute(insert(Checkout).values(
-                user_id=actor.user_id, token=token, created_at=now()).returning(Checkout.id)).scalar()
+    """Record the token, or return the orders of the checkout that already used it."""
+    checkout_id = insert_ignoring_conflicts(session, Checkout, {
+        "user_id": actor.user_id, "token": token, "created_at": now()}, returning=Checkout.id)
+    if checkout_id is not None:
         return checkout_id, None
-    except IntegrityError:
-        found = session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
-                                                         Checkout.token == token))
+    found = session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
+                                                     Checkout.token == token))
     return found, list(session.scalars(select(Order).where(Order.checkout_id == found)
                                        .order_by(Order.id)))
 

@@ -29,9 +29,9 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
 from mall.core.clock import now
+from mall.core.db import insert_ignoring_conflicts
 from mall.core.errors import Conflict, ValidationFailed
 from mall.core.idempotency import IdempotencyRecord, find_response, request_fingerprint
 from mall.extensions import db
@@ -72,24 +72,23 @@ def idempotent(view: Callable) -> Callable:
         fingerprint = request_fingerprint(request.method, request.full_path,
                                           request.get_data(cache=True))
         lookup = {"organisation_id": organisation_id, "key": key, "fingerprint": fingerprint}
-        stored = find_response(db.session, **lookup)
-        if stored is not None:
-            return _replay(*stored)
-        record = _claim(organisation_id, key, fingerprint)
-        if record is None:
+        record_id = _claim(organisation_id, key, fingerprint)
+        if record_id is None:  # taken: replay its answer (waited for, on PostgreSQL)
             stored = find_response(db.session, **lookup)
-            if stored is not None:
+            if stored is not None and stored[0] != _PENDING_STATUS:
                 return _replay(*stored)
             raise Conflict("A request with this Idempotency-Key is still being processed; "
                            "retry later.", code="idempotency_key_in_flight")
         response = current_app.make_response(view(*args, **kwargs))
         body = response.get_json(silent=True) if response.is_json else None
+        record = IdempotencyRecord.__table__
         if response.status_code >= 400 or body is None:
-            db.session.delete(record)  # store nothing: a corrected retry must run
+            # store nothing: a corrected retry must run
+            db.session.execute(record.delete().where(record.c.id == record_id))
         else:
-            record.status_code = response.status_code
-            record.response_body = json.dumps(body, ensure_ascii=False, default=str)
-        db.session.flush()
+            db.session.execute(record.update().where(record.c.id == record_id).values(
+                status_code=response.status_code,
+                response_body=json.dumps(body, ensure_ascii=False, default=str)))
         return response
 
     wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # flask-smorest's doc
@@ -99,18 +98,12 @@ def idempotent(view: Callable) -> Callable:
     return wrapper
 
 
-def _claim(organisation_id: int, key: str, fingerprint: str) -> IdempotencyRecord | None:
-    """Insert the key's record in a savepoint; None if another request holds the key."""
-    record = IdempotencyRecord(organisation_id=organisation_id, key=key,
-                               method=request.method, path=request.path[:300],
-                               request_hash=fingerprint, status_code=_PENDING_STATUS,
-                               response_body="null", created_at=now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-    except IntegrityError:
-        return None
-    return record
+def _claim(organisation_id: int, key: str, fingerprint: str) -> int | None:
+    """Insert the key's record in one statement; None if the key is taken already."""
+    return insert_ignoring_conflicts(db.session, IdempotencyRecord, {
+        "organisation_id": organisation_id, "key": key, "method": request.method,
+        "path": request.path[:300], "request_hash": fingerprint, "status_code": _PENDING_STATUS,
+        "response_body": "null", "created_at": now()}, returning=IdempotencyRecord.id)
 
 
 def _replay(status: int, body: object):
