@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Category
@@ -137,6 +137,7 @@ def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | Non
         settings = UnitSettings(organisation_id=actor.organisation_id)
         session.add(settings)
     settings.approval_above_fen = amount_fen
+    session.flush()
     record_event(session, action="unit_settings.approval", object_type="organisation",
                  object_id=actor.organisation_id, actor=actor, data={"approval_above_fen": amount_fen})
 
@@ -186,8 +187,9 @@ def confirm(session: Session, actor: Actor, order_id: int,
         elif price > line.unit_price_fen:
             errors[f"prices.{line_id}"] = ["A confirmed price may be lowered, never raised."]
     if errors:
-        raise ValidationFailed("A confirmed price may be lowered, never raised.", errors=errors,
-                               code="price_raise_refused")
+        raised = any(m == ["A confirmed price may be lowered, never raised."] for m in errors.values())
+        raise ValidationFailed("A confirmed price may be lowered, never raised." if raised else "",
+                               errors=errors, code="price_raise_refused" if raised else None)
     savings: dict[str, int] = {}
     for line_id, price in prices.items():
         line = lines[int(line_id)]
@@ -384,7 +386,7 @@ def _add_notice(session: Session, order: Order, kind: NoticeKind) -> None:
         order_id=order.id, kind=kind, title=title, buyer_name=buyer.name,
         supplier_name=supplier.name, amount_fen=order.total_fen, body=body,
         category_codes=" ".join(sorted({ln.category_code for ln in order.lines})),
-        withheld=order.secret and kind is NoticeKind.CONTRACT, created_at=moment,
+        withheld=order.secret, created_at=moment,  # secret: neither notice is published
         due_by=working_day_deadline(moment, NOTICE_WORKING_DAYS)))
 
 
@@ -446,6 +448,8 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
     if outcome is AcceptanceResult.PARTIAL and all(
             accepted[ln.id] == ln.quantity for ln in order.lines):
         errors["quantities"] = ["A partial acceptance keeps back at least one item."]
+    if outcome is AcceptanceResult.PARTIAL and not errors and not any(accepted.values()):
+        outcome = AcceptanceResult.REJECT  # nothing accepted: the goods all go back
     if errors:
         raise ValidationFailed(errors=errors)
     for line in order.lines:
@@ -496,7 +500,10 @@ def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: st
 def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen: int,
               note: str) -> None:
     """Record money received for an order (a payment service calls this once it succeeded)."""
-    order.paid_fen += amount_fen
+    session.execute(update(Order).where(Order.id == order.id)
+                    .values(paid_fen=Order.paid_fen + amount_fen)
+                    .execution_options(synchronize_session=False))
+    session.refresh(order, ["paid_fen"])
     if order.status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen <= 0:
         budget.move(session, order.budget_line_id, order.accepted_fen or order.total_fen,
                     "committed", "spent")

@@ -526,7 +526,10 @@ def order_action(order_id: int, action: str):
         db.session.rollback()
         raise
     except MallError as exc:
-        db.session.rollback()
+        if isinstance(exc, PaymentGatewayError) and exc.code == "payment_failed":
+            db.session.commit()  # keep the declined attempt: the next one needs a new key
+        else:
+            db.session.rollback()
         errors = {}
         if isinstance(exc, ValidationFailed):
             errors = {key: [_(m) for m in messages] for key, messages in exc.errors.items()}

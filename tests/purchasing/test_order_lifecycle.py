@@ -264,3 +264,17 @@ def test_payment_is_reminded_before_and_alerted_to_the_supervisor_after_30_days(
     alerted = {n.organisation_id for n in session.query(Notification).filter_by(
         order_id=order.id, kind="payment_overdue")}
     assert alerted == {unit.organisation.id, supervisor.id}
+
+
+def test_a_partial_acceptance_of_nothing_is_a_rejection_and_a_zero_price_is_invalid(session):
+    unit = make_unit(session)
+    _s, supplier, (paper,) = supplier_with_offers(session, prices=(1000,))
+    (order,) = _buy(session, unit, {paper: 4}).orders
+    with pytest.raises(ValidationFailed) as zero:
+        orders.confirm(session, supplier, order.id, {order.lines[0].id: 0})
+    assert zero.value.code == "validation_failed"
+    _through_delivery(session, unit, supplier, order)
+    orders.accept(session, unit.buyer, order.id, result="partial",
+                  quantities={order.lines[0].id: 0}, reasons="全部破损")
+    assert order.status is OrderStatus.RETURNED
+    assert _stock(session, paper) == 100 and _line(session, unit).committed_fen == 0
