@@ -11,11 +11,19 @@ from catalog.models import Offer
 from mall.accounts.models import Organisation
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
-from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
+from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.i18n_messages import N_
 from mall.purchasing.models import CartItem
 
 MAX_QUANTITY = 100_000
+
+
+class OutOfStock(MallError):
+    """Fewer units on sale than asked for (in the cart or at checkout): 409 everywhere."""
+
+    code = "out_of_stock"
+    status = 409
+    title = "Not enough stock"
 MAX_LINES = 200
 
 
@@ -95,7 +103,7 @@ def add_item(session: Session, actor: Actor, *, offer_id: int, quantity: int = 1
                                                  CartItem.offer_id == offer_id))
     wanted = quantity + (item.quantity if item else 0)
     if wanted > offer.stock:
-        raise ValidationFailed(N_("Only %(stock)s in stock."), code="out_of_stock",
+        raise OutOfStock(N_("Only %(stock)s in stock."),
                                errors={"quantity": [N_("Not enough stock.")]},
                                params={"stock": offer.stock})
     _check_quantity(wanted)
@@ -123,7 +131,7 @@ def set_quantity(session: Session, actor: Actor, *, offer_id: int, quantity: int
         _check_quantity(quantity)
         offer = session.get(Offer, offer_id)
         if quantity > offer.stock:
-            raise ValidationFailed(N_("Only %(stock)s in stock."), code="out_of_stock",
+            raise OutOfStock(N_("Only %(stock)s in stock."),
                                    errors={"quantity": [N_("Not enough stock.")]},
                                    params={"stock": offer.stock})
         item.quantity = quantity

@@ -23,11 +23,11 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor
 from mall.core.clock import local_today, now
 from mall.core.db import insert_ignoring_conflicts
-from mall.core.errors import MallError, ValidationFailed
+from mall.core.errors import ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing import budget
-from mall.purchasing.cart import CartView, require_buyer, view_cart, view_items
+from mall.purchasing.cart import CartView, OutOfStock, require_buyer, view_cart, view_items
 from mall.purchasing.cart import clear as clear_cart
 from mall.purchasing.models import (
     Checkout,
@@ -40,12 +40,6 @@ from mall.purchasing.models import (
 from mall.purchasing.notifications import notify
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
-
-
-class OutOfStock(MallError):
-    code = "out_of_stock"
-    status = 409
-    title = "Not enough stock"
 
 
 @dataclass

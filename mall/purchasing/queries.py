@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Offer
 from mall.accounts.models import Organisation, User
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.purchasing.contract_document import fingerprint
@@ -165,10 +164,6 @@ def supplier_ratings(session: Session, supplier_ids: list[int]) -> dict[int, Rat
                            .where(Rating.supplier_id.in_(ids)).group_by(Rating.supplier_id)).all()
     return {supplier_id: RatingSummary(round(float(total) / 3, 1), count)
             for supplier_id, total, count in rows}
-
-
-def offer_stock(session: Session, offer_id: int) -> int | None:
-    return session.scalar(select(Offer.stock).where(Offer.id == offer_id))
 
 
 def approval_threshold(session: Session, organisation_id: int) -> int | None:

@@ -165,13 +165,13 @@ def cart_add():
         db.session.rollback()
         flash(_("This offer is no longer available."), "error")
         return redirect(back)
+    except cart.OutOfStock as exc:
+        db.session.rollback()
+        flash(_("Not added to your cart: %(reason)s", reason=exc.translated(_)), "error")
+        return redirect(back)
     except ValidationFailed as exc:
         db.session.rollback()
-        if exc.code == "out_of_stock":
-            stock = queries.offer_stock(db.session, _int(request.form.get("offer_id")) or 0) or 0
-            reason = _("Only %(stock)d in stock.", stock=stock)
-        else:
-            reason = _say(sum(exc.errors.values(), [])) or exc.translated(_)
+        reason = _say(sum(exc.errors.values(), [])) or exc.translated(_)
         flash(_("Not added to your cart: %(reason)s", reason=reason), "error")
         return redirect(back)
     flash(_("Added to your cart (%(count)d items).", count=cart.count_items(db.session, actor)),
@@ -244,8 +244,10 @@ def cart_update():
                 continue
             try:
                 cart.set_quantity(db.session, actor, offer_id=line.offer_id, quantity=quantity)
+            except cart.OutOfStock as exc:
+                errors[key] = [exc.translated(_)]
             except ValidationFailed as exc:
-                errors[key] = exc.errors.get("quantity") or [exc.detail]
+                errors[key] = [_(m) for m in exc.errors.get("quantity", [])] or [exc.translated(_)]
     if errors:
         db.session.rollback()
         return _render_cart(errors, typed, 422)

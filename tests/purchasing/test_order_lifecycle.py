@@ -60,7 +60,7 @@ def test_a_repeated_checkout_token_returns_the_first_orders(session):
 def test_checkout_refuses_more_than_the_stock_and_keeps_everything(session):
     unit = make_unit(session)
     _s, _a, (paper,) = supplier_with_offers(session, stock=5)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(cart.OutOfStock) as refused:
         cart.add_item(session, unit.buyer, offer_id=paper, quantity=6)
     assert refused.value.code == "out_of_stock"
 

@@ -174,7 +174,7 @@ def test_the_cart_warns_near_the_limit_and_flags_a_cart_past_it(client, session,
 def test_the_cart_refuses_more_than_the_stock(client, market):
     response = client.post(f"{API}/cart/items", json={"offer_id": market.offer, "quantity": 101},
                            headers=market.buyer.headers)
-    problem = assert_problem(response, 422, "out_of_stock")
+    problem = assert_problem(response, 409, "out_of_stock")
     assert "100" in problem["detail"] and "quantity" in problem["errors"]
 
 
