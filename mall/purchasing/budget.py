@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation
@@ -72,17 +72,6 @@ class LimitCheck:
         return not self.blocked and self.after_fen >= self.warn_at_fen
 
 
-def limits_for(session: Session, region_code: str | None) -> Limits:
-    """The limits of a region: its own row, else its province's, else the mall default."""
-    candidates = [c for c in (region_code, (region_code or "")[:2] + "0000") if c]
-    rows = {r.region_code: r for r in session.scalars(select(PurchaseSettings).where(
-        PurchaseSettings.region_code.in_(candidates) | PurchaseSettings.region_code.is_(None)))}
-    for key in (*candidates, None):
-        if key in rows:
-            return Limits(rows[key].direct_limit_fen, rows[key].warn_pct)
-    return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT)
-
-
 def set_limits(session: Session, actor: Actor, *, region_code: str | None, direct_limit_fen: int,
                warn_pct: int = DEFAULT_WARN_PCT) -> PurchaseSettings:
     """The operator sets a region's limit (None: the mall-wide default)."""
@@ -114,8 +103,21 @@ def running_totals(session: Session, organisation_id: int, fiscal_year: int,
 
 
 def unit_limits(session: Session, organisation_id: int) -> Limits:
-    unit = session.get(Organisation, organisation_id)
-    return limits_for(session, unit.region_code if unit else None)
+    """The limits of the unit's region: its own row, else its province's, else the mall
+    default row, else DOMAIN.md's default; one query."""
+    region = select(Organisation.region_code).where(
+        Organisation.id == organisation_id).scalar_subquery()
+    rows = session.execute(select(
+        PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen, PurchaseSettings.warn_pct,
+        region.label("unit_region"),
+    ).where(or_(PurchaseSettings.region_code == region,
+                PurchaseSettings.region_code == func.substr(region, 1, 2).concat("0000"),
+                PurchaseSettings.region_code.is_(None)))).all()
+    if not rows:
+        return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT)
+    best = min(rows, key=lambda r: 0 if r.region_code == r.unit_region
+               else 2 if r.region_code is None else 1)
+    return Limits(best.direct_limit_fen, best.warn_pct)
 
 
 def check_limits(session: Session, organisation_id: int, fiscal_year: int,
@@ -145,21 +147,25 @@ def limit_exceeded(check: LimitCheck) -> LimitExceeded:
 
 def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: int,
                           amounts_by_category: dict[str, int], *, limits: Limits | None = None
-                          ) -> None:
-    """Count an order against the limit, refusing atomically if a total would pass it."""
+                          ) -> list[LimitCheck]:
+    """Count an order against the limit, refusing atomically if a total would pass it;
+    returns where each category stood (for the 80 % warning)."""
     limits = limits or unit_limits(session, organisation_id)
     limit = limits.direct_limit_fen
+    checks = []
     for code, amount in sorted(amounts_by_category.items()):
         _ensure_spend_row(session, organisation_id, fiscal_year, code)
-        result = session.execute(update(CategorySpend).where(
+        after = session.execute(update(CategorySpend).where(
             CategorySpend.organisation_id == organisation_id,
             CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
             CategorySpend.total_fen + amount <= limit,
-        ).values(total_fen=CategorySpend.total_fen + amount).execution_options(
-            synchronize_session=False))
-        if result.rowcount != 1:
+        ).values(total_fen=CategorySpend.total_fen + amount).returning(CategorySpend.total_fen)
+            .execution_options(synchronize_session=False)).scalar()
+        if after is None:
             raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
                                               {code: amount}, limits=limits)[0])
+        checks.append(LimitCheck(code, after - amount, amount, limit, limits.warn_at_fen))
+    return checks
 
 
 def remove_from_running_totals(session: Session, organisation_id: int, fiscal_year: int,

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Offer, OfferStatus
 from catalog.sync import offers_changed
-from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor
 from mall.core.clock import local_today, now
@@ -133,7 +132,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     if unavailable:
         raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [unavailable[0].title]},
                          params={"title": unavailable[0].title})
-    limits = budget.limits_for(session, _region(session, actor.organisation_id))
+    limits = budget.unit_limits(session, actor.organisation_id)
     for group in cart.groups:
         total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
         if total > limits.direct_limit_fen:
@@ -141,13 +140,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
                                        params={"supplier": group.supplier_name,
                                                "order": format_fen(total),
                                                "limit": format_fen(limits.direct_limit_fen)})
-    warnings_before = budget.check_limits(session, actor.organisation_id, year,
-                                          _amounts(cart, prices), limits=limits)
-    for check in warnings_before:
-        if check.blocked:
-            raise budget.limit_exceeded(check)
-    budget.add_to_running_totals(session, actor.organisation_id, year, _amounts(cart, prices),
-                                 limits=limits)
+    standing = budget.add_to_running_totals(session, actor.organisation_id, year,
+                                            _amounts(cart, prices), limits=limits)
     settings = session.get(UnitSettings, actor.organisation_id)
     approval_above = settings.approval_above_fen if settings else None
     moment = now()
@@ -187,12 +181,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
         clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
     offers_changed(session, list(prices))
     _take_stock(session, cart)
-    return CheckoutResult(orders, [c for c in warnings_before if c.warning])
-
-
-def _region(session: Session, organisation_id: int) -> str | None:
-    unit = session.get(Organisation, organisation_id)
-    return unit.region_code if unit else None
+    return CheckoutResult(orders, [c for c in standing if c.warning])
 
 
 def _amounts(cart: CartView, prices: dict[int, int]) -> dict[str, int]:

@@ -278,3 +278,17 @@ def test_a_partial_acceptance_of_nothing_is_a_rejection_and_a_zero_price_is_inva
                   quantities={order.lines[0].id: 0}, reasons="全部破损")
     assert order.status is OrderStatus.RETURNED
     assert _stock(session, paper) == 100 and _line(session, unit).committed_fen == 0
+
+
+def test_limits_follow_the_units_region_then_its_province_then_the_mall_default(session):
+    operator = _operator(session)
+    unit = make_unit(session, region_code="430104")
+    assert budget.unit_limits(session, unit.organisation.id).direct_limit_fen == 100_000_000
+    budget.set_limits(session, operator, region_code=None, direct_limit_fen=90_000_000)
+    budget.set_limits(session, operator, region_code="430000", direct_limit_fen=80_000_000)
+    assert budget.unit_limits(session, unit.organisation.id).direct_limit_fen == 80_000_000
+    budget.set_limits(session, operator, region_code="430104", direct_limit_fen=70_000_000,
+                      warn_pct=90)
+    assert budget.unit_limits(session, unit.organisation.id) == budget.Limits(70_000_000, 90)
+    other = make_unit(session, region_code="110101")
+    assert budget.unit_limits(session, other.organisation.id).direct_limit_fen == 90_000_000
