@@ -73,6 +73,15 @@ def mark_read(session: Session, actor: Actor) -> None:
         .values(read_at=now()))
 
 
+def _in_default_language(note: Notification) -> str:
+    """The message in the mall's default language (Chinese), as the inbox shows it."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext
+
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return gettext(note.message, **note.params)
+
+
 def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: int = 200) -> int:
     """E-mail notifications not yet sent to the people of their organisation."""
     pending = list(session.scalars(select(Notification).where(Notification.emailed_at.is_(None))
@@ -91,8 +100,8 @@ def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: i
             if recipients:
                 message = EmailMessage()
                 message["From"], message["To"] = sender, ", ".join(recipients)
-                message["Subject"] = "政府采购电子卖场 / Government mall"
-                message.set_content(note.message % note.params)
+                message["Subject"] = "政府采购电子卖场 / Government online mall"
+                message.set_content(f"{_in_default_language(note)}\n\n{note.message % note.params}")
                 client.send_message(message)
             note.emailed_at = now()
     return len(pending)
