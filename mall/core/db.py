@@ -45,17 +45,22 @@ def text_enum(kind: type[enum.Enum], *, name: str | None = None, length: int = 2
                 values_callable=lambda members: [m.value for m in members])
 
 
+def upsert_insert(session):
+    """The dialect's ``insert`` with ON CONFLICT clauses (PostgreSQL and SQLite have both)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def insert_ignoring_conflicts(session, model, values: dict, returning=None):
     """INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite) in one statement, no savepoint.
 
     Returns the ``returning`` column of the new row, or None when a row with the same unique
     key exists (on PostgreSQL a concurrent insert of that key is waited for first).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
+    statement = upsert_insert(session)(model).values(**values).on_conflict_do_nothing()
     if returning is None:
         session.execute(statement)
         return None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
-from mall.core.db import insert_ignoring_conflicts
+from mall.core.db import upsert_insert
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
@@ -153,14 +153,19 @@ def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: i
     limits = limits or unit_limits(session, organisation_id)
     limit = limits.direct_limit_fen
     checks = []
+    insert = upsert_insert(session)
     for code, amount in sorted(amounts_by_category.items()):
-        _ensure_spend_row(session, organisation_id, fiscal_year, code)
-        after = session.execute(update(CategorySpend).where(
-            CategorySpend.organisation_id == organisation_id,
-            CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
-            CategorySpend.total_fen + amount <= limit,
-        ).values(total_fen=CategorySpend.total_fen + amount).returning(CategorySpend.total_fen)
-            .execution_options(synchronize_session=False)).scalar()
+        after = None
+        if amount <= limit:
+            # One statement: create the row, or add to it only while it stays within the limit.
+            statement = insert(CategorySpend).values(
+                organisation_id=organisation_id, fiscal_year=fiscal_year, category_code=code,
+                total_fen=amount)
+            after = session.execute(statement.on_conflict_do_update(
+                index_elements=["organisation_id", "fiscal_year", "category_code"],
+                set_={"total_fen": CategorySpend.total_fen + statement.excluded.total_fen},
+                where=CategorySpend.total_fen + statement.excluded.total_fen <= limit,
+            ).returning(CategorySpend.total_fen)).scalar()
         if after is None:
             raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
                                               {code: amount}, limits=limits)[0])
@@ -176,13 +181,6 @@ def remove_from_running_totals(session: Session, organisation_id: int, fiscal_ye
             CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
         ).values(total_fen=CategorySpend.total_fen - amount).execution_options(
             synchronize_session=False))
-
-
-def _ensure_spend_row(session: Session, organisation_id: int, fiscal_year: int, code: str) -> None:
-    """Create the running-total row if missing, in one statement that tolerates a race."""
-    insert_ignoring_conflicts(session, CategorySpend, {
-        "organisation_id": organisation_id, "fiscal_year": fiscal_year, "category_code": code,
-        "total_fen": 0})
 
 
 # -- budget lines -----------------------------------------------------------------------------
