@@ -15,7 +15,7 @@ from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFa
 from mall.i18n_messages import N_
 from mall.purchasing.models import CartItem
 
-MAX_QUANTITY = 100_000
+MAX_QUANTITY = 100_000  # the messages below name these two limits
 
 
 class OutOfStock(MallError):
@@ -89,7 +89,7 @@ def require_buyer(actor: Actor) -> None:
 
 def _check_quantity(quantity: int) -> None:
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise ValidationFailed(errors={"quantity": [f"Enter a quantity from 1 to {MAX_QUANTITY}."]})
+        raise ValidationFailed(errors={"quantity": [N_("Enter a quantity from 1 to 100,000.")]})
 
 
 def add_item(session: Session, actor: Actor, *, offer_id: int, quantity: int = 1) -> CartItem:
@@ -109,7 +109,7 @@ def add_item(session: Session, actor: Actor, *, offer_id: int, quantity: int = 1
     _check_quantity(wanted)
     if item is None:
         if count_items(session, actor) >= MAX_LINES:
-            raise ValidationFailed(errors={"offer_id": [f"A cart holds at most {MAX_LINES} offers."]})
+            raise ValidationFailed(errors={"offer_id": [N_("A cart holds at most 200 offers.")]})
         item = CartItem(user_id=actor.user_id, offer_id=offer_id, quantity=wanted, added_at=now())
         session.add(item)
     else:
@@ -166,7 +166,7 @@ def view_items(session: Session, items: list[tuple[int, int]]) -> CartView:
         _check_quantity(quantity)
         quantities[offer_id] = quantities.get(offer_id, 0) + quantity
     if len(quantities) > MAX_LINES:
-        raise ValidationFailed(errors={"items": [f"At most {MAX_LINES} offers per order."]})
+        raise ValidationFailed(errors={"items": [N_("At most 200 offers per order.")]})
     rows = session.execute(select(Offer, Organisation.name)
                            .join(Organisation, Organisation.id == Offer.supplier_id)
                            .where(Offer.id.in_(list(quantities)))).all()

@@ -117,13 +117,16 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
                                code="cart_empty")
     if line.fiscal_year != year:
         raise ValidationFailed(errors={"budget_line_id": [
-            f"This budget line is for {line.fiscal_year}; choose a line of {year}."]})
+            N_("This budget line is for another fiscal year; choose a line of this year.")]})
     uncovered = sorted({ln.category_code for g in cart.groups for ln in g.lines
                         if not budget.covers(line, ln.category_code)})
     if uncovered:
-        raise ValidationFailed(errors={"budget_line_id": [
-            f"Budget line {line.project_code} ({line.category_code}) does not cover "
-            f"{', '.join(uncovered)}."]}, code="budget_line_mismatch")
+        raise ValidationFailed(
+            N_("Budget line %(project)s (%(code)s) does not cover %(categories)s."),
+            errors={"budget_line_id": [N_("This budget line does not cover every category "
+                                          "in the cart.")]}, code="budget_line_mismatch",
+            params={"project": line.project_code, "code": line.category_code,
+                    "categories": ", ".join(uncovered)})
 
     # Prices as read now; the stock is taken last, at these prices, so that the offers'
     # rows stay locked only for the end of the transaction.

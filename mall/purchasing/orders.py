@@ -19,6 +19,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import format_local, local_today, now, working_day_deadline
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.i18n_messages import N_
 from mall.purchasing import budget
 from mall.purchasing.checkout import CONFIRM_HOURS, restock
 from mall.purchasing.contract_document import (
@@ -46,6 +47,7 @@ from suppliers.models import SupplierProfile
 S = OrderStatus
 PAYMENT_DAYS = 30  # 财库〔2019〕38号: pay within 30 days of the invoice
 NOTICE_WORKING_DAYS = 2
+RAISE_REFUSED = N_("A confirmed price may be lowered, never raised.")
 BUYER_ROLES = (Role.BUYER, Role.APPROVER)
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
@@ -181,14 +183,14 @@ def confirm(session: Session, actor: Actor, order_id: int,
     for line_id, price in prices.items():
         line = lines.get(int(line_id))
         if line is None:
-            errors[f"prices.{line_id}"] = ["No such line on this order."]
+            errors[f"prices.{line_id}"] = [N_("No such line on this order.")]
         elif not isinstance(price, int) or price <= 0:
-            errors[f"prices.{line_id}"] = ["Enter a price in fen above zero."]
+            errors[f"prices.{line_id}"] = [N_("Enter a price in fen above zero.")]
         elif price > line.unit_price_fen:
-            errors[f"prices.{line_id}"] = ["A confirmed price may be lowered, never raised."]
+            errors[f"prices.{line_id}"] = [RAISE_REFUSED]
     if errors:
-        raised = any(m == ["A confirmed price may be lowered, never raised."] for m in errors.values())
-        raise ValidationFailed("A confirmed price may be lowered, never raised." if raised else "",
+        raised = any(m == [RAISE_REFUSED] for m in errors.values())
+        raise ValidationFailed(RAISE_REFUSED if raised else "",
                                errors=errors, code="price_raise_refused" if raised else None)
     savings: dict[str, int] = {}
     for line_id, price in prices.items():
@@ -441,7 +443,7 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
         else:
             value = quantities.get(line.id, line.quantity)
             if not isinstance(value, int) or not 0 <= value <= line.quantity:
-                errors[f"quantities.{line.id}"] = [f"Enter 0 to {line.quantity}."]
+                errors[f"quantities.{line.id}"] = [N_("Enter 0 up to the quantity ordered.")]
             accepted[line.id] = value
     if outcome is not AcceptanceResult.PASS and not reasons.strip():
         errors["reasons"] = ["Say why the goods were not accepted in full."]
