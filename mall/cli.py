@@ -182,6 +182,7 @@ def up_command(host: str, port: int, offers: int) -> None:
 def _start_localstripe(app: Flask, host: str, port: int) -> None:
     """The embedded payments default: localstripe on STRIPE_API_BASE, our webhook registered."""
     import atexit
+    import signal
     from urllib.parse import urlsplit
 
     from mall.purchasing.stripe_gateway import (
@@ -200,6 +201,8 @@ def _start_localstripe(app: Flask, host: str, port: int) -> None:
         log = Path(app.config["MALL_VAR_DIR"]) / "localstripe.log"
         process = start_localstripe(base.port or 8420, log_path=log)
         atexit.register(stop_localstripe, process)
+        # SIGTERM (as from a process manager) exits through atexit, stopping localstripe too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         click.echo(f"localstripe started on {settings.api_base} (log: {log})")
     register_localstripe_webhook(settings, name="mall", events=[
         "payment_intent.succeeded", "payment_intent.payment_failed"],
