@@ -226,9 +226,17 @@ def get_budget_line(session: Session, actor: Actor, line_id: int) -> BudgetLine:
     return line
 
 
+def code_prefix(code: str) -> str:
+    """What every code under a catalogue code starts with: A02010000 → A0201, A02100000 →
+    A0210 (levels are pairs of digits, so only whole "00" pairs are dropped)."""
+    while len(code) > 1 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
 def covers(line: BudgetLine, category_code: str) -> bool:
-    """A line for A02010000 pays for anything under it (A02010105 …)."""
-    return category_code.startswith(line.category_code.rstrip("0"))
+    """A line for A02010000 pays for anything under it (A02010105 …), not for A02110000."""
+    return category_code.startswith(code_prefix(line.category_code))
 
 
 def reserve(session: Session, line_id: int, amount_fen: int) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mall.core.clock import SHANGHAI, now
+from mall.purchasing.budget import code_prefix
 from mall.purchasing.models import Notice, NoticeKind
 
 
@@ -49,7 +50,7 @@ def search_notices(session: Session, f: NoticeFilter) -> tuple[list[Notice], int
     if f.supplier:
         query = query.where(Notice.supplier_name.contains(f.supplier, autoescape=True))
     if f.category:
-        code = f.category.rstrip("0") or f.category
+        code = code_prefix(f.category)
         query = query.where(or_(Notice.category_codes.startswith(code, autoescape=True),
                                 Notice.category_codes.contains(" " + code, autoescape=True)))
     if f.date_from:

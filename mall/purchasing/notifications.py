@@ -38,6 +38,8 @@ MESSAGES = {
     "payment_reminder": N_("Order %(number)s is due for payment by %(pay_by)s."),
     "payment_overdue": N_("Payment of order %(number)s is overdue (due %(pay_by)s)."),
     "order_rated": N_("Order %(number)s was rated."),
+    "payment_unexpected": N_("%(amount)s arrived for order %(number)s, which was not waiting for "
+                             "it; the supplier must refund it."),
 }
 
 
@@ -84,8 +86,11 @@ def _in_default_language(note: Notification) -> str:
 
 def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: int = 200) -> int:
     """E-mail notifications not yet sent to the people of their organisation."""
-    pending = list(session.scalars(select(Notification).where(Notification.emailed_at.is_(None))
-                                   .order_by(Notification.id).limit(limit)))
+    query = (select(Notification).where(Notification.emailed_at.is_(None))
+             .order_by(Notification.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":  # a second scheduler takes other rows
+        query = query.with_for_update(skip_locked=True)
+    pending = list(session.scalars(query))
     if not pending or not smtp_url:
         return 0
     parts = urlsplit(smtp_url)
@@ -102,6 +107,10 @@ def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: i
                 message["From"], message["To"] = sender, ", ".join(recipients)
                 message["Subject"] = "政府采购电子卖场 / Government online mall"
                 message.set_content(f"{_in_default_language(note)}\n\n{note.message % note.params}")
-                client.send_message(message)
+                try:
+                    client.send_message(message)
+                except smtplib.SMTPException:  # this one is tried again on the next run
+                    log.exception("e-mail of notification %s failed", note.id)
+                    continue
             note.emailed_at = now()
     return len(pending)

@@ -19,6 +19,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import format_local, local_today, now, working_day_deadline
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing import budget
 from mall.purchasing.checkout import CONFIRM_HOURS, restock
@@ -61,9 +62,15 @@ class WrongState(MallError):
 
 # -- who may see and act ------------------------------------------------------------------
 
-def get_order(session: Session, actor: Actor, order_id: int) -> Order:
-    """An order its buyer unit, its supplier or oversight may see; others get 404."""
-    order = session.get(Order, order_id)
+def get_order(session: Session, actor: Actor, order_id: int, *, lock: bool = False) -> Order:
+    """An order its buyer unit, its supplier or oversight may see; others get 404.
+
+    ``lock`` (every transition) takes the order's row lock and re-reads it, so that two
+    steps on one order (a cancel and a confirmation, the 72-hour job and the supplier)
+    run one after the other and the second sees the first's status.
+    """
+    order = (session.get(Order, order_id, with_for_update=True, populate_existing=True)
+             if lock else session.get(Order, order_id))
     if order is None or not (actor.organisation_id in (order.buyer_org_id, order.supplier_id)
                              or actor.is_oversight):
         raise NotFound()
@@ -145,9 +152,12 @@ def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | Non
 
 
 def approve(session: Session, actor: Actor, order_id: int) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order, (Role.APPROVER,))
     _expect(order, S.PENDING_APPROVAL)
+    if actor.user_id == order.buyer_user_id:
+        raise PermissionDenied(N_("Another approver of the unit must approve your own order."),
+                               code="own_order_approval")
     order.steps.append(OrderStep(status="approved", at=now(), user_id=actor.user_id))
     order.confirm_by = now() + timedelta(hours=CONFIRM_HOURS)
     _step(session, order, actor, S.SENT, deadline=order.confirm_by)
@@ -158,7 +168,7 @@ def approve(session: Session, actor: Actor, order_id: int) -> Order:
 
 def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
     """The approver refuses: the order is cancelled and everything it held is released."""
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order, (Role.APPROVER,))
     _expect(order, S.PENDING_APPROVAL)
     _require_reason(reason)
@@ -174,9 +184,12 @@ def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) 
 def confirm(session: Session, actor: Actor, order_id: int,
             prices: dict[int, int] | None = None) -> Order:
     """The supplier confirms, optionally lowering line prices (never raising them)."""
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.SENT)
+    if order.confirm_by is not None and order.confirm_by <= now():
+        raise WrongState(N_("The 72 hours to confirm this order have passed; it is being cancelled."),
+                         code="confirmation_deadline_passed")
     prices = prices or {}
     lines = {line.id: line for line in order.lines}
     errors = {}
@@ -213,7 +226,7 @@ def confirm(session: Session, actor: Actor, order_id: int,
 
 
 def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.SENT)
     _require_reason(reason)
@@ -222,7 +235,7 @@ def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order
 
 def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
     """The buyer withdraws an order the supplier has not confirmed yet."""
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
     _expect(order, S.PENDING_APPROVAL, S.SENT)
     _require_reason(reason)
@@ -323,7 +336,7 @@ def _signable(contract: Contract, presented_sha256: str | None) -> str:
 
 def sign_as_supplier(session: Session, actor: Actor, order_id: int,
                      sha256: str | None = None) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.CONFIRMED)
     actor.require_role(Role.SUPPLIER_ADMIN)  # an authorised signatory
@@ -336,7 +349,7 @@ def sign_as_supplier(session: Session, actor: Actor, order_id: int,
 
 
 def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | None = None) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
     _expect(order, S.SUPPLIER_SIGNED)
     contract = get_contract(session, actor, order_id)
@@ -395,7 +408,7 @@ def _add_notice(session: Session, order: Order, kind: NoticeKind) -> None:
 # -- delivery, acceptance, invoice ----------------------------------------------------------
 
 def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, tracking_number: str) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.SIGNED)
     errors = {}
@@ -413,7 +426,7 @@ def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, trackin
 
 
 def receive(session: Session, actor: Actor, order_id: int) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
     _expect(order, S.SHIPPED)
     _step(session, order, actor, S.DELIVERED)
@@ -425,7 +438,7 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
            quantities: dict[int, int] | None = None, reasons: str = "",
            accepted_on: date | None = None) -> Order:
     """The acceptance record (验收书): pass, partial with accepted quantities, or reject."""
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
     _expect(order, S.DELIVERED)
     try:
@@ -478,13 +491,15 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
 
 
 def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: str) -> Order:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.ACCEPTED, S.PAID)
     if not invoice_number.strip():
         raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
     order.invoice_number = invoice_number.strip()
     if order.status is S.PAID:  # paid by card on acceptance: the invoice follows
+        if order.invoiced_at is not None:
+            raise WrongState(N_("This order is invoiced already."), code="already_invoiced")
         order.invoiced_at = now()
         order.steps.append(OrderStep(status=S.INVOICED.value, at=order.invoiced_at,
                                      user_id=actor.user_id, note=order.invoice_number))
@@ -501,7 +516,24 @@ def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: st
 
 def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen: int,
               note: str) -> None:
-    """Record money received for an order (a payment service calls this once it succeeded)."""
+    """Record money received for an order (a payment service calls this once it succeeded).
+
+    Money that arrives for an order not waiting for it (returned, cancelled, already paid:
+    a late card success) is still recorded, so the overpayment shows, and the unit and the
+    supplier are told to settle the refund.
+    """
+    session.refresh(order, with_for_update=True)
+    if order.status not in (S.ACCEPTED, S.INVOICED) or order.amount_due_fen < amount_fen:
+        session.execute(update(Order).where(Order.id == order.id)
+                        .values(paid_fen=Order.paid_fen + amount_fen)
+                        .execution_options(synchronize_session=False))
+        record_event(session, action="payment.unexpected", object_type="order", object_id=order.id,
+                     actor=actor, data={"amount_fen": amount_fen, "status": order.status.value,
+                                        "note": note})
+        for organisation_id in (order.buyer_org_id, order.supplier_id):
+            notify(session, organisation_id, order, "payment_unexpected",
+                   amount=format_fen(amount_fen))
+        return
     session.execute(update(Order).where(Order.id == order.id)
                     .values(paid_fen=Order.paid_fen + amount_fen)
                     .execution_options(synchronize_session=False))
@@ -516,7 +548,7 @@ def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen
 
 def rate(session: Session, actor: Actor, order_id: int, *, quality: int, delivery: int,
          service: int, comment: str = "") -> Rating:
-    order = get_order(session, actor, order_id)
+    order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
     _expect(order, S.PAID)
     errors = {name: ["Give 1 to 5 stars."] for name, value in

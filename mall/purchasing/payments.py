@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-_FINAL = {SUCCEEDED, "canceled", FAILED}
+FINAL_STATUSES = _FINAL = {SUCCEEDED, "canceled", FAILED}
 # What a status may replace: a late "failed" never undoes a success, but money Stripe reports
 # taken after a failure (a retried 3-D Secure authentication) is money taken.
 _REPLACEABLE = {SUCCEEDED: ("pending", "processing", "requires_action", FAILED),
@@ -220,7 +220,7 @@ def return_goods(session: Session, actor: Actor, order_id: int, *, reason: str,
                  settings: StripeSettings | None) -> Order:
     """Goods go back after acceptance or payment: card payments are refunded, stock and
     budget return."""
-    order = order_service.get_order(session, actor, order_id)
+    order = order_service.get_order(session, actor, order_id, lock=True)
     order_service._as_buyer(actor, order)
     order_service._expect(order, OrderStatus.ACCEPTED, OrderStatus.INVOICED, OrderStatus.PAID)
     order_service._require_reason(reason)

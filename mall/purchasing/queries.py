@@ -23,9 +23,10 @@ from mall.purchasing.models import (
     Rating,
     UnitSettings,
 )
+from mall.purchasing.payments import FINAL_STATUSES
 
 S = OrderStatus
-IN_PROGRESS = ("pending", "processing")  # payment statuses that wait for the card network
+
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class OrderRecord:
 
     @property
     def payment_in_progress(self) -> bool:
-        return any(p.status in IN_PROGRESS for p in self.payments)
+        return any(p.status not in FINAL_STATUSES for p in self.payments)
 
 
 def organisation_names(session: Session, ids: set[int] | list[int]) -> dict[int, str]:

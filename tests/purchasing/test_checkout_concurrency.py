@@ -77,3 +77,49 @@ def test_concurrent_checkouts_never_oversell_and_account_for_every_unit(committe
         assert session.scalar(select(func.sum(CategorySpend.total_fen))) == totals
         assert cart.count_items(session, buyers[0][0]) == 0
         session.remove()
+
+
+def test_a_cancel_and_a_decline_racing_release_the_order_once(committed_app):
+    from mall.core.errors import MallError
+    from mall.purchasing import orders
+
+    with committed_app.app_context():
+        unit = make_unit(db.session)
+        _user, supplier, (offer_id,) = supplier_with_offers(db.session, prices=(1000,), stock=10)
+        buyer = actor_for(unit.buyer_user)
+        (order,) = checkout.checkout(db.session, buyer, budget_line_id=unit.line_id,
+                                     delivery_address="长沙", contact="测试", token="race",
+                                     items=[(offer_id, 2)]).orders
+        order_id, line_id = order.id, unit.line_id
+        db.session.commit()
+        db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def act(name, step):
+        with committed_app.app_context():
+            barrier.wait()
+            try:
+                step(db.session)
+                db.session.commit()
+                outcomes.append(name)
+            except MallError as error:
+                db.session.rollback()
+                outcomes.append(error.code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=act, args=("cancelled", lambda s: orders.cancel(
+                   s, buyer, order_id, "不需要了"))),
+               threading.Thread(target=act, args=("declined", lambda s: orders.decline(
+                   s, supplier, order_id, "缺货")))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) in (["cancelled", "order_state_conflict"],
+                                ["declined", "order_state_conflict"])
+    with committed_app.app_context():
+        assert db.session.get(Offer, offer_id).stock == 10  # returned once, not twice
+        line = db.session.get(BudgetLine, line_id)
+        assert line.reserved_fen == 0
+        db.session.remove()

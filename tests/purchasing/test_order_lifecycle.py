@@ -292,3 +292,31 @@ def test_limits_follow_the_units_region_then_its_province_then_the_mall_default(
     assert budget.unit_limits(session, unit.organisation.id) == budget.Limits(70_000_000, 90)
     other = make_unit(session, region_code="110101")
     assert budget.unit_limits(session, other.organisation.id).direct_limit_fen == 90_000_000
+
+
+def test_a_budget_line_covers_its_own_subtree_only(session):
+    unit = make_unit(session, category_code="A02100000")  # 仪器仪表
+    line = session.get(BudgetLine, unit.line_id)
+    assert budget.covers(line, "A02100101")
+    assert not budget.covers(line, "A02110100")  # 电子和通信测量仪器 is a sibling
+
+
+def test_the_supplier_cannot_confirm_after_the_72_hours(session):
+    unit = make_unit(session)
+    _s, supplier, (paper,) = supplier_with_offers(session)
+    (order,) = _buy(session, unit, {paper: 1}).orders
+    with frozen_clock(now() + timedelta(hours=72, seconds=1)), pytest.raises(orders.WrongState) as late:
+        orders.confirm(session, supplier, order.id)
+    assert late.value.code == "confirmation_deadline_passed"
+
+
+def test_an_approver_cannot_approve_their_own_order(session):
+    unit = make_unit(session)
+    orders.set_approval_threshold(session, unit.approver, 100)
+    _s, _a, (paper,) = supplier_with_offers(session)
+    cart.add_item(session, unit.approver, offer_id=paper, quantity=1)
+    (order,) = checkout.checkout(session, unit.approver, budget_line_id=unit.line_id,
+                                 delivery_address="长沙", contact="审批人", token=token()).orders
+    with pytest.raises(PermissionDenied) as own:
+        orders.approve(session, unit.approver, order.id)
+    assert own.value.code == "own_order_approval"

@@ -463,7 +463,11 @@ def test_a_step_needing_another_role_in_the_organisation_is_forbidden(client, se
     clerk = _browser(browser, session, market.unit.organisation, [Role.BUYER])
     refused = browser.post(f"{API}/orders/{order['id']}/approve", json={}, headers=clerk)
     assert_problem(refused, 403, "role_required")
-    approved = step(client, market.buyer, order["id"], "approve")
+    own = step(client, market.buyer, order["id"], "approve")  # the token is the orderer's
+    assert_problem(own, 403, "own_order_approval")
+    second = client.application.test_client()
+    approver = _browser(second, session, market.unit.organisation, [Role.APPROVER])
+    approved = second.post(f"{API}/orders/{order['id']}/approve", json={}, headers=approver)
     assert approved.json["status"] == "sent" and approved.json["confirm_by"]
     assert [s["status"] for s in approved.json["steps"]] == ["submitted", "approved", "sent"]
 
