@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -21,6 +22,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from mall.core.auth import Role
+from mall.core.clock import now
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
 from mall.web import current_actor, page
@@ -30,6 +32,7 @@ from suppliers.models import ImportJob, ImportStatus
 blueprint = Blueprint("imports", __name__, url_prefix="/supplier/imports")
 STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 log = logging.getLogger(__name__)
+RESTART_WAITING_AFTER = timedelta(seconds=5)
 
 
 @blueprint.route("/", methods=["GET", "POST"])
@@ -90,8 +93,17 @@ def start_in_background(app: Flask, job_id: int) -> threading.Thread:
 @blueprint.route("/<int:job_id>/progress")
 @page(*STAFF)
 def progress(job_id: int):
-    """Where an import stands, as JSON for the page's progress bar."""
+    """Where an import stands, as JSON for the page's progress bar.
+
+    Without a scheduler, an import still waiting a few seconds after its upload (its
+    runner thread never started, or the process restarted) is started again from here;
+    the claim makes sure only one runner works on it.
+    """
     job = service.get_import_job(db.session, current_actor(), job_id)
+    if (job.status is ImportStatus.QUEUED and not current_app.config.get("SCHEDULER_ENABLED")
+            and now() - job.created_at > RESTART_WAITING_AFTER):
+        log.warning("import %s still queued; starting it from the progress poll", job.id)
+        start_in_background(current_app._get_current_object(), job.id)
     return jsonify(progress_of(job))
 
 

@@ -329,3 +329,35 @@ def test_without_a_scheduler_the_upload_runs_in_a_background_thread(committing_a
         job_id = int(jobs.split('data-job="')[1].split('"')[0])
         progress = client.get(f"/supplier/imports/{job_id}/progress").json
     assert (progress["status"], progress["created"], progress["invalid"]) == ("done", 2, 5)
+
+
+def test_an_import_whose_runner_never_started_is_started_by_the_progress_poll(committing_app,
+                                                                              monkeypatch):
+    from datetime import timedelta
+
+    from mall.core.clock import frozen_clock, now
+    from mall.extensions import db
+    from suppliers import import_views
+
+    threads = []
+    real = import_views.start_in_background
+    monkeypatch.setattr(import_views, "start_in_background",
+                        lambda app, job_id: threads.append(real(app, job_id)) if threads else
+                        threads.append(None))  # the upload's own runner is lost
+    with committing_app.app_context():
+        admitted_supplier(db.session, login="import-lost")
+        db.session.commit()
+        db.session.remove()
+    with committing_app.test_client() as client:
+        login(client, "import-lost")
+        upload(client, csv_bytes(MIXED))
+        jobs = client.get("/supplier/imports/").get_data(as_text=True)
+        job_id = int(jobs.split('data-job="')[1].split('"')[0])
+        assert client.get(f"/supplier/imports/{job_id}/progress").json["status"] == "queued"
+        assert threads == [None]  # too early to restart it
+        with frozen_clock(now() + timedelta(seconds=6)):
+            client.get(f"/supplier/imports/{job_id}/progress")
+        assert len(threads) == 2
+        threads[1].join(timeout=60)
+        progress = client.get(f"/supplier/imports/{job_id}/progress").json
+    assert (progress["status"], progress["created"], progress["invalid"]) == ("done", 2, 5)
