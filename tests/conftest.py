@@ -7,6 +7,7 @@ the suite there; by default it runs on a fresh SQLite file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from urllib.parse import urlsplit, urlunsplit
@@ -86,6 +87,18 @@ def dispose(application) -> None:
 
     with application.app_context():
         db.engine.dispose()
+
+
+@contextlib.contextmanager
+def own_app(tmp_path_factory, label: str, **overrides):
+    """An app on its own migrated database, whose requests and threads really commit."""
+    tmp = tmp_path_factory.mktemp(label)
+    application = build_app(make_database_url(tmp, label), tmp / "var", **overrides)
+    migrate_and_load(application)
+    try:
+        yield application
+    finally:
+        dispose(application)
 
 
 def _scope() -> int:

@@ -45,6 +45,14 @@ def text_enum(kind: type[enum.Enum], *, name: str | None = None, length: int = 2
                 values_callable=lambda members: [m.value for m in members])
 
 
+def claiming(query, session):
+    """Lock the selected rows and skip those another worker holds (PostgreSQL), so several
+    scheduler processes share a sweep; SQLite serialises writers (BEGIN IMMEDIATE) anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
 def upsert_insert(session):
     """The dialect's ``insert`` with ON CONFLICT clauses (PostgreSQL and SQLite have both)."""
     if session.get_bind().dialect.name == "postgresql":

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mall.core.clock import now
-from mall.core.db import Base
+from mall.core.db import Base, claiming
 
 
 class OutboxEvent(Base):
@@ -44,9 +44,7 @@ def claim_batch(session: Session, *, topics: tuple[str, ...], limit: int = 500
     query = (select(OutboxEvent).where(OutboxEvent.processed_at.is_(None),
                                        OutboxEvent.topic.in_(topics))
              .order_by(OutboxEvent.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return list(session.scalars(claiming(query, session)))
 
 
 def mark_processed(session: Session, events: list[OutboxEvent]) -> None:

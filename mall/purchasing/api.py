@@ -112,8 +112,8 @@ def checkout_orders(data):
     """
     actor = _writer()
     key = request.headers.get(HEADER)
-    items = [(i["offer_id"], i["quantity"]) for i in data.pop("items")] if data.get("items") else None
-    data.pop("items", None)
+    given = data.pop("items")  # None: check out the cart
+    items = None if given is None else [(i["offer_id"], i["quantity"]) for i in given]
     result = checkout.checkout(db.session, actor, token=_checkout_token(key), items=items, **data)
     return {"orders": result.orders, "warnings": result.warnings}
 

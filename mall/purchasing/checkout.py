@@ -10,7 +10,7 @@ the orders of the first one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -45,7 +45,6 @@ CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is can
 class CheckoutPreview:
     cart: CartView
     checks: list[budget.LimitCheck]
-    problems: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[budget.LimitCheck]:
@@ -69,16 +68,12 @@ def fiscal_year() -> int:
 
 
 def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) -> CheckoutPreview:
-    """What checking out would do now: per-category limit standing and line problems."""
+    """What checking out would do now: the cart and each category's limit standing."""
     require_buyer(actor)
     cart = view_cart(session, actor, offer_ids)
     amounts = cart.amounts_by_category()
     checks = budget.check_limits(session, actor.organisation_id, fiscal_year(), amounts)
-    # The limit also applies to each single order (one per supplier).
-    problems = [f"{line.title}: {'no longer on sale' if not line.available else 'not enough stock'}"
-                for group in cart.groups for line in group.lines
-                if not line.available or line.short_of_stock]
-    return CheckoutPreview(cart, checks, problems)
+    return CheckoutPreview(cart, checks)
 
 
 def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
@@ -130,27 +125,26 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
 
     # Prices as read now; the stock is taken last, at these prices, so that the offers'
     # rows stay locked only for the end of the transaction.
-    prices = {ln.offer_id: ln.price_fen for g in cart.groups for ln in g.lines}
     unavailable = [ln for g in cart.groups for ln in g.lines if not ln.available]
     if unavailable:
         raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [unavailable[0].title]},
                          params={"title": unavailable[0].title})
     limits = budget.unit_limits(session, actor.organisation_id)
     for group in cart.groups:
-        total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
+        total = group.total_fen
         if total > limits.direct_limit_fen:
             raise budget.LimitExceeded(budget.ORDER_LIMIT_MESSAGE, errors={"cart": [group.supplier_name]},
                                        params={"supplier": group.supplier_name,
                                                "order": format_fen(total),
                                                "limit": format_fen(limits.direct_limit_fen)})
     standing = budget.add_to_running_totals(session, actor.organisation_id, year,
-                                            _amounts(cart, prices), limits=limits)
+                                            cart.amounts_by_category(), limits=limits)
     settings = session.get(UnitSettings, actor.organisation_id)
     approval_above = settings.approval_above_fen if settings else None
     moment = now()
     orders = []
     for position, group in enumerate(cart.groups, start=1):
-        total = sum(ln.quantity * prices[ln.offer_id] for ln in group.lines)
+        total = group.total_fen
         needs_approval = approval_above is not None and total > approval_above
         order = Order(
             number=f"DP{local_today():%Y%m%d}{checkout_id:07d}{position:02d}",
@@ -163,7 +157,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
         order.lines = [OrderLine(
             offer_id=ln.offer_id, product_id=ln.product_id, category_code=ln.category_code,
             title=ln.title, brand=ln.brand, model=ln.model, unit=ln.unit, quantity=ln.quantity,
-            unit_price_fen=prices[ln.offer_id]) for ln in group.lines]
+            unit_price_fen=ln.price_fen) for ln in group.lines]
         order.steps = [OrderStep(status="submitted", at=moment, user_id=actor.user_id)]
         if not needs_approval:
             order.steps.append(OrderStep(status=OrderStatus.SENT.value, at=moment,
@@ -182,18 +176,9 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             notify(session, order.buyer_org_id, order, "approval_needed")
     if items is None:
         clear_cart(session, actor, [ln.offer_id for g in cart.groups for ln in g.lines])
-    offers_changed(session, list(prices))
+    offers_changed(session, [ln.offer_id for g in cart.groups for ln in g.lines])
     _take_stock(session, cart)
     return CheckoutResult(orders, [c for c in standing if c.warning])
-
-
-def _amounts(cart: CartView, prices: dict[int, int]) -> dict[str, int]:
-    amounts: dict[str, int] = {}
-    for group in cart.groups:
-        for ln in group.lines:
-            amounts[ln.category_code] = (amounts.get(ln.category_code, 0)
-                                         + ln.quantity * prices[ln.offer_id])
-    return amounts
 
 
 def _take_stock(session: Session, cart: CartView) -> None:

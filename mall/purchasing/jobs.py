@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mall.accounts.models import Organisation
 from mall.core.auth import OrganisationKind
 from mall.core.clock import format_local, now
+from mall.core.db import claiming
 from mall.core.jobs import job
 from mall.purchasing import notices, orders, payments
 from mall.purchasing.models import Order, OrderStatus
@@ -22,16 +23,9 @@ REMIND_HOURS_BEFORE = 24
 PAY_REMIND_DAYS_BEFORE = 5
 
 
-def _locked(query, session: Session):
-    """Rows another scheduler process holds are skipped (PostgreSQL); SQLite has one writer."""
-    if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True)
-    return query
-
-
 def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
     """Orders the supplier left unconfirmed past their deadline are cancelled, all released."""
-    overdue = list(session.scalars(_locked(select(Order).where(
+    overdue = list(session.scalars(claiming(select(Order).where(
         Order.status == OrderStatus.SENT, Order.confirm_by < now()).limit(limit), session)))
     for order in overdue:
         orders._cancel(session, order, None, "not confirmed by the supplier within 72 hours")
@@ -40,7 +34,7 @@ def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
 
 def remind_confirmation(session: Session) -> int:
     soon = now() + timedelta(hours=REMIND_HOURS_BEFORE)
-    due = list(session.scalars(_locked(select(Order).where(
+    due = list(session.scalars(claiming(select(Order).where(
         Order.status == OrderStatus.SENT, Order.confirm_reminded.is_(False),
         Order.confirm_by <= soon), session)))
     for order in due:
@@ -54,7 +48,7 @@ def remind_confirmation(session: Session) -> int:
 def remind_payment(session: Session) -> int:
     """The unit is reminded a few days before an invoice falls due."""
     soon = now() + timedelta(days=PAY_REMIND_DAYS_BEFORE)
-    due = list(session.scalars(_locked(select(Order).where(
+    due = list(session.scalars(claiming(select(Order).where(
         Order.status == OrderStatus.INVOICED, Order.pay_reminded.is_(False),
         Order.pay_by <= soon), session)))
     for order in due:
@@ -66,7 +60,7 @@ def remind_payment(session: Session) -> int:
 
 def alert_overdue_payments(session: Session) -> int:
     """Unpaid 30 days after the invoice: the unit and the supervisor are alerted."""
-    late = list(session.scalars(_locked(select(Order).where(
+    late = list(session.scalars(claiming(select(Order).where(
         Order.status == OrderStatus.INVOICED, Order.overdue_alerted.is_(False),
         Order.pay_by < now()), session)))
     supervisors = list(session.scalars(select(Organisation.id).where(

@@ -7,12 +7,13 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import User
 from mall.core.auth import Actor
 from mall.core.clock import now
+from mall.core.db import claiming
 from mall.i18n_messages import N_
 from mall.purchasing.models import Notification, Order
 
@@ -62,8 +63,6 @@ def inbox(session: Session, actor: Actor, *, limit: int = 50) -> list[Notificati
 
 
 def unread_count(session: Session, actor: Actor) -> int:
-    from sqlalchemy import func
-
     return session.scalar(select(func.count()).select_from(Notification).where(
         Notification.organisation_id == actor.organisation_id,
         Notification.read_at.is_(None))) or 0
@@ -86,11 +85,9 @@ def _in_default_language(note: Notification) -> str:
 
 def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: int = 200) -> int:
     """E-mail notifications not yet sent to the people of their organisation."""
-    query = (select(Notification).where(Notification.emailed_at.is_(None))
-             .order_by(Notification.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":  # a second scheduler takes other rows
-        query = query.with_for_update(skip_locked=True)
-    pending = list(session.scalars(query))
+    pending = list(session.scalars(claiming(
+        select(Notification).where(Notification.emailed_at.is_(None))
+        .order_by(Notification.id).limit(limit), session)))
     if not pending or not smtp_url:
         return 0
     parts = urlsplit(smtp_url)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
+from mall.core.db import claiming
 from mall.core.errors import ValidationFailed
 from mall.purchasing import orders as order_service
 from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-FINAL_STATUSES = _FINAL = {SUCCEEDED, "canceled", FAILED}
+FINAL_STATUSES = {SUCCEEDED, "canceled", FAILED}
 # What a status may replace: a late "failed" never undoes a success, but money Stripe reports
 # taken after a failure (a retried 3-D Secure authentication) is money taken.
 _REPLACEABLE = {SUCCEEDED: ("pending", "processing", "requires_action", FAILED),
@@ -49,7 +50,7 @@ _REPLACEABLE = {SUCCEEDED: ("pending", "processing", "requires_action", FAILED),
 
 def _refuse_while_in_progress(session: Session, order: Order) -> None:
     pending = session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.order_id == order.id, Payment.status.not_in(list(_FINAL))))
+        Payment.order_id == order.id, Payment.status.not_in(list(FINAL_STATUSES))))
     if pending:
         raise order_service.WrongState("A payment of this order is still being processed.",
                                        code="payment_in_progress")
@@ -196,10 +197,10 @@ def reconcile(session: Session, settings: StripeSettings, *, older_than_seconds:
     the gateway cannot answer for is retried on a later run and does not stop the others.
     """
     cutoff = now() - timedelta(seconds=older_than_seconds)
-    payments = list(session.scalars(select(Payment).where(
+    payments = list(session.scalars(claiming(select(Payment).where(
         Payment.method == PaymentMethod.CARD, Payment.intent_id.is_not(None),
-        Payment.status.not_in(list(_FINAL)), Payment.updated_at < cutoff)
-        .order_by(Payment.id).limit(limit).with_for_update(skip_locked=True)))
+        Payment.status.not_in(list(FINAL_STATUSES)), Payment.updated_at < cutoff)
+        .order_by(Payment.id).limit(limit), session)))
     for payment in payments:
         try:
             card = retrieve_payment(settings, payment.intent_id)

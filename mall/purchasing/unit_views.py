@@ -31,8 +31,7 @@ def _render_budget(errors=None, form=None, status=200):
     actor = current_actor()
     return render_template(
         "purchasing/budget.html", lines=budget.budget_lines(db.session, actor),
-        # budget.totals sums BIGINT columns, which PostgreSQL answers as Decimal.
-        totals={k: int(v) for k, v in budget.totals(db.session, actor.organisation_id).items()},
+        totals=budget.totals(db.session, actor.organisation_id),
         errors=errors or {},
         form=form or {"fiscal_year": str(checkout.fiscal_year())}, year=checkout.fiscal_year(),
         threshold=queries.approval_threshold(db.session, actor.organisation_id)), status

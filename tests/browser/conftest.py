@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from mall.core.auth import OrganisationKind
-from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
+from tests.conftest import own_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -22,11 +22,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    application = build_app(make_database_url(tmp, "browser"), tmp / "var")
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "browser") as application:
+        yield application
 
 
 @pytest.fixture(scope="session")

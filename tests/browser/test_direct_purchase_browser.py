@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from catalog.search.documents import iter_documents
 from mall.accounts.models import Organisation, User
 from suppliers.listings import save_offers
-from tests.conftest import PASSWORD, build_app, dispose, make_database_url, migrate_and_load
+from tests.conftest import PASSWORD, own_app
 from tests.factories.purchasing import make_unit
 from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, offer_input
 from tests.purchasing.localstripe_server import WEBHOOK_SECRET, running_localstripe
@@ -39,15 +39,11 @@ def stripe_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def purchase_app(tmp_path_factory, stripe_server):
     """A live mall of this module whose card gateway is the module's localstripe."""
-    tmp = tmp_path_factory.mktemp("browser_purchase")
-    application = build_app(
-        make_database_url(tmp, "browser_purchase"), tmp / "var",
-        STRIPE_API_BASE=stripe_server.base_url, STRIPE_API_KEY="sk_test_localstripe",
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_MAX_NETWORK_RETRIES=0,
-        STRIPE_TIMEOUT_SECONDS=10)
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "browser_purchase",
+                 STRIPE_API_BASE=stripe_server.base_url, STRIPE_API_KEY="sk_test_localstripe",
+                 STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_MAX_NETWORK_RETRIES=0,
+                 STRIPE_TIMEOUT_SECONDS=10) as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from catalog.search.documents import iter_documents
 from mall.core.auth import OrganisationKind
 from suppliers.listings import save_offers
-from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
+from tests.conftest import own_app
 from tests.factories.suppliers import PAPER, admitted_supplier, offer_input
 
 pytestmark = pytest.mark.browser
@@ -21,11 +21,8 @@ DELI, CHENGUANG = "得力（deli）", "晨光（M&G）"
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """A live mall of this module, so its search index holds only its own offers."""
-    tmp = tmp_path_factory.mktemp("browser_search")
-    application = build_app(make_database_url(tmp, "browser_search"), tmp / "var")
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "browser_search") as application:
+        yield application
 
 
 @pytest.fixture(scope="module")

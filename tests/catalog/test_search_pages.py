@@ -15,12 +15,9 @@ from mall.core.auth import OrganisationKind, Role
 from mall.purchasing.models import CartItem
 from suppliers.listings import save_offers
 from tests.conftest import (
-    build_app,
     csrf_from,
-    dispose,
     login,
-    make_database_url,
-    migrate_and_load,
+    own_app,
 )
 from tests.factories.accounts import make_member
 from tests.factories.suppliers import PAPER, TONER, admitted_supplier, offer_input
@@ -32,11 +29,8 @@ DELI, CHENGUANG = "得力（deli）", "晨光（M&G）"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """This module's own app and database, so its search index holds only its own offers."""
-    tmp = tmp_path_factory.mktemp("shopping")
-    application = build_app(make_database_url(tmp, "shopping"), tmp / "var")
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "shopping") as application:
+        yield application
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from mall.extensions import db
 from mall.purchasing import cart, checkout
 from mall.purchasing.checkout import OutOfStock
 from mall.purchasing.models import BudgetLine, CategorySpend, Order, OrderLine
-from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
+from tests.conftest import own_app
 from tests.factories.purchasing import make_unit, supplier_with_offers
 
 BUYERS, ROUNDS, STOCK = 8, 6, 20
@@ -25,11 +25,8 @@ BUYERS, ROUNDS, STOCK = 8, 6, 20
 
 @pytest.fixture(scope="module")
 def committed_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("concurrency")
-    application = build_app(make_database_url(tmp, "concurrency"), tmp / "var")
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "concurrency") as application:
+        yield application
 
 
 def test_concurrent_checkouts_never_oversell_and_account_for_every_unit(committed_app):

@@ -46,7 +46,7 @@ from mall.purchasing.stripe_gateway import (
     WebhookEvent,
     register_localstripe_webhook,
 )
-from tests.conftest import build_app, csrf_from, dispose, login, make_database_url, migrate_and_load
+from tests.conftest import csrf_from, login, own_app
 from tests.factories.accounts import make_user
 from tests.factories.purchasing import Unit, make_unit, supplier_with_offers, token
 
@@ -192,13 +192,14 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(localstripe, tmp_path_factory) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("payments")
     secret = f"whsec_payments_{uuid.uuid4().hex}"
-    app = build_app(make_database_url(tmp, "payments"), tmp / "var",
-                    STRIPE_API_BASE=localstripe.base_url, STRIPE_API_KEY="sk_test_localstripe",
-                    STRIPE_WEBHOOK_SECRET=secret, STRIPE_MAX_NETWORK_RETRIES=0,
-                    STRIPE_TIMEOUT_SECONDS=10)
-    migrate_and_load(app)
+    with own_app(tmp_path_factory, "payments", STRIPE_API_BASE=localstripe.base_url,
+                 STRIPE_API_KEY="sk_test_localstripe", STRIPE_WEBHOOK_SECRET=secret,
+                 STRIPE_MAX_NETWORK_RETRIES=0, STRIPE_TIMEOUT_SECONDS=10) as app:
+        yield from _serve(app)
+
+
+def _serve(app) -> Iterator[Live]:
     recorder = DeliveryRecorder(app.wsgi_app)
     app.wsgi_app = recorder
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -211,7 +212,6 @@ def live(localstripe, tmp_path_factory) -> Iterator[Live]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-        dispose(app)
 
 
 @dataclass

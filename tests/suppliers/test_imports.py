@@ -14,7 +14,7 @@ from suppliers.imports import service
 from suppliers.imports.service import create_import_job, run_import
 from suppliers.jobs import run_queued_imports
 from suppliers.models import ImportJob, ImportStatus
-from tests.conftest import csrf_from, login
+from tests.conftest import csrf_from, login, own_app
 from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, listed_offer
 
 HEADER = ["supplier_sku", "category_code", "brand", "model", "title", "price",
@@ -298,13 +298,8 @@ def test_the_template_of_a_category_has_its_required_attributes(client, session)
 @pytest.fixture(scope="module")
 def committing_app(tmp_path_factory):
     """An app on its own database whose requests and threads really commit."""
-    from tests.conftest import build_app, dispose, make_database_url, migrate_and_load
-
-    tmp = tmp_path_factory.mktemp("imports")
-    application = build_app(make_database_url(tmp, "imports"), tmp / "var")
-    migrate_and_load(application)
-    yield application
-    dispose(application)
+    with own_app(tmp_path_factory, "imports") as application:
+        yield application
 
 
 def test_without_a_scheduler_the_upload_runs_in_a_background_thread(committing_app,
