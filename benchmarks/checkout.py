@@ -85,8 +85,11 @@ def prepare(database_url: str, var_dir: str, clients: int) -> dict:
         session.commit()
         prices = dict(session.execute(select(Offer.id, Offer.price_fen)
                                       .where(Offer.id.in_(chosen))).all())
+        sold_out = session.scalar(select(Offer.id).where(
+            Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False),
+            Offer.id.not_in(chosen)).limit(1))
         db.session.remove()
-    return {"offers": chosen, "tokens": tokens, "prices": prices}
+    return {"offers": chosen, "tokens": tokens, "prices": prices, "sold_out": sold_out}
 
 
 def serve(database_url: str, var_dir: str, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
@@ -106,6 +109,35 @@ def serve(database_url: str, var_dir: str, workers: int, threads: int) -> tuple[
             time.sleep(0.2)
     process.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def warm_up(port: int, setup: dict, workers: int) -> None:
+    """Let every worker boot and run the checkout path once before the clock starts: each
+    of 4 x workers connections reads the budget lines and tries to buy an offer that has no
+    stock (refused and rolled back, so nothing changes)."""
+
+    def visit(number: int) -> None:
+        token, line_id = setup["tokens"][number % len(setup["tokens"])]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        for _ in range(5):
+            connection.request("GET", "/api/v1/budget-lines", headers=headers)
+            connection.getresponse().read()
+            body = json.dumps({"budget_line_id": line_id, "delivery_address": "长沙市芙蓉区",
+                               "contact": "预热", "items": [{"offer_id": setup["sold_out"],
+                                                            "quantity": 1}]})
+            connection.request("POST", "/api/v1/orders/checkout", body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 409:
+                raise SystemExit(f"warm-up checkout answered {response.status}, not 409")
+        connection.close()
+
+    threads = [threading.Thread(target=visit, args=(n,)) for n in range(4 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def run_clients(port: int, setup: dict, clients: int) -> dict:
@@ -191,6 +223,7 @@ def bench(label: str, database_url: str, clients: int, workers: int, threads: in
     setup = prepare(database_url, var_dir, clients)
     process, port = serve(database_url, var_dir, workers, threads)
     try:
+        warm_up(port, setup, workers)
         run = run_clients(port, setup, clients)
     finally:
         process.terminate()

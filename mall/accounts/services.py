@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
@@ -291,7 +291,10 @@ def revoke_token(session: Session, actor: Actor, *, token_id: int) -> ApiToken:
 
 def authenticate_token(session: Session, plaintext: str) -> Actor:
     """The Actor behind a bearer token; revoked, expired or unknown tokens are refused."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext)))
+    # One statement: the token, its user and organisation (joined), and the user's roles.
+    token = session.execute(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext))
+                            .options(joinedload(ApiToken.created_by).joinedload(User.role_rows))
+                            ).unique().scalar_one_or_none()
     moment = now()
     if (token is None or token.revoked_at is not None
             or (token.expires_at is not None and token.expires_at <= moment)):

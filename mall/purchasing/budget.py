@@ -19,7 +19,7 @@ from mall.core.db import upsert_insert
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
-from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings
+from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
 
 DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
 DEFAULT_WARN_PCT = 80
@@ -41,8 +41,12 @@ class BudgetExhausted(MallError):
 
 @dataclass(frozen=True)
 class Limits:
+    """What bounds a unit's direct purchases: its region's limit and warning share, and the
+    unit's own internal-approval amount (None: no approval needed)."""
+
     direct_limit_fen: int
     warn_pct: int
+    approval_above_fen: int | None = None
 
     @property
     def warn_at_fen(self) -> int:
@@ -103,21 +107,25 @@ def running_totals(session: Session, organisation_id: int, fiscal_year: int,
 
 
 def unit_limits(session: Session, organisation_id: int) -> Limits:
-    """The limits of the unit's region: its own row, else its province's, else the mall
-    default row, else DOMAIN.md's default; one query."""
-    region = select(Organisation.region_code).where(
-        Organisation.id == organisation_id).scalar_subquery()
-    rows = session.execute(select(
-        PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen, PurchaseSettings.warn_pct,
-        region.label("unit_region"),
-    ).where(or_(PurchaseSettings.region_code == region,
-                PurchaseSettings.region_code == func.substr(region, 1, 2).concat("0000"),
-                PurchaseSettings.region_code.is_(None)))).all()
-    if not rows:
-        return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT)
-    best = min(rows, key=lambda r: 0 if r.region_code == r.unit_region
-               else 2 if r.region_code is None else 1)
-    return Limits(best.direct_limit_fen, best.warn_pct)
+    """The limits of the unit's region (its own row, else its province's, else the mall
+    default row, else DOMAIN.md's default) and the unit's approval amount; one query."""
+    region = Organisation.region_code
+    rows = session.execute(
+        select(region, PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen,
+               PurchaseSettings.warn_pct, UnitSettings.approval_above_fen)
+        .select_from(Organisation)
+        .outerjoin(PurchaseSettings, or_(PurchaseSettings.region_code == region,
+                                         PurchaseSettings.region_code
+                                         == func.substr(region, 1, 2).concat("0000"),
+                                         PurchaseSettings.region_code.is_(None)))
+        .outerjoin(UnitSettings, UnitSettings.organisation_id == Organisation.id)
+        .where(Organisation.id == organisation_id)).all()
+    approval = rows[0].approval_above_fen if rows else None
+    found = [r for r in rows if r.direct_limit_fen is not None]
+    if not found:
+        return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT, approval)
+    best = min(found, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
+    return Limits(best.direct_limit_fen, best.warn_pct, approval)
 
 
 def check_limits(session: Session, organisation_id: int, fiscal_year: int,

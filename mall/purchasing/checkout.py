@@ -26,7 +26,14 @@ from mall.core.errors import ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing import budget
-from mall.purchasing.cart import CartView, OutOfStock, require_buyer, view_cart, view_items
+from mall.purchasing.cart import (
+    CartLine,
+    CartView,
+    OutOfStock,
+    require_buyer,
+    view_cart,
+    view_items,
+)
 from mall.purchasing.cart import clear as clear_cart
 from mall.purchasing.models import (
     Checkout,
@@ -34,7 +41,6 @@ from mall.purchasing.models import (
     OrderLine,
     OrderStatus,
     OrderStep,
-    UnitSettings,
 )
 from mall.purchasing.notifications import notify
 
@@ -125,10 +131,9 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
 
     # Prices as read now; the stock is taken last, at these prices, so that the offers'
     # rows stay locked only for the end of the transaction.
-    unavailable = [ln for g in cart.groups for ln in g.lines if not ln.available]
-    if unavailable:
-        raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [unavailable[0].title]},
-                         params={"title": unavailable[0].title})
+    for ln in (ln for g in cart.groups for ln in g.lines):
+        if not ln.available or ln.short_of_stock:  # refused before anything is written
+            raise _not_available(ln, ln.available, ln.price_fen, ln.stock)
     limits = budget.unit_limits(session, actor.organisation_id)
     for group in cart.groups:
         total = group.total_fen
@@ -139,8 +144,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
                                                "limit": format_fen(limits.direct_limit_fen)})
     standing = budget.add_to_running_totals(session, actor.organisation_id, year,
                                             cart.amounts_by_category(), limits=limits)
-    settings = session.get(UnitSettings, actor.organisation_id)
-    approval_above = settings.approval_above_fen if settings else None
+    approval_above = limits.approval_above_fen
+    budget.reserve(session, line.id, cart.total_fen)
     moment = now()
     orders = []
     for position, group in enumerate(cart.groups, start=1):
@@ -163,7 +168,6 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             order.steps.append(OrderStep(status=OrderStatus.SENT.value, at=moment,
                                          deadline=order.confirm_by))
         session.add(order)
-        budget.reserve(session, line.id, total)
         orders.append(order)
     session.flush()
     for order in orders:
@@ -193,15 +197,20 @@ def _take_stock(session: Session, cart: CartView) -> None:
             continue
         offer = session.get(Offer, ln.offer_id)
         session.refresh(offer)
-        if not offer.visible:
-            raise OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [ln.title]},
-                             params={"title": ln.title})
-        if offer.price_fen != ln.price_fen:
-            raise OutOfStock(N_("The price of %(title)s changed to %(price)s; check the cart again."),
-                             code="price_changed", errors={"cart": [ln.title]},
-                             params={"title": ln.title, "price": format_fen(offer.price_fen)})
-        raise OutOfStock(N_("%(title)s: only %(stock)s left."), errors={"cart": [ln.title]},
-                         params={"title": ln.title, "stock": offer.stock})
+        raise _not_available(ln, offer.visible, offer.price_fen, offer.stock)
+
+
+def _not_available(ln: CartLine, visible: bool, price_fen: int, stock: int) -> OutOfStock:
+    """Why a line cannot be bought: off sale, a changed price, or too little stock."""
+    if not visible:
+        return OutOfStock(N_("%(title)s is no longer on sale."), errors={"cart": [ln.title]},
+                          params={"title": ln.title})
+    if price_fen != ln.price_fen:
+        return OutOfStock(N_("The price of %(title)s changed to %(price)s; check the cart again."),
+                          code="price_changed", errors={"cart": [ln.title]},
+                          params={"title": ln.title, "price": format_fen(price_fen)})
+    return OutOfStock(N_("%(title)s: only %(stock)s left."), errors={"cart": [ln.title]},
+                      params={"title": ln.title, "stock": stock})
 
 
 def _claim_token(session: Session, actor: Actor, token: str) -> tuple[int, list[Order] | None]:
