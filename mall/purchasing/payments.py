@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
@@ -24,13 +25,14 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
-from mall.core.errors import ValidationFailed
+from mall.core.errors import NotFound, ValidationFailed
 from mall.purchasing import orders as order_service
 from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
 from mall.purchasing.stripe_gateway import (
     PaymentGatewayError,
     StripeSettings,
     WebhookEvent,
+    cancel_payment,
     create_card_payment,
     refund,
     retrieve_payment,
@@ -41,11 +43,28 @@ log = logging.getLogger(__name__)
 PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-FINAL_STATUSES = {SUCCEEDED, "canceled", FAILED}
+CANCELED = "canceled"
+REQUIRES_ACTION = "requires_action"  # the card's bank wants its 3-D Secure check in the browser
+FINAL_STATUSES = {SUCCEEDED, CANCELED, FAILED}
 # What a status may replace: a late "failed" never undoes a success, but money Stripe reports
 # taken after a failure (a retried 3-D Secure authentication) is money taken.
-_REPLACEABLE = {SUCCEEDED: ("pending", "processing", "requires_action", FAILED),
-                FAILED: ("pending", "processing", "requires_action")}
+_REPLACEABLE = {SUCCEEDED: ("pending", "processing", REQUIRES_ACTION, FAILED),
+                FAILED: ("pending", "processing", REQUIRES_ACTION),
+                CANCELED: (REQUIRES_ACTION,)}
+# A 3-D Secure check not finished within this time is abandoned: the reconciliation job
+# cancels its PaymentIntent, so the order can be paid another way.
+VERIFICATION_TIMEOUT = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class CardVerification:
+    """What the buyer's browser needs to finish a card payment's 3-D Secure check
+    (``stripe.confirmCardPayment(client_secret)``); no secret once nothing is left to check."""
+
+    payment_id: int
+    intent_id: str
+    status: str
+    client_secret: str | None
 
 
 def _refuse_while_in_progress(session: Session, order: Order) -> None:
@@ -56,7 +75,8 @@ def _refuse_while_in_progress(session: Session, order: Order) -> None:
                                        code="payment_in_progress")
 
 
-def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
+def _payable(session: Session, actor: Actor, order_id: int, roles,
+             settings: StripeSettings | None = None) -> Order:
     order = order_service.get_order(session, actor, order_id)
     order_service._as_buyer(actor, order, roles)
     # The order's row lock makes two payment requests for one order take turns (PostgreSQL;
@@ -64,6 +84,8 @@ def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
     session.flush()
     session.refresh(order, with_for_update=True)
     order_service._expect(order, *PAYABLE)
+    if settings is not None:
+        _give_up_verifications(session, order, settings, actor)
     _refuse_while_in_progress(session, order)
     if order.amount_due_fen <= 0:
         raise order_service.WrongState("Nothing is left to pay on this order.")
@@ -79,7 +101,7 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     key. Any other gateway error leaves nothing behind, and a retry with the same card sends
     the same key, so a charge Stripe made before the connection broke is not made twice.
     """
-    order = _payable(session, actor, order_id, order_service.PAYER_ROLES)
+    order = _payable(session, actor, order_id, order_service.PAYER_ROLES, settings)
     if not payment_method or len(payment_method) > 100:
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
     attempt = session.scalar(select(func.count()).select_from(Payment)
@@ -112,6 +134,60 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     record_event(session, action="payment.card_started", object_type="order", object_id=order.id,
                  actor=actor, data={"intent_id": card.intent_id, "amount_fen": payment.amount_fen})
     return payment
+
+
+def card_verification(session: Session, actor: Actor, order_id: int,
+                      settings: StripeSettings) -> CardVerification:
+    """The 3-D Secure check of the order's card payment, for the buyer's browser to finish.
+
+    The client secret is asked from the gateway each time rather than stored. If the gateway
+    says the payment moved on meanwhile (paid, failed, cancelled), that is applied here, as
+    the reconciliation job would, and no secret is returned.
+    """
+    order = order_service.get_order(session, actor, order_id)
+    order_service._as_buyer(actor, order, order_service.PAYER_ROLES)
+    payment = session.scalar(select(Payment).where(
+        Payment.order_id == order.id, Payment.status == REQUIRES_ACTION).order_by(Payment.id.desc()))
+    if payment is None:
+        raise NotFound("No card payment of this order waits for verification.",
+                       code="no_verification_pending")
+    card = retrieve_payment(settings, payment.intent_id)
+    if card.status == REQUIRES_ACTION:
+        return CardVerification(payment.id, payment.intent_id, REQUIRES_ACTION, card.client_secret)
+    _apply_gateway_status(session, payment, card.status)
+    return CardVerification(payment.id, payment.intent_id, payment.status, None)
+
+
+def _give_up_verifications(session: Session, order: Order, settings: StripeSettings,
+                           actor: Actor | None) -> None:
+    """A new card attempt replaces a 3-D Secure check the buyer did not finish: its intent is
+    cancelled at the gateway first, so it cannot be completed (and charged) later. One the
+    gateway says is paid or failed meanwhile gets that status instead."""
+    for payment in list(session.scalars(select(Payment).where(
+            Payment.order_id == order.id, Payment.status == REQUIRES_ACTION))):
+        _cancel_verification(session, payment, settings, actor)
+
+
+def _cancel_verification(session: Session, payment: Payment, settings: StripeSettings,
+                         actor: Actor | None) -> None:
+    card = retrieve_payment(settings, payment.intent_id)
+    if card.status in (REQUIRES_ACTION, "requires_payment_method", "requires_confirmation"):
+        card = cancel_payment(settings, payment.intent_id,
+                              idempotency_key=f"mall-cancel-{payment.idempotency_key}")
+    _apply_gateway_status(session, payment, card.status, actor=actor)
+
+
+def _apply_gateway_status(session: Session, payment: Payment, gateway_status: str, *,
+                          actor: Actor | None = None) -> None:
+    """Bring a payment in line with what the gateway reports for its PaymentIntent."""
+    if gateway_status == SUCCEEDED:
+        _apply_status(session, payment, SUCCEEDED)
+    elif gateway_status == CANCELED and payment.status == REQUIRES_ACTION:
+        _apply_status(session, payment, CANCELED, actor=actor)
+    elif gateway_status in (CANCELED, "requires_payment_method"):
+        _apply_status(session, payment, FAILED)
+    else:
+        payment.updated_at = now()
 
 
 def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, voucher_number: str,
@@ -170,7 +246,8 @@ def handle_webhook(session: Session, event: WebhookEvent) -> str:
     return "ignored"
 
 
-def _apply_status(session: Session, payment: Payment, status: str) -> str:
+def _apply_status(session: Session, payment: Payment, status: str, *,
+                  actor: Actor | None = None) -> str:
     """Move a payment to ``status`` once: whoever loses the conditional UPDATE (a second
     webhook, the reconciliation job) changes nothing."""
     claimed = session.execute(update(Payment).where(
@@ -181,7 +258,7 @@ def _apply_status(session: Session, payment: Payment, status: str) -> str:
         return "already final"  # e.g. "failed" arriving after "succeeded": ignored
     order = session.get(Order, payment.order_id)
     record_event(session, action=f"payment.{status}", object_type="order", object_id=order.id,
-                 data={"intent_id": payment.intent_id, "amount_fen": payment.amount_fen})
+                 actor=actor, data={"intent_id": payment.intent_id, "amount_fen": payment.amount_fen})
     if status == SUCCEEDED:
         payment.paid_on = local_today()
         order_service.mark_paid(session, order, None, amount_fen=payment.amount_fen,
@@ -208,12 +285,15 @@ def reconcile(session: Session, settings: StripeSettings, *, older_than_seconds:
             log.warning("reconciling payment %s (%s): %s", payment.id, payment.intent_id, error.code)
             payment.updated_at = now()
             continue
-        if card.status == SUCCEEDED:
-            _apply_status(session, payment, SUCCEEDED)
-        elif card.status in ("canceled", "requires_payment_method"):
-            _apply_status(session, payment, FAILED)
-        else:
-            payment.updated_at = now()
+        if card.status == REQUIRES_ACTION and payment.created_at < now() - VERIFICATION_TIMEOUT:
+            try:
+                _cancel_verification(session, payment, settings, None)
+            except PaymentGatewayError as error:
+                log.warning("abandoning payment %s (%s): %s", payment.id, payment.intent_id,
+                            error.code)
+                payment.updated_at = now()
+            continue
+        _apply_gateway_status(session, payment, card.status)
     return len(payments)
 
 

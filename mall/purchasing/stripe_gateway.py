@@ -166,6 +166,13 @@ def retrieve_payment(settings: StripeSettings, intent_id: str) -> CardPayment:
         return _card_payment(client.v1.payment_intents.retrieve(intent_id))
 
 
+def cancel_payment(settings: StripeSettings, intent_id: str, *, idempotency_key: str) -> CardPayment:
+    """Cancel a PaymentIntent nobody will finish (a 3-D Secure check the buyer walked away from)."""
+    with _client(settings) as client:
+        return _card_payment(client.v1.payment_intents.cancel(
+            intent_id, options={"idempotency_key": idempotency_key}))
+
+
 def refund(settings: StripeSettings, *, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
     """Refund part or all of a paid PaymentIntent; returns the refund id.
 
