@@ -17,6 +17,7 @@ from mall.purchasing.schemas import (
     BudgetLineInSchema,
     BudgetLineSchema,
     CardPaymentSchema,
+    CardVerificationSchema,
     CartItemInSchema,
     CartSchema,
     CheckoutResultSchema,
@@ -230,6 +231,17 @@ for _name, _schema, _doc, _call in _TRANSITIONS:
 @blueprint.response(200, PaymentSchema(many=True))
 def list_payments(order_id: int):
     return payments.payments_of(db.session, orders.get_order(db.session, _reader(), order_id))
+
+
+@blueprint.route("/orders/<int:order_id>/card-verification", methods=["POST"])
+@blueprint.arguments(EmptySchema)
+@blueprint.response(200, CardVerificationSchema)
+def verify_card_payment(_data, order_id: int):
+    """The 3-D Secure check of the order's card payment: the client secret for
+    ``stripe.confirmCardPayment`` while the bank waits for the buyer, or (no secret) what the
+    payment became meanwhile, applied to the order. 404 ``no_verification_pending`` if no
+    card payment waits for a check."""
+    return payments.card_verification(db.session, _writer(), order_id, _settings())
 
 
 @blueprint.route("/payments/stripe-webhook", methods=["POST"])

@@ -23,7 +23,7 @@ from mall.purchasing.models import (
     Rating,
     UnitSettings,
 )
-from mall.purchasing.payments import FINAL_STATUSES
+from mall.purchasing.payments import FINAL_STATUSES, REQUIRES_ACTION
 
 S = OrderStatus
 
@@ -58,7 +58,14 @@ class OrderRecord:
 
     @property
     def payment_in_progress(self) -> bool:
-        return any(p.status not in FINAL_STATUSES for p in self.payments)
+        """A card payment the gateway is still working on (the page polls until it ends)."""
+        return any(p.status not in FINAL_STATUSES and p.status != REQUIRES_ACTION
+                   for p in self.payments)
+
+    @property
+    def verification_pending(self) -> bool:
+        """A card payment waiting for the buyer's 3-D Secure check in the browser."""
+        return any(p.status == REQUIRES_ACTION for p in self.payments)
 
 
 def organisation_names(session: Session, ids: set[int] | list[int]) -> dict[int, str]:
@@ -98,7 +105,8 @@ def order_record(session: Session, order: Order) -> OrderRecord:
     return record
 
 
-def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool) -> set[str]:
+def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
+                  verification_pending: bool = False) -> set[str]:
     """The steps whose forms the order page offers this actor at the order's status.
 
     Mirrors the checks of mall.purchasing.orders and payments so that nobody sees a button
@@ -118,13 +126,15 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool) -> s
             allowed.add("receive")
         if buyer and status is S.DELIVERED:
             allowed.add("accept")
+        # Another card may replace an unfinished 3-D Secure check (its intent is cancelled).
         payable = (status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen > 0
                    and not payment_in_progress)
+        settled = not payment_in_progress and not verification_pending
         if payable and actor.has_role(Role.FINANCE, Role.BUYER, Role.APPROVER):
             allowed.add("pay-card")
-        if payable and actor.has_role(Role.FINANCE):
+        if payable and settled and actor.has_role(Role.FINANCE):
             allowed.add("pay-treasury")
-        if buyer and status in (S.ACCEPTED, S.INVOICED, S.PAID) and not payment_in_progress:
+        if buyer and status in (S.ACCEPTED, S.INVOICED, S.PAID) and settled:
             allowed.add("return-goods")
         if buyer and status is S.PAID:
             allowed.add("rate")

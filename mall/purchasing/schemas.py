@@ -246,3 +246,13 @@ class NoticeSchema(Schema):
 class NoticePageSchema(Schema):
     items = fields.List(fields.Nested(NoticeSchema))
     total = fields.Int()
+
+
+class CardVerificationSchema(Schema):
+    payment_id = fields.Int()
+    intent_id = fields.Str()
+    status = fields.Str(metadata={"description": "requires_action while the check waits; "
+                                                 "otherwise what the payment became"})
+    client_secret = fields.Str(allow_none=True, metadata={
+        "description": "For stripe.confirmCardPayment in the buyer's browser; null once "
+                       "nothing is left to check"})

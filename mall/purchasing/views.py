@@ -370,12 +370,15 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
     actor = current_actor()
     order = orders.get_order(db.session, actor, order_id)
     record = queries.order_record(db.session, order)
-    allowed = queries.order_actions(actor, order, payment_in_progress=record.payment_in_progress)
+    allowed = queries.order_actions(actor, order, payment_in_progress=record.payment_in_progress,
+                                    verification_pending=record.verification_pending)
     return render_template(
         "purchasing/order.html", order=order, record=record, allowed=allowed, action=action,
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
-        stripe_js=_stripe_js_url(), is_supplier=actor.organisation_id == order.supplier_id), status
+        stripe_js=_stripe_js_url(), is_supplier=actor.organisation_id == order.supplier_id,
+        payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*orders.PAYER_ROLES),
+    ), status
 
 
 def _stripe_js_url() -> str:

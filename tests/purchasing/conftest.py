@@ -20,3 +20,12 @@ def localstripe(tmp_path_factory) -> Iterator[LocalStripe]:
 def stripe_settings(localstripe):
     """Gateway settings pointing at the session's localstripe."""
     return localstripe.settings()
+
+
+@pytest.fixture
+def card_app(app, stripe_settings, monkeypatch):
+    """The shared test app pointed at the session's localstripe (no webhook comes to it)."""
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", stripe_settings.api_base)
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", stripe_settings.api_key)
+    monkeypatch.setitem(app.config, "STRIPE_MAX_NETWORK_RETRIES", 0)
+    return app

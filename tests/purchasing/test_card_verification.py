@@ -17,7 +17,7 @@ from mall.purchasing import payments
 from mall.purchasing.models import Order, OrderStatus
 from mall.purchasing.stripe_gateway import StripeSettings, retrieve_payment
 from tests.factories.purchasing import make_unit
-from tests.purchasing.test_payments import TOTAL, accepted_order, fresh
+from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
 from tests.purchasing.test_stripe_gateway import tokenise_card
 
 THREE_D_SECURE_CARD = "4000002500003155"  # Stripe's test card that always asks for 3-D Secure
@@ -39,6 +39,11 @@ def authenticate(settings: StripeSettings, verification: payments.CardVerificati
                          "client_secret": verification.client_secret}).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=5):
         pass
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
 
 
 def started(session, settings):
@@ -116,3 +121,21 @@ def test_only_the_buying_unit_gets_the_client_secret(session, stripe_settings):
     stranger = make_unit(session)
     with pytest.raises(NotFound):
         payments.card_verification(session, stranger.buyer, world.order_id, stripe_settings)
+
+
+def test_the_api_hands_the_client_secret_to_the_buyer_only(client, session, card_app,
+                                                            stripe_settings):
+    world, payment = started(session, stripe_settings)
+    url = f"/api/v1/orders/{world.order_id}/card-verification"
+
+    answer = client.post(url, json={}, headers=bearer(session, world.unit.approver))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.json["status"] == "requires_action"
+    assert answer.json["client_secret"].startswith(f"{payment.intent_id}_secret_")
+
+    refused = client.post(url, json={}, headers=bearer(session, world.supplier))
+    assert refused.status_code == 403 and refused.json["code"] == "buyer_required"
+    payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
+                         payment_method="pm_card_visa")  # another card: the check is dropped
+    gone = client.post(url, json={}, headers=bearer(session, world.unit.approver))
+    assert gone.status_code == 404 and gone.json["code"] == "no_verification_pending"

@@ -337,15 +337,6 @@ def client(app, session):
     return app.test_client()
 
 
-@pytest.fixture
-def card_app(app, stripe_settings, monkeypatch):
-    """The shared test app pointed at the session's localstripe (no webhook comes to it)."""
-    monkeypatch.setitem(app.config, "STRIPE_API_BASE", stripe_settings.api_base)
-    monkeypatch.setitem(app.config, "STRIPE_API_KEY", stripe_settings.api_key)
-    monkeypatch.setitem(app.config, "STRIPE_MAX_NETWORK_RETRIES", 0)
-    return app
-
-
 def bearer(session, actor: Actor) -> dict[str, str]:
     _token, secret = issue_token(session, actor_for(session.get(User, actor.user_id)), name="ERP",
                                  scopes=["orders:read", "orders:write"])
