@@ -68,11 +68,14 @@ def insert_ignoring_conflicts(session, model, values: dict, returning=None):
     Returns the ``returning`` column of the new row, or None when a row with the same unique
     key exists (on PostgreSQL a concurrent insert of that key is waited for first).
     """
-    statement = upsert_insert(session)(model).values(**values).on_conflict_do_nothing()
+    # On the model's table: a plain statement skips the ORM's bulk-insert machinery (and
+    # its autoflush), which costs more than the statement itself on hot paths.
+    table = model.__table__
+    statement = upsert_insert(session)(table).values(**values).on_conflict_do_nothing()
     if returning is None:
         session.execute(statement)
         return None
-    return session.execute(statement.returning(returning)).scalar()
+    return session.execute(statement.returning(table.c[returning.key])).scalar()
 
 
 class Base(DeclarativeBase):

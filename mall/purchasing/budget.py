@@ -162,18 +162,19 @@ def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: i
     limit = limits.direct_limit_fen
     checks = []
     insert = upsert_insert(session)
+    spend = CategorySpend.__table__  # plain statements: no ORM bulk machinery on this hot path
     for code, amount in sorted(amounts_by_category.items()):
         after = None
         if amount <= limit:
             # One statement: create the row, or add to it only while it stays within the limit.
-            statement = insert(CategorySpend).values(
+            statement = insert(spend).values(
                 organisation_id=organisation_id, fiscal_year=fiscal_year, category_code=code,
                 total_fen=amount)
             after = session.execute(statement.on_conflict_do_update(
                 index_elements=["organisation_id", "fiscal_year", "category_code"],
-                set_={"total_fen": CategorySpend.total_fen + statement.excluded.total_fen},
-                where=CategorySpend.total_fen + statement.excluded.total_fen <= limit,
-            ).returning(CategorySpend.total_fen)).scalar()
+                set_={"total_fen": spend.c.total_fen + statement.excluded.total_fen},
+                where=spend.c.total_fen + statement.excluded.total_fen <= limit,
+            ).returning(spend.c.total_fen)).scalar()
         if after is None:
             raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
                                               {code: amount}, limits=limits)[0])
@@ -249,12 +250,10 @@ def covers(line: BudgetLine, category_code: str) -> bool:
 
 def reserve(session: Session, line_id: int, amount_fen: int) -> None:
     """Hold an order's amount on its line, refusing if the line has not that much left."""
-    available = (BudgetLine.amount_fen - BudgetLine.reserved_fen - BudgetLine.committed_fen
-                 - BudgetLine.spent_fen)
-    result = session.execute(update(BudgetLine).where(
-        BudgetLine.id == line_id, available >= amount_fen,
-    ).values(reserved_fen=BudgetLine.reserved_fen + amount_fen).execution_options(
-        synchronize_session=False))
+    lines = BudgetLine.__table__  # a plain UPDATE: the loaded line is refreshed when needed
+    available = lines.c.amount_fen - lines.c.reserved_fen - lines.c.committed_fen - lines.c.spent_fen
+    result = session.execute(update(lines).where(lines.c.id == line_id, available >= amount_fen)
+                             .values(reserved_fen=lines.c.reserved_fen + amount_fen))
     if result.rowcount != 1:
         line = session.get(BudgetLine, line_id)
         session.refresh(line)
