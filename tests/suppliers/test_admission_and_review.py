@@ -1,6 +1,6 @@
 """Admission decisions, suspensions, framework agreements and the operator's offer decisions."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -130,7 +130,7 @@ def test_an_offer_above_the_framework_ceiling_goes_to_review(session):
     today = datetime.now(UTC).date()
     agreement = frameworks.create_agreement(
         session, operator, number="FW-2", title="", category_code=PAPER,
-        starts_on=today, ends_on=date(today.year, 12, 31) if today.month < 12 else today,
+        starts_on=today, ends_on=today + timedelta(days=180),  # within the one-year term
         supplier_ids=[first.organisation_id, second.organisation_id])
     product_id = session.get(Offer, offer.offer_id).product_id
     frameworks.set_price_cap(session, operator, agreement_id=agreement.id,
