@@ -1,4 +1,5 @@
-"""Operator and supervisor pages: category switchboard and the audit trail viewer."""
+"""Operator and supervisor pages: category switchboard (sale and centrally procured items) and
+the audit trail viewer."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +18,8 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 @blueprint.route("/categories")
 @page(Role.OPERATOR, Role.SUPERVISOR)
 def categories():
-    """Browse the catalogue tree; operators switch leaves on and off for the mall."""
+    """Browse the catalogue tree; operators switch leaves on and off for the mall and mark the
+    centrally procured items."""
     parent = request.args.get("parent") or None
     text = request.args.get("q", "").strip()
     if text:
@@ -44,13 +46,17 @@ def _trail(code: str | None):
 @blueprint.route("/categories", methods=["POST"])
 @page(Role.OPERATOR)
 def set_categories():
-    """Enable or disable the ticked leaves."""
-    enabled = request.form.get("action") == "enable"
+    """Enable or disable the ticked leaves, or mark or clear them as centrally procured."""
+    action = request.form.get("action")
     codes = request.form.getlist("codes")
     back = request.form.get("back") or url_for("admin.categories")
     try:
-        changed = catalog_services.set_categories_enabled(db.session, current_actor(),
-                                                          codes=codes, enabled=enabled)
+        if action in ("central", "not-central"):
+            changed = catalog_services.set_centrally_procured(
+                db.session, current_actor(), codes=codes, centrally_procured=action == "central")
+        else:
+            changed = catalog_services.set_categories_enabled(
+                db.session, current_actor(), codes=codes, enabled=action == "enable")
     except ValidationFailed as exc:
         db.session.rollback()
         flash("; ".join(exc.errors.get("codes", [])) or _("Choose at least one category."),

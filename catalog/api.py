@@ -1,9 +1,11 @@
-"""Catalogue API: browse the official categories; operators enable leaves for the mall."""
+"""Catalogue API: browse the official categories; operators enable leaves for the mall and mark
+the centrally procured items."""
 
 from flask_smorest import Blueprint
 
 from catalog import services
 from catalog.schemas import (
+    CategoryCentrallyProcuredSchema,
     CategoryEnableResultSchema,
     CategoryEnableSchema,
     CategoryQuerySchema,
@@ -44,4 +46,16 @@ def set_enabled(data):
     """Operators: enable or disable leaf categories for sale in the mall."""
     changed = services.set_categories_enabled(db.session, current_actor(), codes=data["codes"],
                                               enabled=data["enabled"])
+    return {"changed": changed}
+
+
+@blueprint.route("/categories/centrally-procured", methods=["PUT"])
+@blueprint.arguments(CategoryCentrallyProcuredSchema)
+@blueprint.response(200, CategoryEnableResultSchema)
+def set_centrally_procured(data):
+    """Operators: mark leaf categories as centrally procured items (集中采购目录品目), or clear
+    the mark. Orders with such an item are always signed as contracts; small orders without
+    one may be settled by a settlement order (结算单)."""
+    changed = services.set_centrally_procured(db.session, current_actor(), codes=data["codes"],
+                                              centrally_procured=data["centrally_procured"])
     return {"changed": changed}

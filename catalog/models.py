@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mall.core.db import Base, TimestampMixin
@@ -29,6 +29,8 @@ class Category(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     is_leaf: Mapped[bool] = mapped_column(default=True)
     enabled: Mapped[bool] = mapped_column(default=False, index=True)  # sold in the mall
+    # 集中采购目录品目: orders of it are signed as contracts, never settled by a 结算单.
+    centrally_procured: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Listing rules the operator sets per leaf.
     manual_review: Mapped[bool] = mapped_column(default=False)
     required_attributes: Mapped[list[str]] = mapped_column(JSON, default=list)

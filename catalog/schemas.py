@@ -11,6 +11,9 @@ class CategorySchema(Schema):
     parent_code = fields.Function(lambda c: c.parent.code if c.parent else None)
     is_leaf = fields.Bool()
     enabled = fields.Bool()
+    centrally_procured = fields.Bool(metadata={
+        "description": "A centrally procured item (集中采购目录品目): its orders are always signed "
+                       "as contracts, never settled by a settlement order"})
     version = fields.Str()
 
 
@@ -26,5 +29,12 @@ class CategoryEnableSchema(Schema):
     enabled = fields.Bool(required=True)
 
 
+class CategoryCentrallyProcuredSchema(Schema):
+    codes = fields.List(fields.Str(validate=validate.Regexp(r"^[ABC]\d{8}$")), required=True,
+                        validate=validate.Length(min=1, max=5000))
+    centrally_procured = fields.Bool(required=True, metadata={
+        "description": "true marks the leaves as centrally procured items, false clears the mark"})
+
+
 class CategoryEnableResultSchema(Schema):
-    changed = fields.Int()
+    changed = fields.Int(metadata={"description": "How many categories changed"})

@@ -1,4 +1,5 @@
-"""Catalogue services: load the official 2022 catalogue, enable leaves for the mall, browse it."""
+"""Catalogue services: load the official 2022 catalogue, enable leaves for the mall, mark the
+centrally procured items, browse it."""
 
 from __future__ import annotations
 
@@ -72,10 +73,8 @@ def get_category(session: Session, code: str, *, version: str = CATALOGUE_VERSIO
     return category
 
 
-def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[str],
-                           enabled: bool, version: str = CATALOGUE_VERSION) -> int:
-    """The operator enables or disables leaf categories for sale in the mall."""
-    actor.require_role(Role.OPERATOR)
+def _leaf_codes(session: Session, codes: Iterable[str], *, version: str) -> list[str]:
+    """The given codes, sorted and checked: each must exist and be an end-level category."""
     codes = sorted(set(codes))
     if not codes:
         raise ValidationFailed(errors={"codes": ["Choose at least one category."]})
@@ -83,10 +82,18 @@ def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[st
         select(Category.code, Category.is_leaf).where(Category.version == version,
                                                       Category.code.in_(codes))).all())
     errors = [f"{c}: unknown code" for c in codes if c not in leaves]
-    errors += [f"{c}: not a leaf; enable its end-level categories" for c in codes
+    errors += [f"{c}: not a leaf; choose its end-level categories" for c in codes
                if leaves.get(c) is False]
     if errors:
         raise ValidationFailed(errors={"codes": errors})
+    return codes
+
+
+def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[str],
+                           enabled: bool, version: str = CATALOGUE_VERSION) -> int:
+    """The operator enables or disables leaf categories for sale in the mall."""
+    actor.require_role(Role.OPERATOR)
+    codes = _leaf_codes(session, codes, version=version)
     changed = session.execute(
         update(Category).where(Category.version == version, Category.code.in_(codes),
                                Category.enabled.is_not(enabled))
@@ -95,6 +102,23 @@ def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[st
                                                                    Category.code.in_(codes))):
         scope_changed(session, category_id=category_id)
     record_event(session, action="category.enabled" if enabled else "category.disabled",
+                 object_type="category", object_id=",".join(codes)[:64], actor=actor,
+                 data={"codes": codes, "changed": changed})
+    return changed
+
+
+def set_centrally_procured(session: Session, actor: Actor, *, codes: Iterable[str],
+                           centrally_procured: bool, version: str = CATALOGUE_VERSION) -> int:
+    """The operator marks leaf categories as centrally procured items (集中采购目录品目), or
+    clears the mark: orders of a marked item always need a signed contract."""
+    actor.require_role(Role.OPERATOR)
+    codes = _leaf_codes(session, codes, version=version)
+    changed = session.execute(
+        update(Category).where(Category.version == version, Category.code.in_(codes),
+                               Category.centrally_procured.is_not(centrally_procured))
+        .values(centrally_procured=centrally_procured)).rowcount
+    record_event(session, action=("category.centrally_procured" if centrally_procured
+                                  else "category.not_centrally_procured"),
                  object_type="category", object_id=",".join(codes)[:64], actor=actor,
                  data={"codes": codes, "changed": changed})
     return changed

@@ -1,5 +1,6 @@
 """Build the demo mall: the trading centre, supervisor and bank, 10 suppliers, 50 units,
-~230 enabled categories and N offers (several suppliers per product, for comparison)."""
+~230 enabled categories (the 集采 items among them marked centrally procured) and N offers
+(several suppliers per product, for comparison)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,20 @@ def _valid_code(code: str) -> str:
 DEMO_BUDGET_LINES = (("A02000000", "信息化设备购置", 200_000_000),
                      ("A05000000", "办公用品及耗材采购", 50_000_000))
 DEMO_APPROVAL_ABOVE_FEN = 5_000_000  # orders above 5万元 need the unit's approver
+# The centrally procured items (集中采购目录品目) of the demo, by their 2022 codes: the e-mall
+# 集采 items of research/domain-cn-notes.md (S11). The 2022 catalogue files printers by format
+# and colour, so laser, inkjet and dot-matrix printers are its four A3/A4 printer codes.
+CENTRALLY_PROCURED_CODES = (
+    "A02010104",  # 服务器
+    "A02010105",  # 台式计算机
+    "A02010108",  # 便携式计算机
+    "A02020200",  # 投影仪
+    "A02020400",  # 多功能一体机
+    "A02020800",  # 触控一体机
+    "A02021001", "A02021002", "A02021003", "A02021004",  # A3/A4 黑白、彩色打印机
+    "A02021118",  # 扫描仪
+    "A02021301",  # 碎纸机
+)
 
 
 def _budgets(session: Session) -> None:
@@ -157,6 +172,9 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                                       .where(Category.code.in_(codes))).all())
     session.execute(Category.__table__.update().where(Category.code.in_(codes))
                     .values(enabled=True))
+    session.execute(Category.__table__.update()
+                    .where(Category.code.in_(CENTRALLY_PROCURED_CODES))
+                    .values(centrally_procured=True))
     today = local_today()
     session.execute(insert(CategoryAdmission), [
         {"supplier_id": s.id, "category_id": category_id, "status": AdmissionStatus.ACTIVE,

@@ -1,5 +1,5 @@
-"""The contract document (政府采购合同) of a direct-purchase order: HTML, PDF and the fingerprint a
-signature records.
+"""The contract document (政府采购合同) of a direct-purchase order, or its settlement order (结算单)
+when no contract is signed: HTML, PDF and the fingerprint a signature (or the audit trail) records.
 
 Plain data in, text out: no database access here. The order service builds a
 ``ContractDocument`` from its models; this module renders it the same way with or without a
@@ -130,8 +130,18 @@ def _environment() -> jinja2.Environment:
 
 def render_html(doc: ContractDocument) -> str:
     """The contract as a standalone printable HTML page, deterministic for a given document."""
+    return _render(doc, settlement=False)
+
+
+def render_settlement_html(doc: ContractDocument) -> str:
+    """The same terms as a settlement order (结算单): titled so, with no signature blocks."""
+    return _render(doc, settlement=True)
+
+
+def _render(doc: ContractDocument, *, settlement: bool) -> str:
     sme_label = SME_SIZE_NAMES[doc.sme_size] if doc.supplier_is_sme else None
-    return _environment().get_template(TEMPLATE).render(doc=doc, sme_label=sme_label)
+    return _environment().get_template(TEMPLATE).render(doc=doc, sme_label=sme_label,
+                                                        settlement=settlement)
 
 
 def render_pdf(html: str) -> bytes:

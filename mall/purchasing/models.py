@@ -36,6 +36,9 @@ class PurchaseSettings(Base):
     region_code: Mapped[str | None] = mapped_column(String(6), unique=True)
     direct_limit_fen: Mapped[int] = mapped_column(BigInteger)  # 分散采购限额
     warn_pct: Mapped[int] = mapped_column(default=80)
+    # Up to this total a small order without centrally procured items is settled by a
+    # settlement order (结算单) instead of a contract; None: the next row up decides.
+    settlement_max_fen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UnitSettings(Base):
@@ -129,6 +132,13 @@ class OrderStatus(enum.StrEnum):
     RETURNED = "returned"  # 验收不通过或退货，款项已退
 
 
+class Paperwork(enum.StrEnum):
+    """What an order is concluded with (decided when the supplier confirms it)."""
+
+    CONTRACT = "contract"  # 政府采购合同, signed by the supplier, then the buyer
+    SETTLEMENT = "settlement"  # 结算单: small non-catalogue orders, nothing to sign
+
+
 class AcceptanceResult(enum.StrEnum):
     PASS = "pass"
     PARTIAL = "partial"
@@ -155,6 +165,9 @@ class Order(TimestampMixin, Base):
     delivery_address: Mapped[str] = mapped_column(String(300))
     contact: Mapped[str] = mapped_column(String(100))
     secret: Mapped[bool] = mapped_column(default=False)  # 涉密: the contract is not published
+    paperwork: Mapped[Paperwork] = mapped_column(_enum(Paperwork, "order_paperwork"),
+                                                 default=Paperwork.CONTRACT,
+                                                 server_default=Paperwork.CONTRACT.value)
     submitted_at: Mapped[datetime]
     confirm_by: Mapped[datetime | None] = mapped_column(index=True)  # supplier must confirm by
     confirm_reminded: Mapped[bool] = mapped_column(default=False)
@@ -222,7 +235,8 @@ class OrderStep(Base):
 
 
 class Contract(TimestampMixin, Base):
-    """The contract of an order: the rendered document and who signed which fingerprint."""
+    """The document an order is concluded with: its contract (and who signed which
+    fingerprint) or, for a settlement order, its 结算单, which nobody signs."""
 
     __tablename__ = "contracts"
 

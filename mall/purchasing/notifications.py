@@ -29,6 +29,10 @@ MESSAGES = {
     "order_cancelled": N_("Order %(number)s was cancelled: %(reason)s"),
     "contract_to_sign": N_("The supplier signed the contract of order %(number)s; sign it too."),
     "contract_signed": N_("The contract of order %(number)s is signed; ship the goods."),
+    "settlement_issued": N_("Order %(number)s was confirmed and settled by settlement order "
+                            "%(document)s instead of a contract; nothing to sign."),
+    "settlement_to_ship": N_("Settlement order %(document)s of order %(number)s was issued; "
+                             "ship the goods."),
     "order_shipped": N_("Order %(number)s was shipped (%(carrier)s %(tracking)s)."),
     "order_delivered": N_("Order %(number)s was received; record the acceptance."),
     "order_accepted": N_("Order %(number)s was accepted (%(result)s); send the invoice."),

@@ -4,13 +4,16 @@ tells the other party (DOMAIN.md: Direct-purchase flow, Lifecycle deadlines).
 
     pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
       → accepted → invoiced → paid → rated;  cancelled / returned release what was held.
+
+A small order without centrally procured items is settled by a settlement order (结算单)
+instead of a contract: at confirmation it goes straight from confirmed to signed.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Category
@@ -30,6 +33,7 @@ from mall.purchasing.contract_document import (
     PayeeAccount,
     fingerprint,
     render_html,
+    render_settlement_html,
 )
 from mall.purchasing.models import (
     Acceptance,
@@ -40,6 +44,8 @@ from mall.purchasing.models import (
     Order,
     OrderStatus,
     OrderStep,
+    Paperwork,
+    PurchaseSettings,
     Rating,
 )
 from mall.purchasing.notifications import notify
@@ -52,12 +58,24 @@ RAISE_REFUSED = N_("A confirmed price may be lowered, never raised.")
 BUYER_ROLES = (Role.BUYER, Role.APPROVER)
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
+# Up to this confirmed total an order without centrally procured items is settled by a
+# settlement order (结算单). A mall setting (PurchaseSettings.settlement_max_fen, per region),
+# not a legal figure: this value applies until the operator sets one.
+DEFAULT_SETTLEMENT_MAX_FEN = 5_000_000  # 5万元
 
 
 class WrongState(MallError):
     code = "order_state_conflict"
     status = 409
     title = "The order is not at this step"
+
+
+class NoContractToSign(MallError):
+    """A settlement order (结算单) replaced the contract: there is nothing to sign."""
+
+    code = "no_contract_to_sign"
+    status = 409
+    title = "The order has no contract to sign"
 
 
 # -- who may see and act ------------------------------------------------------------------
@@ -183,7 +201,9 @@ def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) 
 
 def confirm(session: Session, actor: Actor, order_id: int,
             prices: dict[int, int] | None = None) -> Order:
-    """The supplier confirms, optionally lowering line prices (never raising them)."""
+    """The supplier confirms, optionally lowering line prices (never raising them). A small
+    order without centrally procured items is then settled by a settlement order, ready to
+    ship; any other gets its contract to sign."""
     order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
     _expect(order, S.SENT)
@@ -219,9 +239,13 @@ def confirm(session: Session, actor: Actor, order_id: int,
         budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year, savings)
     order.confirm_by = None
     _step(session, order, actor, S.CONFIRMED, data={"total_fen": order.total_fen, "saved_fen": saved})
-    _create_contract(session, order)
+    order.paperwork = _paperwork_for(session, order)
     _add_notice(session, order, NoticeKind.RESULT)
-    notify(session, order.buyer_org_id, order, "order_confirmed")
+    if order.paperwork is Paperwork.SETTLEMENT:
+        _issue_settlement(session, order, actor)
+    else:
+        _create_contract(session, order)
+        notify(session, order.buyer_org_id, order, "order_confirmed")
     return order
 
 
@@ -315,11 +339,94 @@ def _create_contract(session: Session, order: Order) -> Contract:
 
 
 def get_contract(session: Session, actor: Actor, order_id: int) -> Contract:
+    """The order's document: its contract, or the settlement order that replaced it."""
     order = get_order(session, actor, order_id)
     contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
     if contract is None:
         raise NotFound("The contract is made when the supplier confirms the order.")
     return contract
+
+
+# -- settlement orders (结算单) -------------------------------------------------------------
+
+def settlement_threshold(session: Session, organisation_id: int) -> int:
+    """The settlement-order threshold of a unit's region: its own row, else its province's,
+    else the mall default row, else DEFAULT_SETTLEMENT_MAX_FEN."""
+    region = Organisation.region_code
+    rows = session.execute(
+        select(region, PurchaseSettings.region_code, PurchaseSettings.settlement_max_fen)
+        .select_from(Organisation)
+        .join(PurchaseSettings, or_(PurchaseSettings.region_code == region,
+                                    PurchaseSettings.region_code
+                                    == func.substr(region, 1, 2).concat("0000"),
+                                    PurchaseSettings.region_code.is_(None)))
+        .where(Organisation.id == organisation_id,
+               PurchaseSettings.settlement_max_fen.is_not(None))).all()
+    if not rows:
+        return DEFAULT_SETTLEMENT_MAX_FEN
+    best = min(rows, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
+    return best.settlement_max_fen
+
+
+def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str | None,
+                             amount_fen: int | None) -> PurchaseSettings:
+    """The operator sets a region's settlement-order threshold (region None: the mall default;
+    amount None: the region above decides; 0: every order is signed as a contract)."""
+    actor.require_role(Role.OPERATOR)
+    if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)
+                                   or amount_fen < 0):
+        raise ValidationFailed(errors={"settlement_max_fen": [N_("Enter zero or more.")]})
+    row = session.scalar(select(PurchaseSettings).where(
+        PurchaseSettings.region_code.is_(None) if region_code is None
+        else PurchaseSettings.region_code == region_code))
+    if row is None and region_code is not None:
+        # A new region row would also pin the region's direct-purchase limit.
+        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
+    if row is None:  # the mall default row, at the limits that apply without one
+        row = PurchaseSettings(region_code=None, direct_limit_fen=budget.DEFAULT_DIRECT_LIMIT_FEN,
+                               warn_pct=budget.DEFAULT_WARN_PCT)
+        session.add(row)
+    row.settlement_max_fen = amount_fen
+    session.flush()
+    record_event(session, action="purchase_settlement.set", object_type="purchase_settings",
+                 object_id=row.id, actor=actor,
+                 data={"region_code": region_code, "settlement_max_fen": amount_fen})
+    return row
+
+
+def _paperwork_for(session: Session, order: Order) -> Paperwork:
+    """A settlement order when no line is a centrally procured item and the confirmed total is
+    within the buyer's regional threshold; a contract otherwise."""
+    if order.total_fen > settlement_threshold(session, order.buyer_org_id):
+        return Paperwork.CONTRACT
+    central = session.scalar(select(exists().where(
+        Category.code.in_({ln.category_code for ln in order.lines}),
+        Category.centrally_procured.is_(True))))
+    return Paperwork.CONTRACT if central else Paperwork.SETTLEMENT
+
+
+def _issue_settlement(session: Session, order: Order, actor: Actor) -> Contract:
+    """Make the settlement order, commit the budget as a signature would, and move the order
+    on to signed (ready to ship); its fingerprint goes into the audit trail."""
+    number = "JS" + order.number[2:]
+    html = render_settlement_html(contract_document(session, order, number))
+    document = Contract(order_id=order.id, number=number, html=html, sha256=fingerprint(html))
+    session.add(document)
+    session.flush()
+    budget.move(session, order.budget_line_id, order.total_fen, "reserved", "committed")
+    order.budget_state = "committed"
+    _step(session, order, actor, S.SIGNED, note=number,
+          data={"paperwork": Paperwork.SETTLEMENT.value, "document_number": number,
+                "sha256": document.sha256})
+    notify(session, order.buyer_org_id, order, "settlement_issued", document=number)
+    notify(session, order.supplier_id, order, "settlement_to_ship", document=number)
+    return document
+
+
+def _refuse_settlement(order: Order) -> None:
+    if order.paperwork is Paperwork.SETTLEMENT:
+        raise NoContractToSign(N_("Order %(number)s is settled by a settlement order; "
+                                  "there is no contract to sign."), params={"number": order.number})
 
 
 def _signable(contract: Contract, presented_sha256: str | None) -> str:
@@ -338,6 +445,7 @@ def sign_as_supplier(session: Session, actor: Actor, order_id: int,
                      sha256: str | None = None) -> Order:
     order = get_order(session, actor, order_id, lock=True)
     _as_supplier(actor, order)
+    _refuse_settlement(order)
     _expect(order, S.CONFIRMED)
     actor.require_role(Role.SUPPLIER_ADMIN)  # an authorised signatory
     contract = get_contract(session, actor, order_id)
@@ -351,6 +459,7 @@ def sign_as_supplier(session: Session, actor: Actor, order_id: int,
 def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | None = None) -> Order:
     order = get_order(session, actor, order_id, lock=True)
     _as_buyer(actor, order)
+    _refuse_settlement(order)
     _expect(order, S.SUPPLIER_SIGNED)
     contract = get_contract(session, actor, order_id)
     signed = _signable(contract, sha256)
@@ -369,6 +478,7 @@ def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | N
 
 def verify_signatures(session: Session, actor: Actor, order_id: int) -> dict[str, bool]:
     """Whether the stored document still matches what each party signed."""
+    _refuse_settlement(get_order(session, actor, order_id))
     contract = get_contract(session, actor, order_id)
     current = fingerprint(contract.html)
     return {"supplier": contract.supplier_signed_sha256 == current,
@@ -378,6 +488,8 @@ def verify_signatures(session: Session, actor: Actor, order_id: int) -> dict[str
 # -- notices ------------------------------------------------------------------------------
 
 def _add_notice(session: Session, order: Order, kind: NoticeKind) -> None:
+    if kind is NoticeKind.CONTRACT and order.paperwork is Paperwork.SETTLEMENT:
+        raise ValueError(f"order {order.number} has a settlement order, no contract to publish")
     buyer = session.get(Organisation, order.buyer_org_id)
     supplier = session.get(Organisation, order.supplier_id)
     profile = session.scalar(select(SupplierProfile).where(

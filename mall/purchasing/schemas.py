@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus
+from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork
 
 _fen = {"strict": True, "validate": validate.Range(min=0)}
 
@@ -104,6 +104,12 @@ class OrderSchema(Schema):
     id = fields.Int()
     number = fields.Str()
     status = fields.Enum(OrderStatus, by_value=True)
+    paperwork = fields.Enum(Paperwork, by_value=True, metadata={
+        "description": "Decided when the supplier confirms (contract until then). contract: "
+                       "signed by the supplier, then the buyer; settlement: a small order "
+                       "without centrally procured items, settled by a settlement order (结算单) "
+                       "with nothing to sign (signing answers 409 no_contract_to_sign). The "
+                       "document is at /orders/{id}/contract either way"})
     buyer_org_id = fields.Int()
     supplier_id = fields.Int()
     budget_line_id = fields.Int()
