@@ -40,10 +40,19 @@ from mall.purchasing.schemas import (
 )
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
 from mall.web import current_actor
-from mall.web.idempotency import HEADER, idempotent
+from mall.web.idempotency import (
+    OPENAPI_DOC,
+    REPLAYED_HEADER,
+    idempotency_key,
+    this_request_fingerprint,
+)
 
 blueprint = Blueprint("purchasing_api", __name__, url_prefix="",
                       description="Cart, checkout, orders and their steps, payments, notices")
+CHECKOUT_KEY_DOC = {"parameters": OPENAPI_DOC["parameters"], "responses": {
+    "409": {"description": "Refused: out_of_stock, budget_exhausted, "
+                           "direct_purchase_limit_exceeded, idempotency_key_reused (the key "
+                           "was sent with another request)."}}}
 
 
 def _reader():
@@ -101,22 +110,25 @@ def remove_cart_item(offer_id: int):
 
 
 @blueprint.route("/orders/checkout", methods=["POST"])
-@idempotent
 @blueprint.arguments(CheckoutSchema)
 @blueprint.response(201, CheckoutResultSchema)
+@blueprint.doc(**CHECKOUT_KEY_DOC)
 def checkout_orders(data):
     """Check out the cart (or ``items``) into one order per supplier.
 
-    Send an Idempotency-Key: a retried request gets the first answer back and buys nothing
-    twice. Refusals: out_of_stock, budget_exhausted, direct_purchase_limit_exceeded (the
-    message names the limit and the running total), budget_line_mismatch.
+    Send an Idempotency-Key: a retried request gets the orders of the first one back (as they
+    stand now, with the header Idempotent-Replayed: true) and buys nothing twice. Refusals:
+    out_of_stock, budget_exhausted, direct_purchase_limit_exceeded (the message names the
+    limit and the running total), budget_line_mismatch, idempotency_key_reused.
     """
     actor = _writer()
-    key = request.headers.get(HEADER)
+    key = idempotency_key()  # the checkout's own token keeps it once-only (see checkout.py)
     given = data.pop("items")  # None: check out the cart
     items = None if given is None else [(i["offer_id"], i["quantity"]) for i in given]
-    result = checkout.checkout(db.session, actor, token=_checkout_token(key), items=items, **data)
-    return {"orders": result.orders, "warnings": result.warnings}
+    result = checkout.checkout(db.session, actor, token=_checkout_token(key), items=items,
+                               fingerprint=this_request_fingerprint() if key else None, **data)
+    answer = {"orders": result.orders, "warnings": result.warnings}
+    return (answer, 201, {REPLAYED_HEADER: "true"}) if result.replayed else answer
 
 
 def _checkout_token(key: str | None) -> str:
@@ -202,7 +214,8 @@ _TRANSITIONS = [
      lambda a, o, d: orders.decline(db.session, a, o, d["reason"])),
     ("cancel", ReasonSchema, "The buyer cancels an order not yet confirmed.",
      lambda a, o, d: orders.cancel(db.session, a, o, d["reason"])),
-    ("sign", SignSchema, "Sign the contract: the supplier first, then the buyer.", _sign),
+    ("sign", SignSchema, "Sign the contract: the supplier first, then the buyer "
+                         "(no_contract_to_sign for a settlement order).", _sign),
     ("ship", ShipSchema, "The supplier ships (carrier and tracking number).",
      lambda a, o, d: orders.ship(db.session, a, o, **d)),
     ("receive", EmptySchema, "The buyer records the goods as received.",

@@ -22,7 +22,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor
 from mall.core.clock import local_today, now
 from mall.core.db import insert_ignoring_conflicts
-from mall.core.errors import ValidationFailed
+from mall.core.errors import Conflict, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing import budget
@@ -84,9 +84,14 @@ def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) 
 
 def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
              contact: str, token: str, secret: bool = False, offer_ids: list[int] | None = None,
-             items: list[tuple[int, int]] | None = None) -> CheckoutResult:
+             items: list[tuple[int, int]] | None = None,
+             fingerprint: str | None = None) -> CheckoutResult:
     """Create one order per supplier from the cart (or the chosen offers of it), or from
-    ``items`` (offer id, quantity) given directly, which leaves the cart alone."""
+    ``items`` (offer id, quantity) given directly, which leaves the cart alone.
+
+    ``token`` makes the checkout happen once: a repeat returns the first one's orders. An API
+    client's token comes from its Idempotency-Key, with the request's ``fingerprint``: the
+    same key sent with another request is refused (``idempotency_key_reused``)."""
     require_buyer(actor)
     errors: dict[str, list[str]] = {}
     if not delivery_address.strip():
@@ -101,13 +106,14 @@ def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_ad
     with session.begin_nested():
         return _checkout(session, actor, budget_line_id=budget_line_id,
                          delivery_address=delivery_address, contact=contact, token=token,
-                         secret=secret, offer_ids=offer_ids, items=items)
+                         secret=secret, offer_ids=offer_ids, items=items,
+                         fingerprint=fingerprint)
 
 
 def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
               contact: str, token: str, secret: bool, offer_ids: list[int] | None,
-              items: list[tuple[int, int]] | None) -> CheckoutResult:
-    checkout_id, replay = _claim_token(session, actor, token)
+              items: list[tuple[int, int]] | None, fingerprint: str | None) -> CheckoutResult:
+    checkout_id, replay = _claim_token(session, actor, token, fingerprint)
     if replay is not None:
         return CheckoutResult(replay, [], replayed=True)
     year = fiscal_year()
@@ -215,14 +221,23 @@ def _not_available(ln: CartLine, visible: bool, price_fen: int, stock: int) -> O
                       params={"title": ln.title, "stock": stock})
 
 
-def _claim_token(session: Session, actor: Actor, token: str) -> tuple[int, list[Order] | None]:
-    """Record the token, or return the orders of the checkout that already used it."""
+def _claim_token(session: Session, actor: Actor, token: str,
+                 fingerprint: str | None) -> tuple[int, list[Order] | None]:
+    """Record the token, or return the orders of the checkout that already used it.
+
+    A concurrent checkout with the same token waits on the unique index (PostgreSQL; SQLite
+    serialises writers) until the first one commits, then replays it; if the first one
+    failed, nothing of it is left and this one runs."""
     checkout_id = insert_ignoring_conflicts(session, Checkout, {
-        "user_id": actor.user_id, "token": token, "created_at": now()}, returning=Checkout.id)
+        "user_id": actor.user_id, "token": token, "request_hash": fingerprint,
+        "created_at": now()}, returning=Checkout.id)
     if checkout_id is not None:
         return checkout_id, None
-    found = session.scalar(select(Checkout.id).where(Checkout.user_id == actor.user_id,
-                                                     Checkout.token == token))
+    found, first_request = session.execute(select(Checkout.id, Checkout.request_hash).where(
+        Checkout.user_id == actor.user_id, Checkout.token == token)).one()
+    if first_request != fingerprint:
+        raise Conflict("This Idempotency-Key was used for a different request.",
+                       code="idempotency_key_reused")
     return found, list(session.scalars(select(Order).where(Order.checkout_id == found)
                                        .order_by(Order.id)))
 

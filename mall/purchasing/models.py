@@ -111,6 +111,9 @@ class Checkout(Base):
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     token: Mapped[str] = mapped_column(String(80))
+    # An API checkout's token comes from its Idempotency-Key; the request's fingerprint tells
+    # a retry from another request sent with the same key. None for the form's tokens.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 

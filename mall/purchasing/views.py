@@ -49,7 +49,8 @@ STATUS_LABELS = {
     "submitted": _l("Order submitted"), "approved": _l("Approved internally"),
     "pending_approval": _l("Waiting for internal approval"), "sent": _l("Sent to the supplier"),
     "confirmed": _l("Confirmed by the supplier"), "supplier_signed": _l("Signed by the supplier"),
-    "signed": _l("Contract signed"), "shipped": _l("Shipped"), "delivered": _l("Received"),
+    "signed": _l("Ready to ship (contract signed or settlement order issued)"),
+    "shipped": _l("Shipped"), "delivered": _l("Received"),
     "accepted": _l("Accepted"), "invoiced": _l("Invoiced"), "paid": _l("Paid"),
     "rated": _l("Rated"), "cancelled": _l("Cancelled"), "returned": _l("Returned"),
     # payments
@@ -488,7 +489,7 @@ ACTIONS = {
                 _l("Order approved and sent to the supplier.")),
     "return": (lambda a, o, f: orders.return_to_buyer(db.session, a, o, f.get("reason", "")),
                _l("Order returned to the buyer and cancelled.")),
-    "confirm": (_confirm, _l("Order confirmed; the contract is ready to sign.")),
+    "confirm": (_confirm, _l("Order confirmed; its next step is shown below.")),
     "decline": (lambda a, o, f: orders.decline(db.session, a, o, f.get("reason", "")),
                 _l("Order declined.")),
     "cancel": (lambda a, o, f: orders.cancel(db.session, a, o, f.get("reason", "")),

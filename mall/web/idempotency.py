@@ -61,16 +61,11 @@ def idempotent(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
-        key = request.headers.get(HEADER)
+        key = idempotency_key()
         if key is None:
             return view(*args, **kwargs)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed(f"The {HEADER} header must have 1 to {MAX_KEY_LENGTH} "
-                                   "characters.", code="invalid_idempotency_key",
-                                   errors={HEADER: [f"1 to {MAX_KEY_LENGTH} characters."]})
         organisation_id = current_actor().organisation_id
-        fingerprint = request_fingerprint(request.method, request.full_path,
-                                          request.get_data(cache=True))
+        fingerprint = this_request_fingerprint()
         lookup = {"organisation_id": organisation_id, "key": key, "fingerprint": fingerprint}
         record_id = _claim(organisation_id, key, fingerprint)
         if record_id is None:  # taken: replay its answer (waited for, on PostgreSQL)
@@ -96,6 +91,21 @@ def idempotent(view: Callable) -> Callable:
     manual.setdefault("parameters", []).extend(OPENAPI_DOC["parameters"])
     manual.setdefault("responses", {}).update(OPENAPI_DOC["responses"])
     return wrapper
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header (None without one); refused if empty or too long."""
+    key = request.headers.get(HEADER)
+    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
+        raise ValidationFailed(f"The {HEADER} header must have 1 to {MAX_KEY_LENGTH} "
+                               "characters.", code="invalid_idempotency_key",
+                               errors={HEADER: [f"1 to {MAX_KEY_LENGTH} characters."]})
+    return key
+
+
+def this_request_fingerprint() -> str:
+    """What tells a retry (same method, path and body) from another request with the key."""
+    return request_fingerprint(request.method, request.full_path, request.get_data(cache=True))
 
 
 def _claim(organisation_id: int, key: str, fingerprint: str) -> int | None:

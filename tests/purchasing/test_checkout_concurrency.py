@@ -120,3 +120,44 @@ def test_a_cancel_and_a_decline_racing_release_the_order_once(committed_app):
         line = db.session.get(BudgetLine, line_id)
         assert line.reserved_fen == 0
         db.session.remove()
+
+
+def test_one_idempotency_key_sent_many_times_at_once_buys_once(committed_app):
+    """A client retrying impatiently: the same request with the same key, 6 times at once
+    through the API. One checkout happens; every other answer replays its orders."""
+    from mall.accounts.models import User
+    from mall.accounts.services import issue_token
+
+    with committed_app.app_context():
+        unit = make_unit(db.session)
+        _user, _actor, (offer_id,) = supplier_with_offers(db.session, prices=(1500,), stock=STOCK)
+        _token, secret = issue_token(db.session, actor_for(db.session.get(User, unit.approver.user_id)),
+                                     name="ERP", scopes=["orders:read", "orders:write"])
+        db.session.commit()
+        db.session.remove()
+    body = {"budget_line_id": unit.line_id, "delivery_address": "长沙", "contact": "测试",
+            "items": [{"offer_id": offer_id, "quantity": 3}]}
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "retry-me"}
+    answers: list = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        response = committed_app.test_client().post("/api/v1/orders/checkout", json=body,
+                                                    headers=headers)
+        with lock:
+            answers.append((response.status_code, response.headers.get("Idempotent-Replayed"),
+                            [o["id"] for o in response.json["orders"]]))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [status for status, _replayed, _ids in answers] == [201] * 6
+    assert sorted(replayed or "" for _status, replayed, _ids in answers) == [""] + ["true"] * 5
+    assert len({tuple(ids) for _status, _replayed, ids in answers}) == 1
+    with committed_app.app_context():
+        assert db.session.get(Offer, offer_id).stock == STOCK - 3
+        assert db.session.get(BudgetLine, unit.line_id).reserved_fen == 3 * 1500
+        db.session.remove()
