@@ -1,15 +1,18 @@
 """Concurrent checkouts through the HTTP API under gunicorn: no oversell, everything accounted.
 
-    .venv/bin/python benchmarks/checkout.py [--clients 32] [--workers 5]
+    .venv/bin/python benchmarks/checkout.py [--clients 32] [--workers N] [--runs 3]
         [--postgres postgresql://postgres@127.0.0.1:5432/mall_bench_checkout] [--skip-sqlite]
 
 For each database (PostgreSQL, then SQLite): a fresh database with the demo mall, 10
 offers of different suppliers with 100 units of stock each, 32 purchasing units with a
 budget line and an API token each. gunicorn serves the app; 32 client threads each POST
 /api/v1/orders/checkout (an Idempotency-Key per checkout, 1-3 units of one random offer)
-until the offers are sold out. Then the database is checked: no offer below zero, every
-unit sold is on an order line, every order's amount is reserved on its budget line and
-counted in the unit's running total for its category.
+until the offers are sold out; the clock runs from the first request to the last checkout
+created, after every worker has booted and run the checkout path once. Then the database is
+checked: no offer below zero, every unit sold is on an order line, every order's amount is
+reserved on its budget line and counted in the unit's running total for its category. Each
+database is run --runs times (fresh each time) and the median reported: on a shared 2-core
+machine single runs scatter by +-15 %.
 """
 
 from __future__ import annotations
@@ -109,6 +112,24 @@ def serve(database_url: str, var_dir: str, workers: int, threads: int) -> tuple[
             time.sleep(0.2)
     process.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by every process, summed by command name (Linux /proc), to show
+    where a checkout's CPU goes: the app's workers, PostgreSQL, this load generator."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def warm_up(port: int, setup: dict, workers: int) -> None:
@@ -224,14 +245,18 @@ def bench(label: str, database_url: str, clients: int, workers: int, threads: in
     process, port = serve(database_url, var_dir, workers, threads)
     try:
         warm_up(port, setup, workers)
+        before = cpu_seconds() if Path("/proc/self/stat").exists() else {}
         run = run_clients(port, setup, clients)
+        after = cpu_seconds() if before else {}
     finally:
         process.terminate()
         process.wait(timeout=30)
     check = verify(database_url, setup)
     created = run["outcomes"].get("created", 0)
     lat = run["latencies"]
-    return {"label": label, "created": created, "outcomes": run["outcomes"],
+    cpu = {name: after[name] - before.get(name, 0.0) for name in ("gunicorn", "postgres", "python")
+           if name in after}
+    return {"label": label, "created": created, "outcomes": run["outcomes"], "cpu": cpu,
             "per_second": created / run["selling_seconds"] if run["selling_seconds"] else 0.0,
             "p50": statistics.median(lat), "p95": sorted(lat)[int(0.95 * (len(lat) - 1))],
             **check}
@@ -242,30 +267,41 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs per database, each on a fresh database (the median is reported)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/mall_bench_checkout")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     from mall.config import normalise_database_url
 
     results = []
-    if args.postgres:
-        url = normalise_database_url(fresh_postgres(args.postgres))
-        results.append(bench("PostgreSQL", url, args.clients, args.workers, args.threads))
-    if not args.skip_sqlite:
-        db_file = Path(tempfile.mkdtemp(prefix="checkout-sqlite-")) / "bench.db"
-        results.append(bench("SQLite", f"sqlite:///{db_file}", args.clients, args.workers,
-                             args.threads))
+    for run in range(1, args.runs + 1):
+        if args.postgres:
+            url = normalise_database_url(fresh_postgres(args.postgres))
+            results.append({**bench("PostgreSQL", url, args.clients, args.workers, args.threads),
+                            "run": run})
+        if not args.skip_sqlite:
+            db_file = Path(tempfile.mkdtemp(prefix="checkout-sqlite-")) / "bench.db"
+            results.append({**bench("SQLite", f"sqlite:///{db_file}", args.clients, args.workers,
+                                    args.threads), "run": run})
     print(f"\n{args.clients} clients, gunicorn -w {args.workers} --threads {args.threads}, "
-          f"{OFFERS} offers x {STOCK} units, "
-          f"1-3 units per checkout\n")
-    print("| database | checkouts created | checkouts/s | p50 ms | p95 ms | units sold / left | "
-          "refusals | accounted |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"{OFFERS} offers x {STOCK} units, 1-3 units per checkout; CPU = milliseconds of CPU "
+          "per checkout created, by all processes of that name while the clients ran\n")
+    print("| database | run | checkouts created | checkouts/s | p50 / p95 ms | units sold / left "
+          "| refusals | CPU gunicorn / postgres / clients | accounted |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         refusals = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()) if k != "created")
-        print(f"| {r['label']} | {r['created']} | {r['per_second']:.1f} | {r['p50']:.1f} | "
-              f"{r['p95']:.1f} | {r['sold']} / {r['left']} | {refusals} | "
+        cpu = " / ".join(f"{r['cpu'].get(name, 0.0) / max(r['created'], 1) * 1000:.1f}"
+                         for name in ("gunicorn", "postgres", "python"))
+        print(f"| {r['label']} | {r['run']} | {r['created']} | {r['per_second']:.1f} | "
+              f"{r['p50']:.0f} / {r['p95']:.0f} | {r['sold']} / {r['left']} | {refusals} | {cpu} | "
               f"{'yes' if not r['problems'] else '; '.join(r['problems'])} |")
+    for label in ("PostgreSQL", "SQLite"):
+        rates = [r["per_second"] for r in results if r["label"] == label]
+        if rates:
+            print(f"\n{label}: median {statistics.median(rates):.1f} checkouts/s over {len(rates)} "
+                  f"runs (min {min(rates):.1f}, max {max(rates):.1f})")
     if any(r["problems"] for r in results):
         raise SystemExit(1)
 
