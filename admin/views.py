@@ -1,5 +1,5 @@
-"""Operator and supervisor pages: category switchboard (sale and centrally procured items) and
-the audit trail viewer."""
+"""Operator and supervisor pages: category switchboard (sale and centrally procured items),
+purchase limits per region, synonyms and the audit trail viewer."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -101,3 +101,51 @@ def synonyms():
     groups = db.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id)).all()
     return render_template("admin/synonyms.html", groups=groups, errors=errors,
                            form=request.form), (422 if errors else 200)
+
+
+@blueprint.route("/purchase-settings", methods=["GET", "POST"])
+@page(Role.OPERATOR, Role.SUPERVISOR)
+def purchase_settings():
+    """Purchase limits per region (the mall default and regional rows): the direct-purchase
+    limit with its warning share, and the settlement-order threshold."""
+    from mall.core.money import parse_yuan
+    from mall.purchasing import budget
+
+    actor = current_actor()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        actor.require_role(Role.OPERATOR)
+        form = request.form
+        region = form.get("region_code", "").strip() or None
+        if region is not None and not (len(region) == 6 and region.isdigit()):
+            errors["region_code"] = [_("Enter a six-digit region code, or leave it empty for the "
+                                       "mall default.")]
+        amounts: dict[str, int | None] = {}
+        for name in ("direct_limit", "settlement_max"):
+            text = form.get(name, "").strip()
+            try:
+                amounts[name] = parse_yuan(text) if text else None
+            except ValueError:
+                errors[name] = [_("Enter an amount in yuan, such as 1,000,000.")]
+        if amounts.get("direct_limit") is None and "direct_limit" not in errors:
+            errors["direct_limit"] = [_("Enter the direct-purchase limit.")]
+        warn = form.get("warn_pct", "").strip()
+        if not warn.isdigit():
+            errors["warn_pct"] = [_("Enter a whole percentage from 1 to 100.")]
+        if not errors:
+            try:
+                budget.set_limits(db.session, actor, region_code=region,
+                                  direct_limit_fen=amounts["direct_limit"], warn_pct=int(warn))
+                budget.set_settlement_threshold(db.session, actor, region_code=region,
+                                                amount_fen=amounts["settlement_max"])
+                flash(_("Purchase limits saved."), "success")
+                return redirect(url_for("admin.purchase_settings"))
+            except ValidationFailed as exc:
+                db.session.rollback()
+                names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max"}
+                errors = {names.get(k, k): [_(m) for m in v] for k, v in exc.errors.items()}
+    return render_template("admin/purchase_settings.html", rows=budget.region_settings(db.session),
+                           defaults={"direct_limit": budget.DEFAULT_DIRECT_LIMIT_FEN,
+                                     "warn_pct": budget.DEFAULT_WARN_PCT,
+                                     "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN},
+                           errors=errors, form=request.form), (422 if errors else 200)

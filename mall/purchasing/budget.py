@@ -23,6 +23,10 @@ from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings, 
 
 DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
 DEFAULT_WARN_PCT = 80
+# Up to this confirmed total an order without centrally procured items is settled by a
+# settlement order (结算单). A mall setting (PurchaseSettings.settlement_max_fen, per region),
+# not a legal figure: this value applies until the operator sets one.
+DEFAULT_SETTLEMENT_MAX_FEN = 5_000_000  # 5万元
 
 
 class LimitExceeded(MallError):
@@ -126,6 +130,57 @@ def unit_limits(session: Session, organisation_id: int) -> Limits:
         return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT, approval)
     best = min(found, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
     return Limits(best.direct_limit_fen, best.warn_pct, approval)
+
+
+def settlement_threshold(session: Session, organisation_id: int) -> int:
+    """The settlement-order threshold of a unit's region: its own row, else its province's,
+    else the mall default row, else DEFAULT_SETTLEMENT_MAX_FEN."""
+    region = Organisation.region_code
+    rows = session.execute(
+        select(region, PurchaseSettings.region_code, PurchaseSettings.settlement_max_fen)
+        .select_from(Organisation)
+        .join(PurchaseSettings, or_(PurchaseSettings.region_code == region,
+                                    PurchaseSettings.region_code
+                                    == func.substr(region, 1, 2).concat("0000"),
+                                    PurchaseSettings.region_code.is_(None)))
+        .where(Organisation.id == organisation_id,
+               PurchaseSettings.settlement_max_fen.is_not(None))).all()
+    if not rows:
+        return DEFAULT_SETTLEMENT_MAX_FEN
+    best = min(rows, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
+    return best.settlement_max_fen
+
+
+def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str | None,
+                             amount_fen: int | None) -> PurchaseSettings:
+    """The operator sets a region's settlement-order threshold (region None: the mall default;
+    amount None: the region above decides; 0: every order is signed as a contract)."""
+    actor.require_role(Role.OPERATOR)
+    if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)
+                                   or amount_fen < 0):
+        raise ValidationFailed(errors={"settlement_max_fen": [N_("Enter zero or more.")]})
+    row = session.scalar(select(PurchaseSettings).where(
+        PurchaseSettings.region_code.is_(None) if region_code is None
+        else PurchaseSettings.region_code == region_code))
+    if row is None and region_code is not None:
+        # A new region row would also pin the region's direct-purchase limit.
+        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
+    if row is None:  # the mall default row, at the limits that apply without one
+        row = PurchaseSettings(region_code=None, direct_limit_fen=DEFAULT_DIRECT_LIMIT_FEN,
+                               warn_pct=DEFAULT_WARN_PCT)
+        session.add(row)
+    row.settlement_max_fen = amount_fen
+    session.flush()
+    record_event(session, action="purchase_settlement.set", object_type="purchase_settings",
+                 object_id=row.id, actor=actor,
+                 data={"region_code": region_code, "settlement_max_fen": amount_fen})
+    return row
+
+
+def region_settings(session: Session) -> list[PurchaseSettings]:
+    """Every settings row: the mall default first, then the regions by code."""
+    return list(session.scalars(select(PurchaseSettings).order_by(
+        PurchaseSettings.region_code.is_not(None), PurchaseSettings.region_code)))
 
 
 def check_limits(session: Session, organisation_id: int, fiscal_year: int,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Category
@@ -45,7 +45,6 @@ from mall.purchasing.models import (
     OrderStatus,
     OrderStep,
     Paperwork,
-    PurchaseSettings,
     Rating,
 )
 from mall.purchasing.notifications import notify
@@ -58,10 +57,6 @@ RAISE_REFUSED = N_("A confirmed price may be lowered, never raised.")
 BUYER_ROLES = (Role.BUYER, Role.APPROVER)
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
-# Up to this confirmed total an order without centrally procured items is settled by a
-# settlement order (结算单). A mall setting (PurchaseSettings.settlement_max_fen, per region),
-# not a legal figure: this value applies until the operator sets one.
-DEFAULT_SETTLEMENT_MAX_FEN = 5_000_000  # 5万元
 
 
 class WrongState(MallError):
@@ -349,55 +344,10 @@ def get_contract(session: Session, actor: Actor, order_id: int) -> Contract:
 
 # -- settlement orders (结算单) -------------------------------------------------------------
 
-def settlement_threshold(session: Session, organisation_id: int) -> int:
-    """The settlement-order threshold of a unit's region: its own row, else its province's,
-    else the mall default row, else DEFAULT_SETTLEMENT_MAX_FEN."""
-    region = Organisation.region_code
-    rows = session.execute(
-        select(region, PurchaseSettings.region_code, PurchaseSettings.settlement_max_fen)
-        .select_from(Organisation)
-        .join(PurchaseSettings, or_(PurchaseSettings.region_code == region,
-                                    PurchaseSettings.region_code
-                                    == func.substr(region, 1, 2).concat("0000"),
-                                    PurchaseSettings.region_code.is_(None)))
-        .where(Organisation.id == organisation_id,
-               PurchaseSettings.settlement_max_fen.is_not(None))).all()
-    if not rows:
-        return DEFAULT_SETTLEMENT_MAX_FEN
-    best = min(rows, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
-    return best.settlement_max_fen
-
-
-def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str | None,
-                             amount_fen: int | None) -> PurchaseSettings:
-    """The operator sets a region's settlement-order threshold (region None: the mall default;
-    amount None: the region above decides; 0: every order is signed as a contract)."""
-    actor.require_role(Role.OPERATOR)
-    if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)
-                                   or amount_fen < 0):
-        raise ValidationFailed(errors={"settlement_max_fen": [N_("Enter zero or more.")]})
-    row = session.scalar(select(PurchaseSettings).where(
-        PurchaseSettings.region_code.is_(None) if region_code is None
-        else PurchaseSettings.region_code == region_code))
-    if row is None and region_code is not None:
-        # A new region row would also pin the region's direct-purchase limit.
-        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
-    if row is None:  # the mall default row, at the limits that apply without one
-        row = PurchaseSettings(region_code=None, direct_limit_fen=budget.DEFAULT_DIRECT_LIMIT_FEN,
-                               warn_pct=budget.DEFAULT_WARN_PCT)
-        session.add(row)
-    row.settlement_max_fen = amount_fen
-    session.flush()
-    record_event(session, action="purchase_settlement.set", object_type="purchase_settings",
-                 object_id=row.id, actor=actor,
-                 data={"region_code": region_code, "settlement_max_fen": amount_fen})
-    return row
-
-
 def _paperwork_for(session: Session, order: Order) -> Paperwork:
     """A settlement order when no line is a centrally procured item and the confirmed total is
     within the buyer's regional threshold; a contract otherwise."""
-    if order.total_fen > settlement_threshold(session, order.buyer_org_id):
+    if order.total_fen > budget.settlement_threshold(session, order.buyer_org_id):
         return Paperwork.CONTRACT
     central = session.scalar(select(exists().where(
         Category.code.in_({ln.category_code for ln in order.lines}),

@@ -124,7 +124,7 @@ def test_the_confirmed_total_decides_up_to_and_including_the_5_wan_default(sessi
     at_limit = _buy(session, unit, {offer: 50})  # exactly 5万元
     above = _buy(session, unit, {offer: 51})
     lowered = _buy(session, unit, {offer: 51})
-    assert orders.settlement_threshold(session, unit.organisation.id) == 5_000_000
+    assert budget.settlement_threshold(session, unit.organisation.id) == 5_000_000
     orders.confirm(session, supplier, at_limit.id)
     orders.confirm(session, supplier, above.id)
     orders.confirm(session, supplier, lowered.id, {lowered.lines[0].id: 98_000})  # 49,980元
@@ -138,17 +138,17 @@ def test_the_threshold_of_the_units_region_then_province_then_the_mall_applies(s
     operator = operator_actor(session)
     unit = _unit(session, region_code="430104")
     elsewhere = _unit(session, region_code="110101")
-    assert orders.settlement_threshold(session, unit.organisation.id) == orders.DEFAULT_SETTLEMENT_MAX_FEN
+    assert budget.settlement_threshold(session, unit.organisation.id) == budget.DEFAULT_SETTLEMENT_MAX_FEN
 
-    orders.set_settlement_threshold(session, operator, region_code=None, amount_fen=3_000_000)
+    budget.set_settlement_threshold(session, operator, region_code=None, amount_fen=3_000_000)
     budget.set_limits(session, operator, region_code="430000", direct_limit_fen=100_000_000)
-    orders.set_settlement_threshold(session, operator, region_code="430000", amount_fen=1_000_000)
-    assert orders.settlement_threshold(session, unit.organisation.id) == 1_000_000
-    assert orders.settlement_threshold(session, elsewhere.organisation.id) == 3_000_000
+    budget.set_settlement_threshold(session, operator, region_code="430000", amount_fen=1_000_000)
+    assert budget.settlement_threshold(session, unit.organisation.id) == 1_000_000
+    assert budget.settlement_threshold(session, elsewhere.organisation.id) == 3_000_000
     budget.set_limits(session, operator, region_code="430104", direct_limit_fen=100_000_000)
-    assert orders.settlement_threshold(session, unit.organisation.id) == 1_000_000  # row, no amount
-    orders.set_settlement_threshold(session, operator, region_code="430104", amount_fen=2_000_000)
-    assert orders.settlement_threshold(session, unit.organisation.id) == 2_000_000
+    assert budget.settlement_threshold(session, unit.organisation.id) == 1_000_000  # row, no amount
+    budget.set_settlement_threshold(session, operator, region_code="430104", amount_fen=2_000_000)
+    assert budget.settlement_threshold(session, unit.organisation.id) == 2_000_000
     assert budget.unit_limits(session, unit.organisation.id).direct_limit_fen == 100_000_000
 
     _s, supplier, (offer,) = supplier_with_offers(session, prices=(100_000,))
@@ -166,13 +166,13 @@ def test_only_the_operator_sets_a_threshold_and_a_region_needs_its_limits_first(
     operator = operator_actor(session)
     unit = _unit(session)
     with pytest.raises(PermissionDenied):
-        orders.set_settlement_threshold(session, unit.approver, region_code=None, amount_fen=1)
+        budget.set_settlement_threshold(session, unit.approver, region_code=None, amount_fen=1)
     with pytest.raises(ValidationFailed) as missing:
-        orders.set_settlement_threshold(session, operator, region_code="439900", amount_fen=1)
+        budget.set_settlement_threshold(session, operator, region_code="439900", amount_fen=1)
     assert "region_code" in missing.value.errors
     with pytest.raises(ValidationFailed):
-        orders.set_settlement_threshold(session, operator, region_code=None, amount_fen=-1)
-    orders.set_settlement_threshold(session, operator, region_code=None, amount_fen=0)
+        budget.set_settlement_threshold(session, operator, region_code=None, amount_fen=-1)
+    budget.set_settlement_threshold(session, operator, region_code=None, amount_fen=0)
     _s, supplier, (paper,) = supplier_with_offers(session, prices=(2990,))
     order = _buy(session, unit, {paper: 1})
     orders.confirm(session, supplier, order.id)

@@ -1,0 +1,60 @@
+"""The operator sets purchase limits per region on a page: the direct-purchase limit, the
+warning share and the settlement threshold; units of the region then live by them."""
+
+from __future__ import annotations
+
+from mall.core.auth import OrganisationKind
+from mall.purchasing import budget
+from tests.conftest import login, post_form
+from tests.factories.accounts import make_member
+from tests.factories.purchasing import make_unit
+
+PAGE = "/admin/purchase-settings"
+
+
+def test_the_operator_sets_a_regions_limits_and_its_units_follow_them(client, session):
+    unit = make_unit(session, region_code="430104")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-limits")
+    login(client, "centre-limits")
+
+    saved = post_form(client, PAGE, PAGE, {"region_code": "430104", "direct_limit": "800,000",
+                                           "warn_pct": "90", "settlement_max": "20000"})
+    assert saved.status_code == 302
+
+    limits = budget.unit_limits(session, unit.organisation.id)
+    assert (limits.direct_limit_fen, limits.warn_pct) == (80_000_000, 90)
+    assert budget.settlement_threshold(session, unit.organisation.id) == 2_000_000
+    html = client.get(PAGE).get_data(as_text=True)
+    assert 'data-region="430104"' in html and "¥800,000.00" in html and "¥20,000.00" in html
+
+
+def test_bad_input_is_named_next_to_its_field_and_changes_nothing(client, session):
+    unit = make_unit(session, region_code="430105")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-limits-2")
+    login(client, "centre-limits-2")
+    before = budget.unit_limits(session, unit.organisation.id)
+
+    refused = post_form(client, PAGE, PAGE, {"region_code": "4301", "direct_limit": "1.001",
+                                             "warn_pct": "abc", "settlement_max": "-5"})
+
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    for field in ("region_code", "direct_limit", "warn_pct"):
+        assert f'id="{field}-error"' in html and f'aria-describedby="{field}-error"' in html
+    assert 'value="1.001"' in html  # what was typed stays in the form
+    assert budget.unit_limits(session, unit.organisation.id) == before
+
+
+def test_the_supervisor_reads_the_limits_but_cannot_change_them(client, session):
+    make_member(session, OrganisationKind.SUPERVISOR, login="watch-limits")
+    login(client, "watch-limits")
+    page = client.get(PAGE)
+    assert page.status_code == 200 and 'id="form-purchase-settings"' not in page.get_data(as_text=True)
+    refused = post_form(client, PAGE, PAGE, {"region_code": "", "direct_limit": "1",
+                                             "warn_pct": "80", "settlement_max": ""})
+    assert refused.status_code == 403
+
+
+def test_a_buyer_has_no_business_there(client, session):
+    login(client, make_unit(session).buyer_user.login)
+    assert client.get(PAGE).status_code == 403
