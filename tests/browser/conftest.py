@@ -70,3 +70,18 @@ def make_live_member(live_app):
         return info
 
     return _make
+
+
+def log_in(browser, base: str, login: str, *, timeout_ms: int = 15_000):
+    """A new Chinese-locale browser context logged in through the form; (context, tab)."""
+    from tests.conftest import PASSWORD
+
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(timeout_ms)
+    tab.goto(f"{base}/login")
+    tab.locator("#login").fill(login)
+    tab.locator("#password").fill(PASSWORD)
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(f"{base}/")
+    return context, tab

@@ -10,7 +10,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from mall.accounts.models import User
-from tests.conftest import PASSWORD, own_app
+from tests.browser.conftest import log_in
+from tests.conftest import own_app
 from tests.purchasing.localstripe_server import WEBHOOK_SECRET, running_localstripe
 from tests.purchasing.test_payments import accepted_order
 
@@ -66,15 +67,8 @@ def _pay_with_3d_secure_card(tab) -> None:
 def test_a_buyer_confirms_a_card_payment_with_the_bank(browser, live, bank_says):
     application, base = live
     login, order_id = _accepted(application)
-    context = browser.new_context(locale="zh-CN")
+    context, tab = log_in(browser, base, login, timeout_ms=TIMEOUT_MS)
     try:
-        tab = context.new_page()
-        tab.set_default_timeout(TIMEOUT_MS)
-        tab.goto(f"{base}/login")
-        tab.locator("#login").fill(login)
-        tab.locator("#password").fill(PASSWORD)
-        tab.keyboard.press("Enter")
-        tab.wait_for_url(f"{base}/")
         tab.goto(f"{base}/orders/{order_id}")
 
         _pay_with_3d_secure_card(tab)

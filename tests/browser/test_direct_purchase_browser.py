@@ -20,7 +20,8 @@ from werkzeug.serving import make_server
 from catalog.search.documents import iter_documents
 from mall.accounts.models import Organisation, User
 from suppliers.listings import save_offers
-from tests.conftest import PASSWORD, own_app
+from tests.browser.conftest import log_in
+from tests.conftest import own_app
 from tests.factories.purchasing import make_unit
 from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, offer_input
 from tests.purchasing.localstripe_server import WEBHOOK_SECRET, running_localstripe
@@ -94,18 +95,6 @@ def people(purchase_app) -> People:
     return result
 
 
-def _log_in(browser, base: str, login: str):
-    context = browser.new_context(locale="zh-CN")
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    tab.goto(f"{base}/login")
-    tab.locator("#login").fill(login)
-    tab.locator("#password").fill(PASSWORD)
-    tab.keyboard.press("Enter")
-    tab.wait_for_url(f"{base}/")
-    return context, tab
-
-
 def _step(tab, name: str) -> None:
     """Submit the form of an order step and wait for the page it redirects back to."""
     with tab.expect_navigation():
@@ -119,8 +108,8 @@ def _status(tab) -> str:
 def test_a_buyer_buys_from_two_suppliers_and_pays_one_order_by_card(browser, purchase_app,
                                                                     purchase_server, people):
     base = purchase_server
-    buyer_context, buyer = _log_in(browser, base, people.buyer)
-    supplier_context, supplier = _log_in(browser, base, people.supplier)
+    buyer_context, buyer = log_in(browser, base, people.buyer)
+    supplier_context, supplier = log_in(browser, base, people.supplier)
     try:
         # Search, compare, and put both suppliers' offers in the cart.
         buyer.goto(f"{base}/search")
