@@ -45,6 +45,7 @@ from mall.purchasing.models import (
 from mall.purchasing.notifications import notify
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
+DEFAULT_DELIVERY_DAYS, MAX_DELIVERY_DAYS = 7, 180
 
 
 @dataclass
@@ -85,7 +86,8 @@ def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) 
 def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
              contact: str, token: str, secret: bool = False, offer_ids: list[int] | None = None,
              items: list[tuple[int, int]] | None = None,
-             fingerprint: str | None = None) -> CheckoutResult:
+             fingerprint: str | None = None,
+             delivery_days: int = DEFAULT_DELIVERY_DAYS) -> CheckoutResult:
     """Create one order per supplier from the cart (or the chosen offers of it), or from
     ``items`` (offer id, quantity) given directly, which leaves the cart alone.
 
@@ -98,6 +100,9 @@ def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_ad
         errors["delivery_address"] = ["Enter the delivery address."]
     if not contact.strip():
         errors["contact"] = ["Enter a contact name and phone number."]
+    if (isinstance(delivery_days, bool) or not isinstance(delivery_days, int)
+            or not 1 <= delivery_days <= MAX_DELIVERY_DAYS):
+        errors["delivery_days"] = ["Enter a delivery term of 1 to 180 days."]
     if not token or len(token) > 80:
         errors["token"] = ["The checkout token is missing; reload the page."]
     if errors:
@@ -107,12 +112,13 @@ def checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_ad
         return _checkout(session, actor, budget_line_id=budget_line_id,
                          delivery_address=delivery_address, contact=contact, token=token,
                          secret=secret, offer_ids=offer_ids, items=items,
-                         fingerprint=fingerprint)
+                         fingerprint=fingerprint, delivery_days=delivery_days)
 
 
 def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_address: str,
               contact: str, token: str, secret: bool, offer_ids: list[int] | None,
-              items: list[tuple[int, int]] | None, fingerprint: str | None) -> CheckoutResult:
+              items: list[tuple[int, int]] | None, fingerprint: str | None,
+              delivery_days: int) -> CheckoutResult:
     checkout_id, replay = _claim_token(session, actor, token, fingerprint)
     if replay is not None:
         return CheckoutResult(replay, [], replayed=True)
@@ -162,6 +168,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             checkout_id=checkout_id, buyer_org_id=actor.organisation_id,
             buyer_user_id=actor.user_id, supplier_id=group.supplier_id, budget_line_id=line.id,
             fiscal_year=year, total_fen=total, delivery_address=delivery_address.strip(),
+            delivery_days=delivery_days,
             contact=contact.strip(), secret=secret, submitted_at=moment,
             status=OrderStatus.PENDING_APPROVAL if needs_approval else OrderStatus.SENT,
             confirm_by=None if needs_approval else moment + timedelta(hours=CONFIRM_HOURS))

@@ -166,6 +166,9 @@ class Order(TimestampMixin, Base):
     # reserved -> committed (signed) -> spent (paid), or released (cancelled)
     budget_state: Mapped[str] = mapped_column(String(12), default="reserved")
     delivery_address: Mapped[str] = mapped_column(String(300))
+    # The buyer's delivery term: the supplier delivers within this many days of the contract
+    # (or settlement order) taking effect.
+    delivery_days: Mapped[int] = mapped_column(default=7, server_default="7")
     contact: Mapped[str] = mapped_column(String(100))
     secret: Mapped[bool] = mapped_column(default=False)  # 涉密: the contract is not published
     paperwork: Mapped[Paperwork] = mapped_column(_enum(Paperwork, "order_paperwork"),

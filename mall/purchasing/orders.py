@@ -316,7 +316,7 @@ def contract_document(session: Session, order: Order, number: str) -> ContractDo
         items=tuple(ContractItem(ln.title, ln.category_code, names.get(ln.category_code, ""),
                                  ln.brand, ln.model, ln.unit, ln.quantity, ln.unit_price_fen)
                     for ln in order.lines),
-        delivery_address=order.delivery_address, delivery_days=7,
+        delivery_address=order.delivery_address, delivery_days=order.delivery_days,
         payment_terms=(f"验收合格并收到发票后{PAYMENT_DAYS}日内支付（国库集中支付或公务卡）"),
         payee=PayeeAccount(profile.bank_name if profile else "", supplier.name,
                            profile.bank_account if profile else ""),

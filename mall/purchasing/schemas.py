@@ -69,6 +69,9 @@ class CheckoutSchema(Schema):
     budget_line_id = fields.Int(required=True, strict=True)
     delivery_address = fields.Str(required=True, validate=validate.Length(min=1, max=300))
     contact = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    delivery_days = fields.Int(load_default=7, strict=True, validate=validate.Range(min=1, max=180),
+                               metadata={"description": "Deliver within this many days of the "
+                                                        "contract (or settlement order)"})
     secret = fields.Bool(load_default=False)
     offer_ids = fields.List(fields.Int(strict=True), load_default=None,
                             metadata={"description": "Only these offers of the cart"})
@@ -120,6 +123,7 @@ class OrderSchema(Schema):
     refunded_fen = fields.Int()
     amount_due_fen = fields.Int()
     delivery_address = fields.Str()
+    delivery_days = fields.Int()
     contact = fields.Str()
     secret = fields.Bool()
     submitted_at = fields.DateTime()

@@ -67,6 +67,7 @@ STATUS_LABELS = {
 # Fixed messages the services raise; listed so that they are extracted and translated.
 SERVICE_MESSAGES = [
     N_("Enter the delivery address."), N_("Enter a contact name and phone number."),
+    N_("Enter a delivery term of 1 to 180 days."),
     N_("The checkout token is missing; reload the page."), N_("The cart is empty."),
     N_("Not enough budget left on this line."), N_("Give a reason."),
     N_("Enter the carrier."), N_("Enter the tracking number."), N_("Enter the e-invoice number."),
@@ -283,11 +284,14 @@ def checkout_page():
     if request.method == "POST":
         form = request.form
         line_id = _int(form.get("budget_line_id"))
+        typed_days = form.get("delivery_days", "").strip()
+        # Empty: the default term; anything else must be a whole number of days (else refused).
+        days = _int(typed_days) or 0 if typed_days else checkout.DEFAULT_DELIVERY_DAYS
         try:
             result = checkout.checkout(
                 db.session, actor, budget_line_id=line_id or 0, token=form.get("token", ""),
                 delivery_address=form.get("delivery_address", ""), contact=form.get("contact", ""),
-                secret=form.get("secret") in ("1", "on", "true"))
+                secret=form.get("secret") in ("1", "on", "true"), delivery_days=days)
         except MallError as exc:
             db.session.rollback()
             errors, refusals = _checkout_refusal(exc)

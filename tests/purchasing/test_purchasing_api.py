@@ -675,3 +675,14 @@ def test_the_openapi_document_describes_every_purchasing_path(client):
     schemas = spec["components"]["schemas"]
     assert "budget_line_id" in schemas["Checkout"]["required"]
     assert schemas["BuyItem"]["properties"]["quantity"]["minimum"] == 1
+
+
+def test_the_delivery_term_is_chosen_at_checkout_within_180_days(client, session, market):
+    assert buy(client, market, 1)["delivery_days"] == 7  # the default term
+    assert buy(client, market, 1, delivery_days=30)["delivery_days"] == 30
+    body = checkout_body(market, items=[{"offer_id": market.offer, "quantity": 1}],
+                         delivery_days=181)
+    problem = assert_problem(client.post(f"{API}/orders/checkout", json=body,
+                                         headers=market.buyer.headers), 422, "validation_failed")
+    assert "delivery_days" in problem["errors"]
+    assert stock_of(session, market.offer) == 98

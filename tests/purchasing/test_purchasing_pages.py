@@ -473,3 +473,26 @@ def test_the_language_switch_shows_the_pages_in_english(client, session, shop):
     english = _html(client.get("/orders"))
     assert 'lang="en"' in english and "<th scope=\"col\">Status</th>" in english
     assert "状态" not in english and "Orders" in english
+
+
+def test_the_buyer_sets_the_delivery_term_and_the_contract_carries_it(app, session, shop):
+    client = _client(app, session, shop.unit.buyer)
+    cart.add_item(session, shop.unit.buyer, offer_id=shop.paper, quantity=2)
+    session.flush()
+    form = {**_checkout_form(client), "budget_line_id": shop.unit.line_id,
+            "delivery_address": ADDRESS, "contact": CONTACT}
+
+    refused = client.post("/checkout", data={**form, "delivery_days": "两周"})
+    assert refused.status_code == 422
+    html = _html(refused)
+    assert 'id="delivery_days-error"' in html and "1 to 180 days" in html
+    assert 'value="两周"' in html and _order_count(session) == 0
+
+    assert client.post("/checkout", data={**form, "delivery_days": "3"}).status_code == 302
+    (order,) = session.scalars(select(Order)).all()
+    assert order.delivery_days == 3
+    supplier = _client(app, session, shop.first[1])
+    assert _post(supplier, order.id, "confirm").status_code == 302
+    contract = _html(client.get(f"/orders/{order.id}/contract"))
+    assert "3 日内" in contract
+    assert "within 3 days" in _html(client.get(f"/orders/{order.id}"))
