@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from mall.core.auth import Scope
 from mall.extensions import db
-from mall.purchasing import budget, cart, checkout, notices, orders, payments
+from mall.purchasing import budget, cart, checkout, contracts, notices, order_steps, orders, payments
 from mall.purchasing.schemas import (
     AcceptSchema,
     BudgetLineInSchema,
@@ -144,7 +144,7 @@ def _checkout_token(key: str | None) -> str:
 @blueprint.response(200, OrderSchema(many=True))
 def list_orders(query):
     """Your unit's orders (a supplier: orders to it), newest first."""
-    return orders.list_orders(db.session, _reader(), status=query["status"],
+    return order_steps.list_orders(db.session, _reader(), status=query["status"],
                               limit=query["page_size"], offset=(query["page"] - 1) * query["page_size"])
 
 
@@ -160,7 +160,7 @@ def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contract_document import render_pdf
 
-    contract = orders.get_contract(db.session, _reader(), order_id)
+    contract = contracts.get_contract(db.session, _reader(), order_id)
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(contract.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{contract.number}.pdf"'
@@ -190,8 +190,8 @@ def _settings():
 def _sign(actor, order_id, data):
     order = orders.get_order(db.session, actor, order_id)
     if actor.organisation_id == order.supplier_id:
-        return orders.sign_as_supplier(db.session, actor, order_id, data["sha256"])
-    return orders.sign_as_buyer(db.session, actor, order_id, data["sha256"])
+        return contracts.sign_as_supplier(db.session, actor, order_id, data["sha256"])
+    return contracts.sign_as_buyer(db.session, actor, order_id, data["sha256"])
 
 
 def _pay_by_card(actor, order_id, data):

@@ -9,9 +9,13 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from mall.core.clock import SHANGHAI, now
+from mall.accounts.models import Organisation
+from mall.core.clock import SHANGHAI, local_today, now, working_day_deadline
 from mall.purchasing.budget import code_prefix
-from mall.purchasing.models import Notice, NoticeKind
+from mall.purchasing.models import Contract, Notice, NoticeKind, Order, Paperwork
+from suppliers.models import SupplierProfile
+
+NOTICE_WORKING_DAYS = 2  # result and contract notices: within 2 working days
 
 
 def publish_due(session: Session, *, limit: int = 500) -> int:
@@ -68,3 +72,35 @@ def get_notice(session: Session, notice_id: int) -> Notice | None:
     if notice is None or notice.published_at is None or notice.withheld:
         return None
     return notice
+
+
+def record_notice(session: Session, order: Order, kind: NoticeKind) -> None:
+    """Record the result or contract notice of an order, due within 2 working days (a secret
+    contract's notices are recorded but withheld); the publishing job makes it public."""
+    if kind is NoticeKind.CONTRACT and order.paperwork is Paperwork.SETTLEMENT:
+        raise ValueError(f"order {order.number} has a settlement order, no contract to publish")
+    buyer = session.get(Organisation, order.buyer_org_id)
+    supplier = session.get(Organisation, order.supplier_id)
+    profile = session.scalar(select(SupplierProfile).where(
+        SupplierProfile.organisation_id == order.supplier_id))
+    moment = now()
+    title = (f"{buyer.name}{'直购成交结果公告' if kind is NoticeKind.RESULT else '政府采购合同公告'}"
+             f"（{order.number}）")
+    body = {"order_number": order.number, "buyer": buyer.name, "buyer_credit_code": buyer.credit_code,
+            "supplier": supplier.name, "supplier_credit_code": supplier.credit_code,
+            "total_fen": order.total_fen, "sme": bool(profile and profile.is_sme),
+            "sme_size": profile.size.value if profile and profile.is_sme else None,
+            "items": [{"title": ln.title, "brand": ln.brand, "model": ln.model,
+                       "category_code": ln.category_code, "quantity": ln.quantity,
+                       "unit": ln.unit, "unit_price_fen": ln.unit_price_fen}
+                      for ln in order.lines]}
+    if kind is NoticeKind.CONTRACT:
+        contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
+        body["contract_number"] = contract.number
+        body["signed_on"] = local_today().isoformat()
+    session.add(Notice(
+        order_id=order.id, kind=kind, title=title, buyer_name=buyer.name,
+        supplier_name=supplier.name, amount_fen=order.total_fen, body=body,
+        category_codes=" ".join(sorted({ln.category_code for ln in order.lines})),
+        withheld=order.secret, created_at=moment,  # secret: neither notice is published
+        due_by=working_day_deadline(moment, NOTICE_WORKING_DAYS)))

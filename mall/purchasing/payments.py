@@ -26,6 +26,7 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
 from mall.core.errors import NotFound, ValidationFailed
+from mall.purchasing import order_steps
 from mall.purchasing import orders as order_service
 from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
 from mall.purchasing.stripe_gateway import (
@@ -71,24 +72,24 @@ def _refuse_while_in_progress(session: Session, order: Order) -> None:
     pending = session.scalar(select(func.count()).select_from(Payment).where(
         Payment.order_id == order.id, Payment.status.not_in(list(FINAL_STATUSES))))
     if pending:
-        raise order_service.WrongState("A payment of this order is still being processed.",
+        raise order_steps.WrongState("A payment of this order is still being processed.",
                                        code="payment_in_progress")
 
 
 def _payable(session: Session, actor: Actor, order_id: int, roles,
              settings: StripeSettings | None = None) -> Order:
-    order = order_service.get_order(session, actor, order_id)
-    order_service._as_buyer(actor, order, roles)
+    order = order_steps.get_order(session, actor, order_id)
+    order_steps.as_buyer(actor, order, roles)
     # The order's row lock makes two payment requests for one order take turns (PostgreSQL;
     # SQLite writers are serialised anyway), so both cannot pass the checks below.
     session.flush()
     session.refresh(order, with_for_update=True)
-    order_service._expect(order, *PAYABLE)
+    order_steps.expect(order, *PAYABLE)
     if settings is not None:
         _give_up_verifications(session, order, settings, actor)
     _refuse_while_in_progress(session, order)
     if order.amount_due_fen <= 0:
-        raise order_service.WrongState("Nothing is left to pay on this order.")
+        raise order_steps.WrongState("Nothing is left to pay on this order.")
     return order
 
 
@@ -101,7 +102,7 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     key. Any other gateway error leaves nothing behind, and a retry with the same card sends
     the same key, so a charge Stripe made before the connection broke is not made twice.
     """
-    order = _payable(session, actor, order_id, order_service.PAYER_ROLES, settings)
+    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES, settings)
     if not payment_method or len(payment_method) > 100:
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
     attempt = session.scalar(select(func.count()).select_from(Payment)
@@ -144,8 +145,8 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     says the payment moved on meanwhile (paid, failed, cancelled), that is applied here, as
     the reconciliation job would, and no secret is returned.
     """
-    order = order_service.get_order(session, actor, order_id)
-    order_service._as_buyer(actor, order, order_service.PAYER_ROLES)
+    order = order_steps.get_order(session, actor, order_id)
+    order_steps.as_buyer(actor, order, order_steps.PAYER_ROLES)
     payment = session.scalar(select(Payment).where(
         Payment.order_id == order.id, Payment.status == REQUIRES_ACTION).order_by(Payment.id.desc()))
     if payment is None:
@@ -301,10 +302,10 @@ def return_goods(session: Session, actor: Actor, order_id: int, *, reason: str,
                  settings: StripeSettings | None) -> Order:
     """Goods go back after acceptance or payment: card payments are refunded, stock and
     budget return."""
-    order = order_service.get_order(session, actor, order_id, lock=True)
-    order_service._as_buyer(actor, order)
-    order_service._expect(order, OrderStatus.ACCEPTED, OrderStatus.INVOICED, OrderStatus.PAID)
-    order_service._require_reason(reason)
+    order = order_steps.get_order(session, actor, order_id, lock=True)
+    order_steps.as_buyer(actor, order)
+    order_steps.expect(order, OrderStatus.ACCEPTED, OrderStatus.INVOICED, OrderStatus.PAID)
+    order_steps.require_reason(reason)
     # A card payment still processing would succeed after the refunds and never be paid back.
     _refuse_while_in_progress(session, order)
     for payment in session.scalars(select(Payment).where(
@@ -324,7 +325,7 @@ def return_goods(session: Session, actor: Actor, order_id: int, *, reason: str,
         (ln.offer_id, ln.accepted_quantity if ln.accepted_quantity is not None else ln.quantity)
         for ln in order.lines], amount_fen=kept)
     order.budget_state = "released"
-    order_service._step(session, order, actor, OrderStatus.RETURNED, note=reason.strip(),
+    order_steps.record_step(session, order, actor, OrderStatus.RETURNED, note=reason.strip(),
                         data={"refunded_fen": order.refunded_fen})
     order_service.notify(session, order.supplier_id, order, "order_returned_goods",
                          reason=reason.strip())

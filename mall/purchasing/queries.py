@@ -152,7 +152,7 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
 
 
 def count_orders(session: Session, actor: Actor, *, status: str | None = None) -> int:
-    """How many orders ``mall.purchasing.orders.list_orders`` would page through."""
+    """How many orders ``mall.purchasing.order_steps.list_orders`` would page through."""
     query = select(func.count()).select_from(Order)
     if actor.organisation_kind is OrganisationKind.SUPPLIER:
         query = query.where(Order.supplier_id == actor.organisation_id)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from mall.core.auth import Role
 from mall.core.errors import NotFound, ValidationFailed
 from mall.extensions import db
-from mall.purchasing import budget, checkout, notices, notifications, orders, queries
+from mall.purchasing import budget, checkout, notices, notifications, order_steps, orders, queries
 from mall.purchasing.models import NoticeKind, OrderStatus
 from mall.purchasing.views import UNIT_ROLES, _int, _yuan, blueprint
 from mall.web import current_actor, page
@@ -20,7 +20,7 @@ from mall.web import current_actor, page
 def approvals():
     """Orders of the unit above its approval amount, waiting for the approver."""
     actor = current_actor()
-    rows = orders.list_orders(db.session, actor, status=OrderStatus.PENDING_APPROVAL.value, limit=200)
+    rows = order_steps.list_orders(db.session, actor, status=OrderStatus.PENDING_APPROVAL.value, limit=200)
     return render_template("purchasing/approvals.html", rows=rows,
                            names=queries.organisation_names(db.session, {o.supplier_id for o in rows}))
 

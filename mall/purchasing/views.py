@@ -34,7 +34,17 @@ from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFa
 from mall.core.money import format_fen, parse_yuan
 from mall.extensions import db
 from mall.i18n_messages import N_
-from mall.purchasing import budget, cart, checkout, notifications, orders, payments, queries
+from mall.purchasing import (
+    budget,
+    cart,
+    checkout,
+    contracts,
+    notifications,
+    order_steps,
+    orders,
+    payments,
+    queries,
+)
 from mall.purchasing.models import OrderStatus
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings
 from mall.web import current_actor, load_form, optional_actor, page
@@ -351,7 +361,7 @@ def orders_page():
     if status not in {s.value for s in OrderStatus}:
         status = None
     number = max(1, request.args.get("page", 1, type=int))
-    rows = orders.list_orders(db.session, actor, status=status, limit=PAGE_SIZE,
+    rows = order_steps.list_orders(db.session, actor, status=status, limit=PAGE_SIZE,
                               offset=(number - 1) * PAGE_SIZE)
     total = queries.count_orders(db.session, actor, status=status)
     names = queries.organisation_names(db.session, {o.supplier_id for o in rows}
@@ -382,7 +392,7 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
         stripe_js=_stripe_js_url(), is_supplier=actor.organisation_id == order.supplier_id,
-        payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*orders.PAYER_ROLES),
+        payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*order_steps.PAYER_ROLES),
     ), status
 
 
@@ -399,7 +409,7 @@ def contract(order_id: int):
     """The contract as signed (HTML), or ?format=pdf; X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contract_document import render_pdf
 
-    document = orders.get_contract(db.session, current_actor(), order_id)
+    document = contracts.get_contract(db.session, current_actor(), order_id)
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(document.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
@@ -432,9 +442,9 @@ def _sign(actor, order_id: int, form) -> None:
     order = orders.get_order(db.session, actor, order_id)
     sha256 = form.get("sha256") or None
     if actor.organisation_id == order.supplier_id:
-        orders.sign_as_supplier(db.session, actor, order_id, sha256)
+        contracts.sign_as_supplier(db.session, actor, order_id, sha256)
     else:
-        orders.sign_as_buyer(db.session, actor, order_id, sha256)
+        contracts.sign_as_buyer(db.session, actor, order_id, sha256)
 
 
 def _date(text: str | None, field: str, errors: dict, *, required: bool) -> date | None:

@@ -9,7 +9,7 @@ import pytest
 from catalog.models import Offer
 from mall.core.clock import frozen_clock, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
-from mall.purchasing import budget, cart, checkout, jobs, notices, orders
+from mall.purchasing import budget, cart, checkout, contracts, jobs, notices, orders
 from mall.purchasing.models import BudgetLine, Notice, NoticeKind, OrderStatus
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
 
@@ -128,13 +128,13 @@ def test_the_whole_lifecycle_with_contract_signatures_notices_and_treasury_payme
     _s, supplier, (paper,) = supplier_with_offers(session, prices=(2990,))
     (order,) = _buy(session, unit, {paper: 10}).orders
     orders.confirm(session, supplier, order.id)
-    contract = orders.get_contract(session, unit.buyer, order.id)
+    contract = contracts.get_contract(session, unit.buyer, order.id)
     assert "贰佰玖拾玖元" in contract.html  # ¥299.00 in capitals
-    orders.sign_as_supplier(session, supplier, order.id, contract.sha256)
-    orders.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
-    assert orders.verify_signatures(session, unit.buyer, order.id) == {"supplier": True, "buyer": True}
+    contracts.sign_as_supplier(session, supplier, order.id, contract.sha256)
+    contracts.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
+    assert contracts.verify_signatures(session, unit.buyer, order.id) == {"supplier": True, "buyer": True}
     contract.html = contract.html.replace("29.90", "19.90")  # tampering is noticed
-    assert orders.verify_signatures(session, unit.buyer, order.id) == {"supplier": False,
+    assert contracts.verify_signatures(session, unit.buyer, order.id) == {"supplier": False,
                                                                          "buyer": False}
     contract.html = contract.html.replace("19.90", "29.90")
     assert _line(session, unit).committed_fen == 29_900
@@ -162,8 +162,8 @@ def test_a_secret_contract_is_recorded_but_never_published(session):
     _s, supplier, (paper,) = supplier_with_offers(session)
     (order,) = _buy(session, unit, {paper: 1}, secret=True).orders
     orders.confirm(session, supplier, order.id)
-    orders.sign_as_supplier(session, supplier, order.id)
-    orders.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign_as_supplier(session, supplier, order.id)
+    contracts.sign_as_buyer(session, unit.buyer, order.id)
     notices.publish_due(session)
     contract_notice = session.query(Notice).filter_by(order_id=order.id, kind=NoticeKind.CONTRACT).one()
     assert contract_notice.withheld and contract_notice.published_at is None
@@ -186,13 +186,18 @@ def test_partial_acceptance_returns_the_rest_to_stock_and_budget(session):
     assert _line(session, unit).committed_fen == 7000
 
 
-@pytest.mark.parametrize("step", ["confirm", "sign_as_supplier", "ship", "invoice"])
+def _step_function(name: str):
+    module, _, function = name.rpartition(".")
+    return getattr(contracts if module == "contracts" else orders, function)
+
+
+@pytest.mark.parametrize("step", ["confirm", "contracts.sign_as_supplier", "ship", "invoice"])
 def test_supplier_steps_are_refused_to_the_buyer_and_to_other_suppliers(session, step):
     unit = make_unit(session)
     _s, supplier, (paper,) = supplier_with_offers(session)
     _o, stranger, _ids = supplier_with_offers(session)
     (order,) = _buy(session, unit, {paper: 1}).orders
-    call = getattr(orders, step)
+    call = _step_function(step)
     kwargs = {"ship": {"carrier": "x", "tracking_number": "y"},
               "invoice": {"invoice_number": "z"}}.get(step, {})
     with pytest.raises(PermissionDenied):
@@ -201,13 +206,13 @@ def test_supplier_steps_are_refused_to_the_buyer_and_to_other_suppliers(session,
         call(session, stranger, order.id, **kwargs)
 
 
-@pytest.mark.parametrize("step", ["sign_as_buyer", "receive", "cancel", "approve"])
+@pytest.mark.parametrize("step", ["contracts.sign_as_buyer", "receive", "cancel", "approve"])
 def test_buyer_steps_are_refused_to_the_supplier_and_to_other_units(session, step):
     unit = make_unit(session)
     other = make_unit(session)
     _s, supplier, (paper,) = supplier_with_offers(session)
     (order,) = _buy(session, unit, {paper: 1}).orders
-    call = getattr(orders, step)
+    call = _step_function(step)
     args = ("reason",) if step == "cancel" else ()
     with pytest.raises(PermissionDenied):
         call(session, supplier, order.id, *args)
@@ -231,8 +236,8 @@ def test_orders_above_the_units_amount_wait_for_its_approver(session):
 
 def _through_delivery(session, unit, supplier, order):
     orders.confirm(session, supplier, order.id)
-    orders.sign_as_supplier(session, supplier, order.id)
-    orders.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign_as_supplier(session, supplier, order.id)
+    contracts.sign_as_buyer(session, unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF1")
     orders.receive(session, unit.buyer, order.id)
 

@@ -31,7 +31,7 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import Actor, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import PermissionDenied
-from mall.purchasing import checkout, orders, payments
+from mall.purchasing import checkout, contracts, orders, payments
 from mall.purchasing.models import (
     BudgetLine,
     CategorySpend,
@@ -76,8 +76,8 @@ def accepted_order(session, *, invoiced: bool = False) -> Accepted:
                                  delivery_address="长沙市岳麓区麓山路1号", contact="李四",
                                  token=token(), items=[(offer, QUANTITY)]).orders
     orders.confirm(session, supplier, order.id)
-    orders.sign_as_supplier(session, supplier, order.id)
-    orders.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign_as_supplier(session, supplier, order.id)
+    contracts.sign_as_buyer(session, unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF1")
     orders.receive(session, unit.buyer, order.id)
     orders.accept(session, unit.buyer, order.id, result="pass")
@@ -567,8 +567,8 @@ def _another_order(session, world: Accepted) -> int:
                                  delivery_address="长沙市", contact="李四", token=token(),
                                  items=[(world.offer_id, QUANTITY)]).orders
     orders.confirm(session, world.supplier, order.id)
-    orders.sign_as_supplier(session, world.supplier, order.id)
-    orders.sign_as_buyer(session, world.unit.buyer, order.id)
+    contracts.sign_as_supplier(session, world.supplier, order.id)
+    contracts.sign_as_buyer(session, world.unit.buyer, order.id)
     orders.ship(session, world.supplier, order.id, carrier="顺丰", tracking_number="SF2")
     orders.receive(session, world.unit.buyer, order.id)
     orders.accept(session, world.unit.buyer, order.id, result="pass")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from catalog.models import Offer
 from mall.accounts.models import User
-from mall.purchasing import budget, cart, checkout, notices, orders, payments
+from mall.purchasing import budget, cart, checkout, contracts, notices, orders, payments
 from mall.purchasing.models import BudgetLine, CartItem, Order, OrderStatus, Payment
 from mall.purchasing.stripe_gateway import WebhookEvent
 from suppliers.models import SizeClass, SupplierProfile
@@ -344,8 +344,8 @@ def test_a_card_payment_shows_processing_until_the_webhook_marks_it_paid(app, se
     (order,) = _buy(session, shop.unit, {shop.paper: 2})
     _, supplier, _ids = shop.first
     orders.confirm(session, supplier, order.id)
-    orders.sign_as_supplier(session, supplier, order.id)
-    orders.sign_as_buyer(session, shop.unit.buyer, order.id)
+    contracts.sign_as_supplier(session, supplier, order.id)
+    contracts.sign_as_buyer(session, shop.unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF2")
     orders.receive(session, shop.unit.buyer, order.id)
     orders.accept(session, shop.unit.buyer, order.id, result="pass")
@@ -434,8 +434,8 @@ def test_public_notices_work_without_login_and_hide_secret_contracts(app, sessio
     (secret,) = _buy(session, shop.unit, {shop.paper: 1}, secret=True)
     for order in (public, secret):
         orders.confirm(session, supplier, order.id)
-        orders.sign_as_supplier(session, supplier, order.id)
-        orders.sign_as_buyer(session, shop.unit.buyer, order.id)
+        contracts.sign_as_supplier(session, supplier, order.id)
+        contracts.sign_as_buyer(session, shop.unit.buyer, order.id)
     notices.publish_due(session)
     session.flush()
 

@@ -15,7 +15,7 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.audit import AuditEvent
 from mall.core.auth import OrganisationKind
 from mall.core.errors import PermissionDenied, ValidationFailed
-from mall.purchasing import budget, cart, checkout, notices, orders, payments
+from mall.purchasing import budget, cart, checkout, contracts, notices, orders, payments
 from mall.purchasing.contract_document import fingerprint
 from mall.purchasing.models import (
     BudgetLine,
@@ -80,7 +80,7 @@ def test_a_small_order_without_centrally_procured_items_is_settled_and_ships_wit
 
     assert order.paperwork is Paperwork.SETTLEMENT and order.status is OrderStatus.SIGNED
     assert [s.status for s in order.steps] == ["submitted", "sent", "confirmed", "signed"]
-    document = orders.get_contract(session, unit.buyer, order.id)
+    document = contracts.get_contract(session, unit.buyer, order.id)
     assert document.number == "JS" + order.number[2:] and order.steps[-1].note == document.number
     assert document.supplier_signed_at is None and document.buyer_signed_at is None
     line = _line(session, unit)
@@ -110,11 +110,11 @@ def test_an_order_with_a_centrally_procured_line_is_signed_as_a_contract(session
     orders.confirm(session, supplier, order.id)
 
     assert order.paperwork is Paperwork.CONTRACT and order.status is OrderStatus.CONFIRMED
-    contract = orders.get_contract(session, unit.buyer, order.id)
+    contract = contracts.get_contract(session, unit.buyer, order.id)
     assert contract.number.startswith("HT") and "政府采购合同" in contract.html
     assert (unit.organisation.id, "order_confirmed") in _notified(session, order)
-    orders.sign_as_supplier(session, supplier, order.id, contract.sha256)
-    orders.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
+    contracts.sign_as_supplier(session, supplier, order.id, contract.sha256)
+    contracts.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
     assert order.status is OrderStatus.SIGNED
 
 
@@ -191,14 +191,14 @@ def _settled(session):
 
 def test_signing_a_settlement_order_is_refused_as_there_is_no_contract(session):
     unit, supplier, order = _settled(session)
-    sha = orders.get_contract(session, supplier, order.id).sha256
-    for call, actor in ((orders.sign_as_supplier, supplier), (orders.sign_as_buyer, unit.buyer)):
-        with pytest.raises(orders.NoContractToSign) as refused:
+    sha = contracts.get_contract(session, supplier, order.id).sha256
+    for call, actor in ((contracts.sign_as_supplier, supplier), (contracts.sign_as_buyer, unit.buyer)):
+        with pytest.raises(contracts.NoContractToSign) as refused:
             call(session, actor, order.id, sha)
         assert refused.value.code == "no_contract_to_sign" and refused.value.status == 409
         assert order.number in refused.value.detail
-    with pytest.raises(orders.NoContractToSign):
-        orders.verify_signatures(session, unit.buyer, order.id)
+    with pytest.raises(contracts.NoContractToSign):
+        contracts.verify_signatures(session, unit.buyer, order.id)
     assert order.status is OrderStatus.SIGNED
 
 
@@ -208,7 +208,7 @@ def test_the_settlement_order_names_both_parties_the_sums_in_capitals_and_the_pa
     _with_profile(session, supplier)
     order = _buy(session, unit, {paper: 10})
     orders.confirm(session, supplier, order.id)
-    document = orders.get_contract(session, unit.buyer, order.id)
+    document = contracts.get_contract(session, unit.buyer, order.id)
     html = document.html
     buyer = session.get(Organisation, unit.organisation.id)
     seller = session.get(Organisation, supplier.organisation_id)
@@ -225,7 +225,7 @@ def test_the_settlement_order_names_both_parties_the_sums_in_capitals_and_the_pa
 
 def test_the_settlement_orders_fingerprint_is_in_the_audit_trail(session):
     _unit_, supplier, order = _settled(session)
-    document = orders.get_contract(session, supplier, order.id)
+    document = contracts.get_contract(session, supplier, order.id)
     (event,) = session.scalars(select(AuditEvent).where(
         AuditEvent.action == "order.signed", AuditEvent.object_type == "order",
         AuditEvent.object_id == str(order.id))).all()
@@ -243,7 +243,7 @@ def test_a_settlement_order_gets_a_result_notice_and_never_a_contract_notice(ses
     kinds = session.scalars(select(Notice.kind).where(Notice.order_id == order.id)).all()
     assert kinds == [NoticeKind.RESULT]
     with pytest.raises(ValueError):
-        orders._add_notice(session, order, NoticeKind.CONTRACT)
+        notices.record_notice(session, order, NoticeKind.CONTRACT)
 
 
 # -- API and pages -----------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_the_api_shows_the_paperwork_serves_the_settlement_order_and_refuses_sig
     assert shown.json["paperwork"] == "settlement" and shown.json["status"] == "signed"
     document = client.get(f"{API}/orders/{order.id}/contract", headers=buyer)
     assert document.mimetype == "text/html" and "结算单" in document.get_data(as_text=True)
-    assert document.headers["X-Contract-SHA256"] == orders.get_contract(session, supplier, order.id).sha256
+    assert document.headers["X-Contract-SHA256"] == contracts.get_contract(session, supplier, order.id).sha256
     refused = client.post(f"{API}/orders/{order.id}/sign", json={}, headers=buyer)
     assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
     assert refused.json["code"] == "no_contract_to_sign"
@@ -282,7 +282,7 @@ def _browser(app, session, actor, *, english: bool = True):
 
 def test_the_order_page_shows_the_settlement_order_in_place_of_the_contract(app, session):
     unit, supplier, order = _settled(session)
-    sha = orders.get_contract(session, supplier, order.id).sha256
+    sha = contracts.get_contract(session, supplier, order.id).sha256
     seller = _browser(app, session, supplier)
     html = seller.get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'id="settlement"' in html and 'id="contract"' not in html
