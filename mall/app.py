@@ -70,6 +70,7 @@ def _register_models() -> None:
     import mall.accounts.models  # noqa: F401
     import mall.core.audit  # noqa: F401
     import mall.core.audit_jobs  # noqa: F401
+    import mall.core.housekeeping_jobs  # noqa: F401
     import mall.core.idempotency  # noqa: F401
     import mall.core.outbox  # noqa: F401
     import mall.purchasing.jobs  # noqa: F401

@@ -3,7 +3,12 @@
 from flask import current_app
 
 from mall.core.jobs import job
-from suppliers.imports.service import fail_stalled_imports, next_queued_import, run_import
+from suppliers.imports.service import (
+    fail_stalled_imports,
+    next_queued_import,
+    purge_old_files,
+    run_import,
+)
 
 
 @job(id="suppliers.imports", seconds=2)
@@ -18,3 +23,9 @@ def run_queued_imports(session) -> None:
     var_dir = current_app.config["MALL_VAR_DIR"]
     while (job_id := next_queued_import(session)) is not None:
         run_import(session, job_id, var_dir=var_dir)
+
+
+@job(id="suppliers.import_files_purge", seconds=3600)
+def purge_import_files(session) -> None:
+    """Delete uploads and error reports of imports finished over 30 days ago."""
+    purge_old_files(session, current_app.config["MALL_VAR_DIR"])

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mall.core.clock import now
@@ -61,3 +61,12 @@ def store_response(session: Session, *, organisation_id: int, key: str, method: 
         request_hash=fingerprint, status_code=status_code,
         response_body=json.dumps(body, ensure_ascii=False, default=str), created_at=now()))
     session.flush()
+
+
+RETENTION = timedelta(days=7)  # a retry comes within minutes; a week is generous
+
+
+def purge_expired(session: Session, *, older_than: timedelta = RETENTION) -> int:
+    """Forget answers older than ``older_than``; their keys may then be used afresh."""
+    return session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < now() - older_than)).rowcount

@@ -48,7 +48,8 @@ OPENAPI_DOC = {
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
         "description": "Any unique string (a UUID) per logical request. Retrying with the "
                        "same key and body returns the first answer with the header "
-                       f"{REPLAYED_HEADER}: true and changes nothing.",
+                       f"{REPLAYED_HEADER}: true and changes nothing. Answers are kept "
+                       "for 7 days.",
     }],
     "responses": {"409": {"description": "The key was used for a different request "
                                          "(idempotency_key_reused) or is still in use "

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # a million rows of CSV is ~250 MB
 MAX_ROWS = 1_000_000
 STALLED_AFTER = timedelta(minutes=15)
+FILES_KEPT_FOR = timedelta(days=30)  # uploads and error reports; the job's record stays
 LOCALES = ("zh_Hans_CN", "en")
 _COPY_CHUNK = 1 << 20
 
@@ -197,6 +198,23 @@ def fail_stalled_imports(session: Session, *, at=None) -> int:
         update(ImportJob).where(ImportJob.status == ImportStatus.RUNNING,
                                 ImportJob.updated_at < moment - STALLED_AFTER)
         .values(status=ImportStatus.FAILED, failure="interrupted", finished_at=moment)).rowcount
+
+
+def purge_old_files(session: Session, var_dir: str | Path, *, older_than: timedelta = FILES_KEPT_FOR,
+                    limit: int = 200) -> int:
+    """Delete the uploaded files and error reports of imports finished more than
+    ``older_than`` ago (up to 512 MB each); the job's record, counts and SHA-256 stay.
+    A purged job has no stored file (``stored_path`` empty) and no error report."""
+    jobs = list(session.scalars(select(ImportJob).where(
+        ImportJob.status.in_([ImportStatus.DONE, ImportStatus.FAILED]),
+        ImportJob.finished_at < now() - older_than, ImportJob.stored_path != "")
+        .order_by(ImportJob.id).limit(limit)))
+    for job in jobs:
+        for relative in (job.stored_path, job.error_path):
+            if relative:
+                (Path(var_dir) / relative).unlink(missing_ok=True)
+        job.stored_path, job.error_path = "", None
+    return len(jobs)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -10,8 +11,10 @@ from sqlalchemy import func, select
 
 from catalog.models import Offer, PriceChange
 from catalog.services import get_category
+from mall.core.clock import frozen_clock
+from mall.core.errors import NotFound
 from suppliers.imports import service
-from suppliers.imports.service import create_import_job, run_import
+from suppliers.imports.service import create_import_job, error_report_path, run_import
 from suppliers.jobs import run_queued_imports
 from suppliers.models import ImportJob, ImportStatus
 from tests.conftest import csrf_from, login, own_app
@@ -356,3 +359,29 @@ def test_an_import_whose_runner_never_started_is_started_by_the_progress_poll(co
         threads[1].join(timeout=60)
         progress = client.get(f"/supplier/imports/{job_id}/progress").json
     assert (progress["status"], progress["created"], progress["invalid"]) == ("done", 2, 5)
+
+
+def test_files_of_imports_finished_over_30_days_ago_are_deleted_and_the_record_stays(
+        session, tmp_path):
+    from suppliers.imports.service import purge_old_files
+
+    _user, actor = admitted_supplier(session)
+    old = do_import(session, actor, tmp_path, csv_bytes(MIXED))
+    recent = do_import(session, actor, tmp_path, csv_bytes([offer_row("R-1"), offer_row("R-2",
+                                                                                      price="x")]))
+    old_files = [tmp_path / old.stored_path, tmp_path / old.error_path]
+    recent_files = [tmp_path / recent.stored_path, tmp_path / recent.error_path]
+    assert all(f.is_file() for f in old_files + recent_files)
+
+    with frozen_clock(old.finished_at + timedelta(days=30, seconds=1)):
+        old.finished_at -= timedelta(days=1)  # finished a day before the other
+        session.flush()
+        assert purge_old_files(session, tmp_path, older_than=timedelta(days=30, hours=12)) == 1
+
+    assert not any(f.exists() for f in old_files)
+    assert all(f.is_file() for f in recent_files)
+    assert (old.stored_path, old.error_path, old.rows_created) == ("", None, 2)
+    with pytest.raises(NotFound):
+        error_report_path(old, tmp_path)  # the page offers no report any more
+    with frozen_clock(old.finished_at + timedelta(days=60)):
+        assert purge_old_files(session, tmp_path) == 1  # now the recent one; the old one is done
