@@ -44,6 +44,12 @@ class ProfileInput:
     assets_wan: int | None = None
 
 
+def enabled_leaves(session: Session) -> Sequence[Category]:
+    """The categories a supplier may apply for, in code order."""
+    return session.scalars(select(Category).where(Category.enabled.is_(True))
+                           .order_by(Category.code)).all()
+
+
 def _leaf_categories(session: Session, codes: Sequence[str]) -> list[Category]:
     codes = sorted(set(codes))
     if not codes:

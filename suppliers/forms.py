@@ -1,7 +1,11 @@
-"""Marshmallow schemas of the supplier portal's and the operator's HTML forms."""
+"""Marshmallow schemas of the supplier portal's and the operator's HTML forms, and the
+admission service's input built from a loaded profile form."""
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from stdnum.cn import uscc
+
+from suppliers.admission import ProfileInput
+from suppliers.models import SizeClass
 
 PHONE = validate.Regexp(r"^[0-9+\-() ]{7,20}$", error="Enter a valid phone number.")
 
@@ -44,6 +48,18 @@ class RegistrationForm(ProfileForm):
         r"^[A-Za-z0-9_.\-]{3,40}$", error="3–40 letters, digits, dot, dash or underscore."))
     display_name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     password = fields.Str(required=True, validate=validate.Length(min=10, max=200))
+
+
+def profile_input(data: dict) -> ProfileInput:
+    """The admission service's input from a loaded ProfileForm (or RegistrationForm)."""
+    return ProfileInput(
+        legal_representative=data["legal_representative"],
+        controlling_shareholder=data["controlling_shareholder"], size=SizeClass(data["size"]),
+        contact_name=data["contact_name"], contact_phone=data["contact_phone"],
+        contact_email=data["contact_email"], bank_name=data["bank_name"],
+        bank_account=data["bank_account"].replace(" ", ""),
+        delivery_regions=tuple(data["delivery_regions"]), employees=data.get("employees"),
+        revenue_wan=data.get("revenue_wan"), assets_wan=data.get("assets_wan"))
 
 
 class DecisionForm(FormSchema):

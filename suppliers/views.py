@@ -4,14 +4,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from catalog.models import Category, Offer, OfferStatus, Product
+from catalog.models import Offer, OfferStatus, Product
 from mall.core.auth import Role
 from mall.core.errors import ValidationFailed
 from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
 from suppliers import admission, moderation
-from suppliers.forms import ProfileForm, QuickEditForm
+from suppliers.forms import ProfileForm, QuickEditForm, profile_input
 from suppliers.listings import PriceStockUpdate, update_prices
 from suppliers.models import AdmissionApplication, SupplierProfile
 
@@ -20,12 +20,6 @@ STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAGE_SIZE = 50
 SORTS = {"updated": Offer.updated_at.desc(), "price": Offer.price_fen.asc(),
          "-price": Offer.price_fen.desc(), "stock": Offer.stock.asc(), "sku": Offer.supplier_sku}
-
-
-def enabled_leaves():
-    """The categories a supplier may apply for, in code order."""
-    return db.session.scalars(select(Category).where(Category.enabled.is_(True))
-                              .order_by(Category.code)).all()
 
 
 @blueprint.route("/")
@@ -69,22 +63,8 @@ def apply():
             flash(_("Your application was sent to the trading centre."), "success")
             return redirect(url_for("suppliers.dashboard"))
     return render_template("suppliers/apply.html", form=form, errors=errors,
-                           categories=enabled_leaves(), registering=False), \
+                           categories=admission.enabled_leaves(db.session), registering=False), \
         (422 if errors else 200)
-
-
-def profile_input(data: dict) -> admission.ProfileInput:
-    """The service's input from a validated form."""
-    from suppliers.models import SizeClass
-
-    return admission.ProfileInput(
-        legal_representative=data["legal_representative"],
-        controlling_shareholder=data["controlling_shareholder"], size=SizeClass(data["size"]),
-        contact_name=data["contact_name"], contact_phone=data["contact_phone"],
-        contact_email=data["contact_email"], bank_name=data["bank_name"],
-        bank_account=data["bank_account"].replace(" ", ""),
-        delivery_regions=tuple(data["delivery_regions"]), employees=data.get("employees"),
-        revenue_wan=data.get("revenue_wan"), assets_wan=data.get("assets_wan"))
 
 
 def _profile_defaults(profile):

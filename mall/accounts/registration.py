@@ -11,8 +11,7 @@ from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
 from mall.web import form_dict, load_form
 from suppliers import admission
-from suppliers.forms import RegistrationForm
-from suppliers.views import enabled_leaves, profile_input
+from suppliers.forms import RegistrationForm, profile_input
 
 blueprint = Blueprint("registration", __name__)
 
@@ -52,5 +51,5 @@ def register():
             flash(_("Your application was sent to the trading centre."), "success")
             return redirect(url_for("suppliers.dashboard"))
     return render_template("suppliers/apply.html", form=request.form, errors=errors,
-                           categories=enabled_leaves(), registering=True), \
+                           categories=admission.enabled_leaves(db.session), registering=True), \
         (422 if errors else 200)
