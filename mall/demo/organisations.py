@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from stdnum.cn import uscc
-
+from mall.core.credit_codes import uscc_with_check_digit
 from mall.demo.vocabulary import REGIONS, SUPPLIERS, UNITS
 
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -57,8 +56,8 @@ def _credit_code(authority_and_type: str, region_code: str, rng: random.Random) 
         body = "".join(rng.choice("0123456789") for _ in range(8))
         if body != "00000000":
             break
-    head = f"{authority_and_type}{region_code}{body}{gb11714_check_char(body)}"
-    return head + uscc.calc_check_digit(head)
+    return uscc_with_check_digit(
+        f"{authority_and_type}{region_code}{body}{gb11714_check_char(body)}")
 
 
 def _unique_codes(requests: list[tuple[str, str, str]]) -> list[str]:

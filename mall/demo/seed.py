@@ -19,6 +19,7 @@ from mall.accounts import services as accounts
 from mall.accounts.models import Organisation
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today, now
+from mall.core.credit_codes import uscc_with_check_digit
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
 from mall.purchasing.models import BudgetLine, UnitSettings
@@ -60,12 +61,6 @@ def demo_logins(session: Session) -> list[tuple[str, str]]:
     return DEMO_LOGINS
 
 
-def _valid_code(code: str) -> str:
-    from stdnum.cn import uscc
-
-    return code[:17] + uscc.calc_check_digit(code[:17])
-
-
 # Each demo unit's purchase plan for this year: (category, project, amount in fen).
 DEMO_BUDGET_LINES = (("A02000000", "信息化设备购置", 200_000_000),
                      ("A05000000", "办公用品及耗材采购", 50_000_000))
@@ -105,7 +100,8 @@ def _budgets(session: Session) -> None:
 def _people(session: Session, password_hash: str) -> list[Organisation]:
     def org(kind, name, code, region="430100", region_name="长沙市"):
         return accounts.create_organisation(session, kind=kind, name=name,
-                                            credit_code=_valid_code(code), region_code=region,
+                                            credit_code=uscc_with_check_digit(code[:17]),
+                                            region_code=region,
                                             region_name=region_name)
 
     def user(organisation, login, name, roles):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from stdnum.cn import uscc
-
 from mall.accounts import services
 from mall.accounts.models import Organisation, User
 from mall.core.auth import OrganisationKind, Role
+from mall.core.credit_codes import uscc_with_check_digit
 
 PASSWORD = "Correct-Horse-42"
 _serial = itertools.count(1)
@@ -32,8 +31,7 @@ _HASH_CACHE: dict[str, str] = {}
 
 def credit_code(kind: OrganisationKind = OrganisationKind.SUPPLIER, region: str = "430100") -> str:
     """A unique, checksum-valid unified social credit code."""
-    body = f"{_KIND_PREFIX[kind]}{region}{next(_serial):09d}"
-    return body + uscc.calc_check_digit(body)
+    return uscc_with_check_digit(f"{_KIND_PREFIX[kind]}{region}{next(_serial):09d}")
 
 
 def make_organisation(session, kind: OrganisationKind = OrganisationKind.PURCHASING_UNIT,
