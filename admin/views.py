@@ -107,15 +107,26 @@ def synonyms():
 @page(Role.OPERATOR, Role.SUPERVISOR)
 def purchase_settings():
     """Purchase limits per region (the mall default and regional rows): the direct-purchase
-    limit with its warning share, and the settlement-order threshold."""
+    limit with its warning share, and the settlement-order threshold. ``?region=`` fills the
+    form with a row's current values (``default``: the mall default row)."""
     from mall.core.money import parse_yuan
     from mall.purchasing import budget
 
     actor = current_actor()
+    rows = budget.region_settings(db.session)
     errors: dict[str, list[str]] = {}
+    form = request.form
+    if request.method == "GET" and request.args.get("region"):
+        wanted = request.args["region"]
+        row = next((r for r in rows if (r.region_code or "default") == wanted), None)
+        if row is not None:
+            form = {"region_code": row.region_code or "", "direct_limit": _yuan(row.direct_limit_fen),
+                    "warn_pct": str(row.warn_pct),
+                    "settlement_max": _yuan(row.settlement_max_fen)
+                    if row.settlement_max_fen is not None else "",
+                    "settlement_inherit": "1" if row.settlement_max_fen is None else ""}
     if request.method == "POST":
         actor.require_role(Role.OPERATOR)
-        form = request.form
         region = form.get("region_code", "").strip() or None
         if region is not None and not (len(region) == 6 and region.isdigit()):
             errors["region_code"] = [_("Enter a six-digit region code, or leave it empty for the "
@@ -130,22 +141,31 @@ def purchase_settings():
         if amounts.get("direct_limit") is None and "direct_limit" not in errors:
             errors["direct_limit"] = [_("Enter the direct-purchase limit.")]
         warn = form.get("warn_pct", "").strip()
-        if not warn.isdigit():
+        if not warn.isdigit() or not 1 <= int(warn) <= 100:
             errors["warn_pct"] = [_("Enter a whole percentage from 1 to 100.")]
         if not errors:
+            current = next((r for r in rows if r.region_code == region), None)
+            settlement = (None if form.get("settlement_inherit") else amounts["settlement_max"]
+                          if amounts["settlement_max"] is not None
+                          else current.settlement_max_fen if current else None)
             try:
                 budget.set_limits(db.session, actor, region_code=region,
                                   direct_limit_fen=amounts["direct_limit"], warn_pct=int(warn))
                 budget.set_settlement_threshold(db.session, actor, region_code=region,
-                                                amount_fen=amounts["settlement_max"])
+                                                amount_fen=settlement)
                 flash(_("Purchase limits saved."), "success")
                 return redirect(url_for("admin.purchase_settings"))
             except ValidationFailed as exc:
                 db.session.rollback()
                 names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max"}
                 errors = {names.get(k, k): [_(m) for m in v] for k, v in exc.errors.items()}
-    return render_template("admin/purchase_settings.html", rows=budget.region_settings(db.session),
+    return render_template("admin/purchase_settings.html", rows=rows,
                            defaults={"direct_limit": budget.DEFAULT_DIRECT_LIMIT_FEN,
                                      "warn_pct": budget.DEFAULT_WARN_PCT,
                                      "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN},
-                           errors=errors, form=request.form), (422 if errors else 200)
+                           errors=errors, form=form), (422 if errors else 200)
+
+
+def _yuan(fen: int) -> str:
+    """Fen as a yuan amount a person can edit: 80000000 → "800000.00"."""
+    return f"{fen // 100}.{fen % 100:02d}"

@@ -4,9 +4,10 @@ from flask import current_app
 
 from mall.core.jobs import job
 from suppliers.imports.service import (
+    delete_files,
     fail_stalled_imports,
     next_queued_import,
-    purge_old_files,
+    release_old_files,
     run_import,
 )
 
@@ -27,5 +28,8 @@ def run_queued_imports(session) -> None:
 
 @job(id="suppliers.import_files_purge", seconds=3600)
 def purge_import_files(session) -> None:
-    """Delete uploads and error reports of imports finished over 30 days ago."""
-    purge_old_files(session, current_app.config["MALL_VAR_DIR"])
+    """Delete uploads and error reports of imports finished over 30 days ago: the records
+    first, the files once that has committed (a failed commit deletes nothing)."""
+    files = release_old_files(session, current_app.config["MALL_VAR_DIR"])
+    session.commit()
+    delete_files(files)

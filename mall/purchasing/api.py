@@ -49,7 +49,13 @@ from mall.web.idempotency import (
 
 blueprint = Blueprint("purchasing_api", __name__, url_prefix="",
                       description="Cart, checkout, orders and their steps, payments, notices")
-CHECKOUT_KEY_DOC = {"parameters": OPENAPI_DOC["parameters"], "responses": {
+CHECKOUT_KEY_DOC = {"parameters": [{
+    **OPENAPI_DOC["parameters"][0],
+    "description": "Any unique string (a UUID) per checkout, per user. A retry with the same "
+                   "key and body gets the orders of the first checkout back (as they stand "
+                   f"now, with the header {REPLAYED_HEADER}: true) and buys nothing twice; the "
+                   "same key with another body is refused (idempotency_key_reused). A checkout "
+                   "keeps its key for good."}], "responses": {
     "409": {"description": "Refused: out_of_stock, budget_exhausted, "
                            "direct_purchase_limit_exceeded, idempotency_key_reused (the key "
                            "was sent with another request)."}}}

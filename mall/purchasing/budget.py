@@ -84,8 +84,13 @@ def set_limits(session: Session, actor: Actor, *, region_code: str | None, direc
                warn_pct: int = DEFAULT_WARN_PCT) -> PurchaseSettings:
     """The operator sets a region's limit (None: the mall-wide default)."""
     actor.require_role(Role.OPERATOR)
-    if direct_limit_fen <= 0 or not 1 <= warn_pct <= 100:
-        raise ValidationFailed(errors={"direct_limit_fen": ["The limit must be positive."]})
+    errors: dict[str, list[str]] = {}
+    if direct_limit_fen <= 0:
+        errors["direct_limit_fen"] = ["The limit must be positive."]
+    if not 1 <= warn_pct <= 100:
+        errors["warn_pct"] = [N_("Enter a whole percentage from 1 to 100.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
     row = session.scalar(select(PurchaseSettings).where(
         PurchaseSettings.region_code.is_(None) if region_code is None
         else PurchaseSettings.region_code == region_code))

@@ -242,7 +242,7 @@ def _claim_token(session: Session, actor: Actor, token: str,
         return checkout_id, None
     found, first_request = session.execute(select(Checkout.id, Checkout.request_hash).where(
         Checkout.user_id == actor.user_id, Checkout.token == token)).one()
-    if first_request != fingerprint:
+    if first_request is not None and first_request != fingerprint:  # None: before 0007
         raise Conflict("This Idempotency-Key was used for a different request.",
                        code="idempotency_key_reused")
     return found, list(session.scalars(select(Order).where(Order.checkout_id == found)

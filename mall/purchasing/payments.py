@@ -45,13 +45,15 @@ PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELED = "canceled"
+PROCESSING = "processing"
 REQUIRES_ACTION = "requires_action"  # the card's bank wants its 3-D Secure check in the browser
 FINAL_STATUSES = {SUCCEEDED, CANCELED, FAILED}
 # What a status may replace: a late "failed" never undoes a success, but money Stripe reports
 # taken after a failure (a retried 3-D Secure authentication) is money taken.
 _REPLACEABLE = {SUCCEEDED: ("pending", "processing", REQUIRES_ACTION, FAILED),
                 FAILED: ("pending", "processing", REQUIRES_ACTION),
-                CANCELED: (REQUIRES_ACTION,)}
+                CANCELED: (REQUIRES_ACTION,),
+                PROCESSING: (REQUIRES_ACTION,)}  # checked by the bank, now with the card network
 # A 3-D Secure check not finished within this time is abandoned: the reconciliation job
 # cancels its PaymentIntent, so the order can be paid another way.
 VERIFICATION_TIMEOUT = timedelta(minutes=30)
@@ -102,9 +104,9 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     key. Any other gateway error leaves nothing behind, and a retry with the same card sends
     the same key, so a charge Stripe made before the connection broke is not made twice.
     """
-    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES, settings)
-    if not payment_method or len(payment_method) > 100:
+    if not payment_method or len(payment_method) > 100:  # before any unfinished check is dropped
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
+    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES, settings)
     attempt = session.scalar(select(func.count()).select_from(Payment)
                              .where(Payment.order_id == order.id)) + 1
     # Stripe refuses a key reused with other parameters: another card is another request.
@@ -187,6 +189,8 @@ def _apply_gateway_status(session: Session, payment: Payment, gateway_status: st
         _apply_status(session, payment, CANCELED, actor=actor)
     elif gateway_status in (CANCELED, "requires_payment_method"):
         _apply_status(session, payment, FAILED)
+    elif gateway_status == PROCESSING and payment.status == REQUIRES_ACTION:
+        _apply_status(session, payment, PROCESSING)
     else:
         payment.updated_at = now()
 

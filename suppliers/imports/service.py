@@ -200,21 +200,33 @@ def fail_stalled_imports(session: Session, *, at=None) -> int:
         .values(status=ImportStatus.FAILED, failure="interrupted", finished_at=moment)).rowcount
 
 
-def purge_old_files(session: Session, var_dir: str | Path, *, older_than: timedelta = FILES_KEPT_FOR,
-                    limit: int = 200) -> int:
-    """Delete the uploaded files and error reports of imports finished more than
-    ``older_than`` ago (up to 512 MB each); the job's record, counts and SHA-256 stay.
-    A purged job has no stored file (``stored_path`` empty) and no error report."""
+def release_old_files(session: Session, var_dir: str | Path, *,
+                      older_than: timedelta = FILES_KEPT_FOR, limit: int = 200) -> list[Path]:
+    """Forget the uploaded files and error reports of imports finished more than
+    ``older_than`` ago (the job's record, counts and SHA-256 stay; ``stored_path`` becomes
+    empty) and return the files nobody needs any more, to delete once this commits. An
+    upload is stored once per content, so a file a newer import of the same content still
+    uses is kept."""
     jobs = list(session.scalars(select(ImportJob).where(
         ImportJob.status.in_([ImportStatus.DONE, ImportStatus.FAILED]),
         ImportJob.finished_at < now() - older_than, ImportJob.stored_path != "")
         .order_by(ImportJob.id).limit(limit)))
+    released = {job.id for job in jobs}
+    files: list[Path] = []
     for job in jobs:
-        for relative in (job.stored_path, job.error_path):
-            if relative:
-                (Path(var_dir) / relative).unlink(missing_ok=True)
+        shared = session.scalar(select(ImportJob.id).where(
+            ImportJob.stored_path == job.stored_path, ImportJob.id.not_in(released)).limit(1))
+        if shared is None:
+            files.append(Path(var_dir) / job.stored_path)
+        if job.error_path:  # one per job
+            files.append(Path(var_dir) / job.error_path)
         job.stored_path, job.error_path = "", None
-    return len(jobs)
+    return sorted(set(files))
+
+
+def delete_files(files: list[Path]) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
 
 
 @dataclass

@@ -139,3 +139,27 @@ def test_the_api_hands_the_client_secret_to_the_buyer_only(client, session, card
                          payment_method="pm_card_visa")  # another card: the check is dropped
     gone = client.post(url, json={}, headers=bearer(session, world.unit.approver))
     assert gone.status_code == 404 and gone.json["code"] == "no_verification_pending"
+
+
+def test_a_request_without_card_details_leaves_the_waiting_check_alone(session, stripe_settings):
+    from mall.core.errors import ValidationFailed
+
+    world, payment = started(session, stripe_settings)
+    with pytest.raises(ValidationFailed):
+        payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
+                             payment_method="")
+    assert payment.status == "requires_action"
+    assert retrieve_payment(stripe_settings, payment.intent_id).status == "requires_action"
+
+
+def test_a_checked_payment_the_network_still_processes_shows_as_processing(session,
+                                                                           stripe_settings):
+    """Stripe may answer "processing" after the bank's check (localstripe goes straight to
+    succeeded): the page must then poll, not offer the check again."""
+    from mall.purchasing.queries import order_record
+
+    world, payment = started(session, stripe_settings)
+    payments._apply_gateway_status(session, payment, "processing")
+    assert payment.status == "processing"
+    record = order_record(session, fresh(session, Order, world.order_id))
+    assert record.payment_in_progress and not record.verification_pending

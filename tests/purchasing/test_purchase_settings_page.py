@@ -58,3 +58,37 @@ def test_the_supervisor_reads_the_limits_but_cannot_change_them(client, session)
 def test_a_buyer_has_no_business_there(client, session):
     login(client, make_unit(session).buyer_user.login)
     assert client.get(PAGE).status_code == 403
+
+
+def test_changing_only_the_limit_keeps_the_regions_threshold_and_the_form_shows_a_row(
+        client, session):
+    unit = make_unit(session, region_code="430111")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-limits-3")
+    login(client, "centre-limits-3")
+    post_form(client, PAGE, PAGE, {"region_code": "430111", "direct_limit": "800000",
+                                   "warn_pct": "80", "settlement_max": "20000"})
+
+    edit = client.get(f"{PAGE}?region=430111").get_data(as_text=True)
+    assert 'value="800000.00"' in edit and 'value="20000.00"' in edit  # the row's values
+
+    post_form(client, PAGE, PAGE, {"region_code": "430111", "direct_limit": "700000",
+                                   "warn_pct": "80", "settlement_max": ""})
+    assert budget.unit_limits(session, unit.organisation.id).direct_limit_fen == 70_000_000
+    assert budget.settlement_threshold(session, unit.organisation.id) == 2_000_000  # unchanged
+
+    post_form(client, PAGE, PAGE, {"region_code": "430111", "direct_limit": "700000",
+                                   "warn_pct": "80", "settlement_max": "",
+                                   "settlement_inherit": "1"})
+    elsewhere = make_unit(session, region_code="440100")  # a region without a row of its own
+    assert (budget.settlement_threshold(session, unit.organisation.id)
+            == budget.settlement_threshold(session, elsewhere.organisation.id) != 2_000_000)
+
+
+def test_a_warning_share_out_of_range_is_named_next_to_its_own_field(client, session):
+    make_member(session, OrganisationKind.OPERATOR, login="centre-limits-4")
+    login(client, "centre-limits-4")
+    refused = post_form(client, PAGE, PAGE, {"region_code": "", "direct_limit": "1000000",
+                                             "warn_pct": "150", "settlement_max": ""})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="warn_pct-error"' in html and 'id="direct_limit-error"' not in html

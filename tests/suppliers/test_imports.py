@@ -363,7 +363,7 @@ def test_an_import_whose_runner_never_started_is_started_by_the_progress_poll(co
 
 def test_files_of_imports_finished_over_30_days_ago_are_deleted_and_the_record_stays(
         session, tmp_path):
-    from suppliers.imports.service import purge_old_files
+    from suppliers.imports.service import delete_files, release_old_files
 
     _user, actor = admitted_supplier(session)
     old = do_import(session, actor, tmp_path, csv_bytes(MIXED))
@@ -376,7 +376,10 @@ def test_files_of_imports_finished_over_30_days_ago_are_deleted_and_the_record_s
     with frozen_clock(old.finished_at + timedelta(days=30, seconds=1)):
         old.finished_at -= timedelta(days=1)  # finished a day before the other
         session.flush()
-        assert purge_old_files(session, tmp_path, older_than=timedelta(days=30, hours=12)) == 1
+        files = release_old_files(session, tmp_path, older_than=timedelta(days=30, hours=12))
+    assert sorted(files) == sorted(old_files)
+    assert all(f.is_file() for f in old_files)  # nothing deleted before the records commit
+    delete_files(files)
 
     assert not any(f.exists() for f in old_files)
     assert all(f.is_file() for f in recent_files)
@@ -384,4 +387,21 @@ def test_files_of_imports_finished_over_30_days_ago_are_deleted_and_the_record_s
     with pytest.raises(NotFound):
         error_report_path(old, tmp_path)  # the page offers no report any more
     with frozen_clock(old.finished_at + timedelta(days=60)):
-        assert purge_old_files(session, tmp_path) == 1  # now the recent one; the old one is done
+        assert len(release_old_files(session, tmp_path)) == 2  # now the recent one's files
+
+
+def test_an_upload_a_newer_import_of_the_same_file_uses_is_kept(session, tmp_path):
+    from suppliers.imports.service import create_import_job, release_old_files
+
+    _user, actor = admitted_supplier(session)
+    content = csv_bytes([offer_row("S-1")])
+    old = do_import(session, actor, tmp_path, content)
+    again = create_import_job(session, actor, filename="offers.csv", stream=io.BytesIO(content),
+                              locale="zh_Hans_CN", var_dir=tmp_path)  # queued, same content
+    assert again.stored_path == old.stored_path
+
+    with frozen_clock(old.finished_at + timedelta(days=31)):
+        files = release_old_files(session, tmp_path)
+
+    assert tmp_path / again.stored_path not in files and old.stored_path == ""
+    assert run_import(session, again.id, var_dir=tmp_path).status is ImportStatus.DONE
