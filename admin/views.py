@@ -109,7 +109,7 @@ def purchase_settings():
     """Purchase limits per region (the mall default and regional rows): the direct-purchase
     limit with its warning share, and the settlement-order threshold. ``?region=`` fills the
     form with a row's current values (``default``: the mall default row)."""
-    from mall.core.money import parse_yuan
+    from mall.core.money import parse_yuan, yuan_text
     from mall.purchasing import budget
 
     actor = current_actor()
@@ -120,9 +120,9 @@ def purchase_settings():
         wanted = request.args["region"]
         row = next((r for r in rows if (r.region_code or "default") == wanted), None)
         if row is not None:
-            form = {"region_code": row.region_code or "", "direct_limit": _yuan(row.direct_limit_fen),
-                    "warn_pct": str(row.warn_pct),
-                    "settlement_max": _yuan(row.settlement_max_fen)
+            form = {"region_code": row.region_code or "",
+                    "direct_limit": yuan_text(row.direct_limit_fen), "warn_pct": str(row.warn_pct),
+                    "settlement_max": yuan_text(row.settlement_max_fen)
                     if row.settlement_max_fen is not None else "",
                     "settlement_inherit": "1" if row.settlement_max_fen is None else ""}
     if request.method == "POST":
@@ -164,8 +164,3 @@ def purchase_settings():
                                      "warn_pct": budget.DEFAULT_WARN_PCT,
                                      "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN},
                            errors=errors, form=form), (422 if errors else 200)
-
-
-def _yuan(fen: int) -> str:
-    """Fen as a yuan amount a person can edit: 80000000 → "800000.00"."""
-    return f"{fen // 100}.{fen % 100:02d}"

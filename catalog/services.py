@@ -92,18 +92,11 @@ def _leaf_codes(session: Session, codes: Iterable[str], *, version: str) -> list
 def set_categories_enabled(session: Session, actor: Actor, *, codes: Iterable[str],
                            enabled: bool, version: str = CATALOGUE_VERSION) -> int:
     """The operator enables or disables leaf categories for sale in the mall."""
-    actor.require_role(Role.OPERATOR)
-    codes = _leaf_codes(session, codes, version=version)
-    changed = session.execute(
-        update(Category).where(Category.version == version, Category.code.in_(codes),
-                               Category.enabled.is_not(enabled))
-        .values(enabled=enabled)).rowcount
+    codes, changed = _set_leaf_flag(session, actor, Category.enabled, enabled, codes, version,
+                                    "category.enabled" if enabled else "category.disabled")
     for category_id in session.scalars(select(Category.id).where(Category.version == version,
                                                                    Category.code.in_(codes))):
         scope_changed(session, category_id=category_id)
-    record_event(session, action="category.enabled" if enabled else "category.disabled",
-                 object_type="category", object_id=",".join(codes)[:64], actor=actor,
-                 data={"codes": codes, "changed": changed})
     return changed
 
 
@@ -111,17 +104,25 @@ def set_centrally_procured(session: Session, actor: Actor, *, codes: Iterable[st
                            centrally_procured: bool, version: str = CATALOGUE_VERSION) -> int:
     """The operator marks leaf categories as centrally procured items (集中采购目录品目), or
     clears the mark: orders of a marked item always need a signed contract."""
+    _codes, changed = _set_leaf_flag(
+        session, actor, Category.centrally_procured, centrally_procured, codes, version,
+        "category.centrally_procured" if centrally_procured else "category.not_centrally_procured")
+    return changed
+
+
+def _set_leaf_flag(session: Session, actor: Actor, column, value: bool, codes: Iterable[str],
+                   version: str, action: str) -> tuple[list[str], int]:
+    """Set a yes/no column of leaf categories (operator only, audited); the codes and how many
+    rows changed."""
     actor.require_role(Role.OPERATOR)
     codes = _leaf_codes(session, codes, version=version)
     changed = session.execute(
         update(Category).where(Category.version == version, Category.code.in_(codes),
-                               Category.centrally_procured.is_not(centrally_procured))
-        .values(centrally_procured=centrally_procured)).rowcount
-    record_event(session, action=("category.centrally_procured" if centrally_procured
-                                  else "category.not_centrally_procured"),
-                 object_type="category", object_id=",".join(codes)[:64], actor=actor,
-                 data={"codes": codes, "changed": changed})
-    return changed
+                               column.is_not(value))
+        .values({column: value})).rowcount
+    record_event(session, action=action, object_type="category", object_id=",".join(codes)[:64],
+                 actor=actor, data={"codes": codes, "changed": changed})
+    return codes, changed
 
 
 def list_children(session: Session, *, parent_code: str | None,

@@ -201,10 +201,11 @@ def _register_template_helpers(app: Flask) -> None:
 
     from mall.core.auth import ROLES_BY_KIND
     from mall.core.clock import format_local
-    from mall.core.money import fen_to_capital, format_fen
+    from mall.core.money import fen_to_capital, format_fen, yuan_text
 
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.filters["capital"] = fen_to_capital
+    app.jinja_env.filters["yuan_text"] = yuan_text
     app.jinja_env.filters["local_time"] = format_local
     app.jinja_env.filters["roles_text"] = lambda roles: "、".join(
         gettext(r.value) for r in sorted(roles))

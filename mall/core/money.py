@@ -32,6 +32,14 @@ def fen_to_capital(fen: int) -> str:
     return cn2an.an2cn(f"{yuan}.{cents:02d}", "rmb")
 
 
+def yuan_text(fen: int) -> str:
+    """Fen as a plain yuan amount for a form field, read back by parse_yuan: 80000000 → "800000.00"."""
+    _check(fen)
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}{yuan}.{cents:02d}"
+
+
 def parse_yuan(text: str) -> int:
     """Read a yuan amount typed by a person ("1,234.5", "¥12") into fen; refuse sub-fen digits."""
     cleaned = text.strip().replace(",", "").replace("¥", "").replace("￥", "")

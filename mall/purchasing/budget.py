@@ -91,9 +91,7 @@ def set_limits(session: Session, actor: Actor, *, region_code: str | None, direc
         errors["warn_pct"] = [N_("Enter a whole percentage from 1 to 100.")]
     if errors:
         raise ValidationFailed(errors=errors)
-    row = session.scalar(select(PurchaseSettings).where(
-        PurchaseSettings.region_code.is_(None) if region_code is None
-        else PurchaseSettings.region_code == region_code))
+    row = _settings_row(session, region_code)
     if row is None:
         row = PurchaseSettings(region_code=region_code, direct_limit_fen=0)
         session.add(row)
@@ -115,6 +113,26 @@ def running_totals(session: Session, organisation_id: int, fiscal_year: int,
     return totals
 
 
+def _settings_row(session: Session, region_code: str | None) -> PurchaseSettings | None:
+    """A region's own settings row (None: the mall default row), if it has one."""
+    return session.scalar(select(PurchaseSettings).where(
+        PurchaseSettings.region_code.is_(None) if region_code is None
+        else PurchaseSettings.region_code == region_code))
+
+
+def _applies_to(region):
+    """The settings rows that apply to a unit in ``region``: its own region's, its province's
+    (the code's first two digits + 0000) and the mall default row."""
+    return or_(PurchaseSettings.region_code == region,
+               PurchaseSettings.region_code == func.substr(region, 1, 2).concat("0000"),
+               PurchaseSettings.region_code.is_(None))
+
+
+def _closest(rows):
+    """Of rows (unit's region, row's region, ...), the most specific: own, province, default."""
+    return min(rows, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
+
+
 def unit_limits(session: Session, organisation_id: int) -> Limits:
     """The limits of the unit's region (its own row, else its province's, else the mall
     default row, else DOMAIN.md's default) and the unit's approval amount; one query."""
@@ -123,17 +141,14 @@ def unit_limits(session: Session, organisation_id: int) -> Limits:
         select(region, PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen,
                PurchaseSettings.warn_pct, UnitSettings.approval_above_fen)
         .select_from(Organisation)
-        .outerjoin(PurchaseSettings, or_(PurchaseSettings.region_code == region,
-                                         PurchaseSettings.region_code
-                                         == func.substr(region, 1, 2).concat("0000"),
-                                         PurchaseSettings.region_code.is_(None)))
+        .outerjoin(PurchaseSettings, _applies_to(region))
         .outerjoin(UnitSettings, UnitSettings.organisation_id == Organisation.id)
         .where(Organisation.id == organisation_id)).all()
     approval = rows[0].approval_above_fen if rows else None
     found = [r for r in rows if r.direct_limit_fen is not None]
     if not found:
         return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT, approval)
-    best = min(found, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
+    best = _closest(found)
     return Limits(best.direct_limit_fen, best.warn_pct, approval)
 
 
@@ -144,16 +159,12 @@ def settlement_threshold(session: Session, organisation_id: int) -> int:
     rows = session.execute(
         select(region, PurchaseSettings.region_code, PurchaseSettings.settlement_max_fen)
         .select_from(Organisation)
-        .join(PurchaseSettings, or_(PurchaseSettings.region_code == region,
-                                    PurchaseSettings.region_code
-                                    == func.substr(region, 1, 2).concat("0000"),
-                                    PurchaseSettings.region_code.is_(None)))
+        .join(PurchaseSettings, _applies_to(region))
         .where(Organisation.id == organisation_id,
                PurchaseSettings.settlement_max_fen.is_not(None))).all()
     if not rows:
         return DEFAULT_SETTLEMENT_MAX_FEN
-    best = min(rows, key=lambda r: 0 if r[1] == r[0] else 2 if r[1] is None else 1)
-    return best.settlement_max_fen
+    return _closest(rows).settlement_max_fen
 
 
 def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str | None,
@@ -164,9 +175,7 @@ def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str
     if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)
                                    or amount_fen < 0):
         raise ValidationFailed(errors={"settlement_max_fen": [N_("Enter zero or more.")]})
-    row = session.scalar(select(PurchaseSettings).where(
-        PurchaseSettings.region_code.is_(None) if region_code is None
-        else PurchaseSettings.region_code == region_code))
+    row = _settings_row(session, region_code)
     if row is None and region_code is not None:
         # A new region row would also pin the region's direct-purchase limit.
         raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})

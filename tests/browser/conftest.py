@@ -85,3 +85,13 @@ def log_in(browser, base: str, login: str, *, timeout_ms: int = 15_000):
     tab.keyboard.press("Enter")
     tab.wait_for_url(f"{base}/")
     return context, tab
+
+
+def pay_by_card(tab, number: str) -> None:
+    """Type a card into the order page's card form (localstripe's Stripe.js stand-in) and submit."""
+    card = tab.locator("#card-element")
+    for placeholder, value in (("number", number), ("exp_month", "12"), ("exp_year", "30"),
+                               ("cvc", "123"), ("postal_code", "41000")):
+        card.locator(f"input[placeholder={placeholder}]").fill(value)
+    with tab.expect_navigation():
+        tab.locator("#form-pay-card button[type=submit]").click()

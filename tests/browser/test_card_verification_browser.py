@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from mall.accounts.models import User
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, pay_by_card
 from tests.conftest import own_app
 from tests.purchasing.localstripe_server import WEBHOOK_SECRET, running_localstripe
 from tests.purchasing.test_payments import accepted_order
@@ -54,15 +54,6 @@ def _accepted(application) -> tuple[str, int]:
     return login, world.order_id
 
 
-def _pay_with_3d_secure_card(tab) -> None:
-    card = tab.locator("#card-element")
-    for placeholder, value in (("number", "4000002500003155"), ("exp_month", "12"),
-                               ("exp_year", "30"), ("cvc", "123"), ("postal_code", "41000")):
-        card.locator(f"input[placeholder={placeholder}]").fill(value)
-    with tab.expect_navigation():
-        tab.locator("#form-pay-card button[type=submit]").click()
-
-
 @pytest.mark.parametrize("bank_says", ["Complete authentication", "Fail authentication"])
 def test_a_buyer_confirms_a_card_payment_with_the_bank(browser, live, bank_says):
     application, base = live
@@ -71,7 +62,7 @@ def test_a_buyer_confirms_a_card_payment_with_the_bank(browser, live, bank_says)
     try:
         tab.goto(f"{base}/orders/{order_id}")
 
-        _pay_with_3d_secure_card(tab)
+        pay_by_card(tab, "4000002500003155")  # a card that asks for 3-D Secure
         assert tab.locator("#card-verification").is_visible()
         assert tab.locator("#payments .tag-requires_action").count() == 1
         assert tab.locator("#form-pay-treasury").count() == 0  # nothing else while it waits

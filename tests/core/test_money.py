@@ -49,3 +49,11 @@ def test_typed_yuan_amounts_become_fen(text, fen):
 def test_amounts_with_sub_fen_digits_or_garbage_are_refused(text):
     with pytest.raises(ValueError):
         parse_yuan(text)
+
+
+def test_yuan_text_fills_a_form_field_that_parse_yuan_reads_back():
+    from mall.core.money import parse_yuan, yuan_text
+
+    for fen in (0, 5, 2990, 80_000_000, 123_456_789):
+        assert parse_yuan(yuan_text(fen)) == fen
+    assert yuan_text(80_000_000) == "800000.00" and yuan_text(5) == "0.05"
