@@ -28,9 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCE = (
-    REPO_ROOT / ".." / "shared" / "data" / "procurement-catalogue-2022" / "official-2022.layout.txt"
-)
+DEFAULT_SOURCE = REPO_ROOT / "catalog" / "data" / "official-2022.layout.txt"  # origin: SOURCE.md there
 DEFAULT_OUTPUT = REPO_ROOT / "catalog" / "data" / "catalogue_2022.csv"
 
 # Every table page repeats this header; the preface and the table of contents

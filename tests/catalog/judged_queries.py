@@ -1,7 +1,7 @@
 """The judged query set: what buyers type, and which offers a person would call a right answer.
 
 The corpus is built deterministically: demo products from mall.demo.products (fixed seed,
-one to three suppliers each), real JD listing titles from shared/data/real-listings, and a
+one to three suppliers each), real JD listing titles from tests/data/real-listings, and a
 few hand-written offers that are the best answers to some queries. A judgment is a rule a
 person would apply (the right kind of product, the brand asked for, the spec asked for), so
 every matching demo product counts, not only the hand-written ones.
@@ -21,7 +21,7 @@ from tests.contract.conftest import catalogue_paths
 
 SEED = 20261123
 DEMO_PRODUCTS = 6000
-REAL_LISTINGS = Path(__file__).resolve().parents[3] / "shared/data/real-listings/jd-listings-sample.csv"
+REAL_LISTINGS = Path(__file__).resolve().parents[1] / "data/real-listings/jd-listings-sample.csv"
 # Catalogue leaf of each JD category in the sample (laptops are all 游戏本).
 _REAL_CATEGORIES = {"笔记本": "A02010108", "空调": "A02061804", "U盘/移动硬盘": "A02010508",
                     "硒鼓/墨盒": "A05040201", "复印纸/打印纸": "A05040199"}

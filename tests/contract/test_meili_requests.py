@@ -3,7 +3,7 @@
 No Meilisearch server runs here, so a stub on 127.0.0.1 records every request the
 official client sends for the adapter and answers with canned responses. Each request
 body and query parameter is validated against the operation in Meilisearch's own OpenAPI
-document (shared/data/meilisearch-openapi, v1.15.2), and so is each canned response.
+document (tests/data/meilisearch-openapi, v1.15.2), and so is each canned response.
 
 Three errata of that document are corrected before use, where the generator missed how
 the server reads its Rust structs: SearchQuery and FacetSearchQuery list their fields in
@@ -31,7 +31,7 @@ from catalog.search.meili_backend import MeiliBackend
 from catalog.search.types import FACETS, SearchEngineError, SearchQuery, Sort
 from tests.contract.conftest import LAPTOP, corpus
 
-OPENAPI = Path(__file__).resolve().parents[3] / "shared/data/meilisearch-openapi/open-api.json"
+OPENAPI = Path(__file__).resolve().parents[1] / "data/meilisearch-openapi/open-api.json"
 FACET_SEARCH_ANSWER = {"type": "object", "required": ["facetHits", "facetQuery", "processingTimeMs"],
                        "properties": {"facetHits": {"type": "array", "items": {
                            "type": "object", "required": ["value", "count"],

@@ -14,9 +14,7 @@ from mall.demo.organisations import demo_suppliers, demo_units, gb11714_check_ch
 from mall.demo.products import enabled_category_codes, generate_products
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OFFICIAL_CATALOGUE = (
-    REPO_ROOT.parent / "shared" / "data" / "procurement-catalogue-2022" / "official-2022.layout.txt"
-)
+OFFICIAL_CATALOGUE = REPO_ROOT / "catalog" / "data" / "official-2022.layout.txt"  # see SOURCE.md there
 
 
 def _catalogue_rows() -> tuple[dict[str, str], set[str]]:
