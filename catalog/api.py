@@ -1,8 +1,6 @@
 """Catalogue API: browse the official categories; operators enable leaves for the mall and mark
 the centrally procured items."""
 
-from flask_smorest import Blueprint
-
 from catalog import services
 from catalog.schemas import (
     CategoryCentrallyProcuredSchema,
@@ -11,19 +9,21 @@ from catalog.schemas import (
     CategoryQuerySchema,
     CategorySchema,
 )
-from mall.core.auth import Scope
+from mall.core.auth import Role, Scope
 from mall.extensions import db
 from mall.web import current_actor
+from mall.web.access import access
+from mall.web.parsing import Blueprint
 
 blueprint = Blueprint("catalog_api", __name__, description="The procurement category catalogue")
 
 
 @blueprint.route("/categories")
+@access(Scope.CATALOG_READ)
 @blueprint.arguments(CategoryQuerySchema, location="query")
 @blueprint.response(200, CategorySchema(many=True))
 def list_categories(query):
     """Children of ``parent`` (level-1 codes without it), or a text search with ``q``."""
-    current_actor().require_scope(Scope.CATALOG_READ)
     if query["q"]:
         return services.search_categories(db.session, text=query["q"],
                                           enabled_only=query["enabled"])
@@ -32,14 +32,15 @@ def list_categories(query):
 
 
 @blueprint.route("/categories/<code>")
+@access(Scope.CATALOG_READ)
 @blueprint.response(200, CategorySchema)
 def get_category(code: str):
     """One category by its code."""
-    current_actor().require_scope(Scope.CATALOG_READ)
     return services.get_category(db.session, code)
 
 
 @blueprint.route("/categories/enabled", methods=["PUT"])
+@access(Scope.CATALOG_WRITE, Role.OPERATOR)
 @blueprint.arguments(CategoryEnableSchema)
 @blueprint.response(200, CategoryEnableResultSchema)
 def set_enabled(data):
@@ -50,6 +51,7 @@ def set_enabled(data):
 
 
 @blueprint.route("/categories/centrally-procured", methods=["PUT"])
+@access(Scope.CATALOG_WRITE, Role.OPERATOR)
 @blueprint.arguments(CategoryCentrallyProcuredSchema)
 @blueprint.response(200, CategoryEnableResultSchema)
 def set_centrally_procured(data):

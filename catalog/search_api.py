@@ -4,18 +4,16 @@ The result schemas live here rather than in catalog/schemas.py because they desc
 these two endpoints' answers.
 """
 
-from collections.abc import Callable
-from functools import wraps
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields
 
 from catalog.products import product_with_offers
 from catalog.search_forms import SearchQuerySchema, search_query
 from mall.core.auth import Scope
 from mall.extensions import db
-from mall.web import current_actor
+from mall.web.access import access
+from mall.web.parsing import Blueprint
 
 blueprint = Blueprint("search_api", __name__,
                       description="Search offers with facets and compare suppliers' prices")
@@ -99,19 +97,8 @@ class ProductDetailSchema(Schema):
     offers = fields.List(fields.Nested(ProductOfferSchema))
 
 
-def catalog_reader(view: Callable) -> Callable:
-    """Refuse anonymous callers and tokens without catalog:read before reading the request."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        current_actor().require_scope(Scope.CATALOG_READ)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blueprint.route("/search")
-@catalog_reader
+@access(Scope.CATALOG_READ)
 @blueprint.arguments(SearchQuerySchema, location="query", unknown=RAISE)
 @blueprint.response(200, SearchResultSchema)
 def search(query):
@@ -121,7 +108,7 @@ def search(query):
 
 
 @blueprint.route("/products/<int:product_id>")
-@catalog_reader
+@access(Scope.CATALOG_READ)
 @blueprint.response(200, ProductDetailSchema)
 def get_product(product_id: int):
     """A product with every supplier's visible offer sorted by price."""

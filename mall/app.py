@@ -36,6 +36,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
+    from mall.web.access import SECURITY_SCHEMES
+
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
 
     with app.app_context():
         from mall.core.db import configure_sqlite
@@ -51,6 +55,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from mall.web.errors import register_error_handlers
 
     register_error_handlers(app)
+
+    from mall.web.security import register_security
+
+    register_security(app)
 
     from mall.cli import register_commands
 

@@ -5,23 +5,21 @@ so a supplier can only see and change its own offers: another supplier's SKU is
 "not found". Offers are addressed by SKU, URL-encoded in paths.
 """
 
-from collections.abc import Callable
-from functools import wraps
-
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from mall.core.auth import Role, Scope
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
 from mall.web import current_actor, load_form
+from mall.web.access import access
 from mall.web.idempotency import idempotent
+from mall.web.parsing import Blueprint
 from suppliers import offers_read
 from suppliers.listings import (
     CREATED,
     REFUSED,
     OfferInput,
     delist_offers,
-    require_supplier,
     save_offers,
     update_prices,
 )
@@ -53,16 +51,7 @@ REFUSALS = {
 }
 
 
-def supplier_staff(view: Callable) -> Callable:
-    """Refuse anyone but supplier staff or offers:write tokens before reading the request."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        actor = current_actor()
-        require_supplier(actor, actor.organisation_id)
-        return view(*args, **kwargs)
-
-    return wrapper
+SUPPLIER_STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 
 
 def _supplier_id() -> int:
@@ -71,7 +60,7 @@ def _supplier_id() -> int:
 
 # webargs ignores unknown query parameters unless told; we report them like body typos.
 @blueprint.route("/offers")
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @blueprint.arguments(OfferQuerySchema, location="query", unknown=RAISE)
 @blueprint.response(200, OfferPageSchema)
 def list_offers(query):
@@ -81,7 +70,7 @@ def list_offers(query):
 
 
 @blueprint.route("/offers/<path:sku>")
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @blueprint.response(200, OfferDetailSchema)
 def get_offer(sku: str):
     """One of your offers with its product, status, review reasons, prices and decisions."""
@@ -90,7 +79,7 @@ def get_offer(sku: str):
 
 
 @blueprint.route("/offers/<path:sku>", methods=["PUT"])
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @blueprint.arguments(OfferUpsertSchema)
 @blueprint.response(200, ItemResultSchema, description="Updated or unchanged")
 @blueprint.alt_response(201, schema=ItemResultSchema, description="Created", success=True)
@@ -108,7 +97,7 @@ def put_offer(data, sku: str):
 
 
 @blueprint.route("/offers/batch", methods=["POST"])
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @idempotent
 @blueprint.arguments(OfferBatchSchema)
 @blueprint.response(200, BatchResultSchema)
@@ -119,7 +108,7 @@ def save_offer_batch(data):
 
 
 @blueprint.route("/offers/prices", methods=["POST"])
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @idempotent
 @blueprint.arguments(PriceBatchSchema)
 @blueprint.response(200, BatchResultSchema)
@@ -130,7 +119,7 @@ def update_offer_prices(data):
 
 
 @blueprint.route("/offers/delist", methods=["POST"])
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @idempotent
 @blueprint.arguments(DelistSchema)
 @blueprint.response(200, DelistResultSchema)
@@ -143,7 +132,7 @@ def delist(data):
 
 
 @blueprint.route("/reviews")
-@supplier_staff
+@access(Scope.OFFERS_WRITE, *SUPPLIER_STAFF)
 @blueprint.arguments(DecisionQuerySchema, location="query", unknown=RAISE)
 @blueprint.response(200, DecisionPageSchema)
 def list_reviews(query):

@@ -1,7 +1,5 @@
 """Account API: who am I, organisations and their users, roles, API tokens."""
 
-from flask_smorest import Blueprint
-
 from mall.accounts import services
 from mall.accounts.models import User
 from mall.accounts.schemas import (
@@ -13,43 +11,46 @@ from mall.accounts.schemas import (
     TokenSchema,
     UserSchema,
 )
-from mall.core.auth import Scope
+from mall.core.auth import TOKEN_ADMIN_ROLES, Role, Scope
 from mall.extensions import db
 from mall.web import current_actor
+from mall.web.access import access
+from mall.web.parsing import Blueprint
 
 blueprint = Blueprint("accounts_api", __name__, description="Accounts, roles and API tokens")
 
 
 @blueprint.route("/me")
+@access(Scope.ACCOUNT_READ)
 @blueprint.response(200, MeSchema)
 def me():
     """The authenticated user (or token owner) and their organisation."""
     actor = current_actor()
-    actor.require_scope(Scope.ACCOUNT_READ)
     user = db.session.get(User, actor.user_id)
     return {"user": user, "organisation": user.organisation,
             "scopes": sorted(actor.scopes) if actor.scopes is not None else None}
 
 
 @blueprint.route("/organisations/<int:organisation_id>")
+@access(Scope.ACCOUNT_READ)
 @blueprint.response(200, OrganisationSchema)
 def get_organisation(organisation_id: int):
     """One organisation: your own, or any for operators and supervisors."""
     actor = current_actor()
-    actor.require_scope(Scope.ACCOUNT_READ)
     return services.get_organisation(db.session, actor, organisation_id)
 
 
 @blueprint.route("/organisations/<int:organisation_id>/users")
+@access(Scope.ACCOUNT_READ)
 @blueprint.response(200, UserSchema(many=True))
 def list_users(organisation_id: int):
     """The users of an organisation you may see."""
     actor = current_actor()
-    actor.require_scope(Scope.ACCOUNT_READ)
     return services.list_users(db.session, actor, organisation_id)
 
 
 @blueprint.route("/users/<int:user_id>/roles", methods=["PUT"])
+@access(Scope.ACCOUNT_WRITE, Role.OPERATOR, Role.SUPPLIER_ADMIN)
 @blueprint.arguments(RolesUpdateSchema)
 @blueprint.response(200, UserSchema)
 def set_roles(data, user_id: int):
@@ -59,6 +60,7 @@ def set_roles(data, user_id: int):
 
 
 @blueprint.route("/tokens")
+@access(Scope.ACCOUNT_READ, *TOKEN_ADMIN_ROLES)
 @blueprint.response(200, TokenSchema(many=True))
 def list_tokens():
     """Your organisation's API tokens (never their secrets)."""
@@ -66,6 +68,7 @@ def list_tokens():
 
 
 @blueprint.route("/tokens", methods=["POST"])
+@access(Scope.ACCOUNT_WRITE, *TOKEN_ADMIN_ROLES)
 @blueprint.arguments(TokenCreateSchema)
 @blueprint.response(201, TokenCreatedSchema)
 def issue_token(data):
@@ -80,6 +83,7 @@ def issue_token(data):
 
 
 @blueprint.route("/tokens/<int:token_id>", methods=["DELETE"])
+@access(Scope.ACCOUNT_WRITE, *TOKEN_ADMIN_ROLES)
 @blueprint.response(200, TokenSchema)
 def revoke_token(token_id: int):
     """Revoke a token; it stops working at once."""

@@ -51,7 +51,9 @@ class Scope(enum.StrEnum):
     """What an API token may do; a token carries a subset its owner's roles allow."""
 
     ACCOUNT_READ = "account:read"
+    ACCOUNT_WRITE = "account:write"  # roles of users, revoking tokens
     CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"  # operators: enabled and centrally procured categories
     OFFERS_WRITE = "offers:write"
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
@@ -60,14 +62,16 @@ class Scope(enum.StrEnum):
 
 
 SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
-    OrganisationKind.SUPPLIER: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
-                                          Scope.OFFERS_WRITE, Scope.ORDERS_READ,
-                                          Scope.ORDERS_WRITE}),
-    OrganisationKind.FINANCE_PARTNER: frozenset({Scope.ACCOUNT_READ, Scope.FINANCING_READ,
-                                                 Scope.FINANCING_WRITE}),
-    OrganisationKind.PURCHASING_UNIT: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
-                                                 Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
-    OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ}),
+    OrganisationKind.SUPPLIER: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
+                                          Scope.CATALOG_READ, Scope.OFFERS_WRITE,
+                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
+    OrganisationKind.FINANCE_PARTNER: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
+                                                 Scope.FINANCING_READ, Scope.FINANCING_WRITE}),
+    OrganisationKind.PURCHASING_UNIT: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
+                                                 Scope.CATALOG_READ, Scope.ORDERS_READ,
+                                                 Scope.ORDERS_WRITE}),
+    OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
+                                          Scope.CATALOG_READ, Scope.CATALOG_WRITE}),
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
                                             Scope.ORDERS_READ}),
 }

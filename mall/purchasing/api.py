@@ -7,9 +7,8 @@ import hashlib
 import secrets
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
-from mall.core.auth import Scope
+from mall.core.auth import Role, Scope
 from mall.extensions import db
 from mall.purchasing import budget, cart, checkout, contracts, notices, order_steps, orders, payments
 from mall.purchasing.schemas import (
@@ -40,12 +39,15 @@ from mall.purchasing.schemas import (
 )
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
 from mall.web import current_actor
+from mall.web.access import access
 from mall.web.idempotency import (
     OPENAPI_DOC,
     REPLAYED_HEADER,
     idempotency_key,
     this_request_fingerprint,
 )
+from mall.web.parsing import Blueprint
+from mall.web.security import stored_document_policy
 
 blueprint = Blueprint("purchasing_api", __name__, url_prefix="",
                       description="Cart, checkout, orders and their steps, payments, notices")
@@ -61,16 +63,12 @@ CHECKOUT_KEY_DOC = {"parameters": [{
                            "was sent with another request)."}}}
 
 
-def _reader():
-    actor = current_actor()
-    actor.require_scope(Scope.ORDERS_READ)
-    return actor
-
-
-def _writer():
-    actor = current_actor()
-    actor.require_scope(Scope.ORDERS_WRITE)
-    return actor
+BUYERS = (Role.BUYER, Role.APPROVER)
+PAYERS = (Role.FINANCE, Role.BUYER, Role.APPROVER)
+SUPPLIER_STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
+UNIT_STAFF = (Role.BUYER, Role.APPROVER, Role.FINANCE)
+# Who may read orders: the unit's staff, the supplier's staff, the operator and the supervisor.
+ORDER_READERS = (*UNIT_STAFF, *SUPPLIER_STAFF, Role.OPERATOR, Role.SUPERVISOR)
 
 
 def _cart_answer(actor):
@@ -81,41 +79,46 @@ def _cart_answer(actor):
 
 
 @blueprint.route("/cart")
+@access(Scope.ORDERS_READ, *BUYERS)
 @blueprint.response(200, CartSchema)
 def get_cart():
     """Your cart grouped by supplier at today's prices, with the limit standing per category."""
-    return _cart_answer(_reader())
+    return _cart_answer(current_actor())
 
 
 @blueprint.route("/cart/items", methods=["POST"])
+@access(Scope.ORDERS_WRITE, *BUYERS)
 @blueprint.arguments(CartItemInSchema)
 @blueprint.response(201, CartSchema)
 def add_cart_item(data):
     """Put an offer in the cart (quantities add up); refused beyond the stock."""
-    actor = _writer()
+    actor = current_actor()
     cart.add_item(db.session, actor, **data)
     return _cart_answer(actor)
 
 
 @blueprint.route("/cart/items/<int:offer_id>", methods=["PUT"])
+@access(Scope.ORDERS_WRITE, *BUYERS)
 @blueprint.arguments(QuantitySchema)
 @blueprint.response(200, CartSchema)
 def set_cart_quantity(data, offer_id: int):
     """Change a line's quantity; 0 removes it."""
-    actor = _writer()
+    actor = current_actor()
     cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=data["quantity"])
     return _cart_answer(actor)
 
 
 @blueprint.route("/cart/items/<int:offer_id>", methods=["DELETE"])
+@access(Scope.ORDERS_WRITE, *BUYERS)
 @blueprint.response(200, CartSchema)
 def remove_cart_item(offer_id: int):
-    actor = _writer()
+    actor = current_actor()
     cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=0)
     return _cart_answer(actor)
 
 
 @blueprint.route("/orders/checkout", methods=["POST"])
+@access(Scope.ORDERS_WRITE, *BUYERS)
 @blueprint.arguments(CheckoutSchema)
 @blueprint.response(201, CheckoutResultSchema)
 @blueprint.doc(**CHECKOUT_KEY_DOC)
@@ -127,7 +130,7 @@ def checkout_orders(data):
     out_of_stock, budget_exhausted, direct_purchase_limit_exceeded (the message names the
     limit and the running total), budget_line_mismatch, idempotency_key_reused.
     """
-    actor = _writer()
+    actor = current_actor()
     key = idempotency_key()  # the checkout's own token keeps it once-only (see checkout.py)
     given = data.pop("items")  # None: check out the cart
     items = None if given is None else [(i["offer_id"], i["quantity"]) for i in given]
@@ -146,47 +149,52 @@ def _checkout_token(key: str | None) -> str:
 
 
 @blueprint.route("/orders")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
 @blueprint.arguments(OrderQuerySchema, location="query")
 @blueprint.response(200, OrderSchema(many=True))
 def list_orders(query):
     """Your unit's orders (a supplier: orders to it), newest first."""
-    return order_steps.list_orders(db.session, _reader(), status=query["status"],
+    return order_steps.list_orders(db.session, current_actor(), status=query["status"],
                               limit=query["page_size"], offset=(query["page"] - 1) * query["page_size"])
 
 
 @blueprint.route("/orders/<int:order_id>")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
 @blueprint.response(200, OrderSchema)
 def get_order(order_id: int):
     """One order with its lines and its timeline of steps and deadlines."""
-    return orders.get_order(db.session, _reader(), order_id)
+    return orders.get_order(db.session, current_actor(), order_id)
 
 
 @blueprint.route("/orders/<int:order_id>/contract")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
 def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contract_document import render_pdf
 
-    contract = contracts.get_contract(db.session, _reader(), order_id)
+    contract = contracts.get_contract(db.session, current_actor(), order_id)
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(contract.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{contract.number}.pdf"'
     else:
         response = Response(contract.html, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = stored_document_policy(contract.html)
     response.headers["X-Contract-SHA256"] = contract.sha256
     return response
 
 
-def _transition(name: str, schema, doc: str, call):
+def _transition(name: str, roles: tuple[Role, ...], schema, doc: str, call):
     """Register POST /orders/<id>/<name> calling ``call(actor, order_id, data)``."""
 
     def view(data, order_id: int):
-        call(_writer(), order_id, data)
+        call(current_actor(), order_id, data)
         return orders.get_order(db.session, current_actor(), order_id)
 
     view.__name__ = "order_" + name.replace("-", "_")
     view.__doc__ = doc
     blueprint.route(f"/orders/<int:order_id>/{name}", methods=["POST"])(
-        blueprint.arguments(schema)(blueprint.response(200, OrderSchema)(view)))
+        access(Scope.ORDERS_WRITE)(
+            blueprint.arguments(schema)(blueprint.response(200, OrderSchema)(view))))
 
 
 def _settings():
@@ -210,49 +218,56 @@ def _pay_by_card(actor, order_id, data):
 
 
 _TRANSITIONS = [
-    ("approve", EmptySchema, "The unit's approver approves an order above its approval amount.",
+    ("approve", (Role.APPROVER,),
+     EmptySchema, "The unit's approver approves an order above its approval amount.",
      lambda a, o, d: orders.approve(db.session, a, o)),
-    ("return", ReasonSchema, "The approver returns the order (cancelled, everything released).",
+    ("return", (Role.APPROVER,),
+     ReasonSchema, "The approver returns the order (cancelled, everything released).",
      lambda a, o, d: orders.return_to_buyer(db.session, a, o, d["reason"])),
-    ("confirm", ConfirmSchema, "The supplier confirms, optionally lowering (never raising) prices.",
+    ("confirm", SUPPLIER_STAFF,
+     ConfirmSchema, "The supplier confirms, optionally lowering (never raising) prices.",
      lambda a, o, d: orders.confirm(db.session, a, o, {int(k): v for k, v in d["prices"].items()})),
-    ("decline", ReasonSchema, "The supplier declines the order.",
+    ("decline", SUPPLIER_STAFF, ReasonSchema, "The supplier declines the order.",
      lambda a, o, d: orders.decline(db.session, a, o, d["reason"])),
-    ("cancel", ReasonSchema, "The buyer cancels an order not yet confirmed.",
+    ("cancel", BUYERS, ReasonSchema, "The buyer cancels an order not yet confirmed.",
      lambda a, o, d: orders.cancel(db.session, a, o, d["reason"])),
-    ("sign", SignSchema, "Sign the contract: the supplier first, then the buyer "
+    ("sign", (*BUYERS, Role.SUPPLIER_ADMIN),
+     SignSchema, "Sign the contract: the supplier first, then the buyer "
                          "(no_contract_to_sign for a settlement order).", _sign),
-    ("ship", ShipSchema, "The supplier ships (carrier and tracking number).",
+    ("ship", SUPPLIER_STAFF, ShipSchema, "The supplier ships (carrier and tracking number).",
      lambda a, o, d: orders.ship(db.session, a, o, **d)),
-    ("receive", EmptySchema, "The buyer records the goods as received.",
+    ("receive", BUYERS, EmptySchema, "The buyer records the goods as received.",
      lambda a, o, d: orders.receive(db.session, a, o)),
-    ("accept", AcceptSchema, "The acceptance record: pass, partial (with quantities) or reject.",
+    ("accept", BUYERS, AcceptSchema, "The acceptance record: pass, partial (with quantities) or reject.",
      lambda a, o, d: orders.accept(db.session, a, o, result=d["result"].value,
                                    quantities={int(k): v for k, v in d["quantities"].items()},
                                    reasons=d["reasons"], accepted_on=d["accepted_on"])),
-    ("invoice", InvoiceSchema, "The supplier issues its e-invoice; payment is due in 30 days.",
+    ("invoice", SUPPLIER_STAFF,
+     InvoiceSchema, "The supplier issues its e-invoice; payment is due in 30 days.",
      lambda a, o, d: orders.invoice(db.session, a, o, **d)),
-    ("pay-card", CardPaymentSchema, "Pay by official card through Stripe; paid once confirmed.",
+    ("pay-card", PAYERS, CardPaymentSchema, "Pay by official card through Stripe; paid once confirmed.",
      _pay_by_card),
-    ("pay-treasury", TreasuryPaymentSchema, "The finance user records a treasury transfer.",
+    ("pay-treasury", (Role.FINANCE,), TreasuryPaymentSchema, "The finance user records a treasury transfer.",
      lambda a, o, d: payments.record_treasury_payment(db.session, a, o, **d)),
-    ("return-goods", ReasonSchema, "Send goods back after acceptance: refunds, stock, budget.",
+    ("return-goods", BUYERS, ReasonSchema, "Send goods back after acceptance: refunds, stock, budget.",
      lambda a, o, d: payments.return_goods(db.session, a, o, reason=d["reason"],
                                            settings=_settings())),
-    ("rate", RateSchema, "Rate the supplier (quality, delivery, service: 1 to 5).",
+    ("rate", BUYERS, RateSchema, "Rate the supplier (quality, delivery, service: 1 to 5).",
      lambda a, o, d: orders.rate(db.session, a, o, **d)),
 ]
-for _name, _schema, _doc, _call in _TRANSITIONS:
-    _transition(_name, _schema, _doc, _call)
+for _name, _roles, _schema, _doc, _call in _TRANSITIONS:
+    _transition(_name, _roles, _schema, _doc, _call)
 
 
 @blueprint.route("/orders/<int:order_id>/payments")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
 @blueprint.response(200, PaymentSchema(many=True))
 def list_payments(order_id: int):
-    return payments.payments_of(db.session, orders.get_order(db.session, _reader(), order_id))
+    return payments.payments_of(db.session, orders.get_order(db.session, current_actor(), order_id))
 
 
 @blueprint.route("/orders/<int:order_id>/card-verification", methods=["POST"])
+@access(Scope.ORDERS_WRITE, *PAYERS)
 @blueprint.arguments(EmptySchema)
 @blueprint.response(200, CardVerificationSchema)
 def verify_card_payment(_data, order_id: int):
@@ -260,10 +275,11 @@ def verify_card_payment(_data, order_id: int):
     ``stripe.confirmCardPayment`` while the bank waits for the buyer, or (no secret) what the
     payment became meanwhile, applied to the order. 404 ``no_verification_pending`` if no
     card payment waits for a check."""
-    return payments.card_verification(db.session, _writer(), order_id, _settings())
+    return payments.card_verification(db.session, current_actor(), order_id, _settings())
 
 
 @blueprint.route("/payments/stripe-webhook", methods=["POST"])
+@access(None)  # Stripe calls it; the signature authenticates
 def stripe_webhook():
     """Stripe's events, verified by signature; a replayed event is acknowledged and ignored."""
     event = parse_webhook(_settings(), request.get_data(),
@@ -273,20 +289,23 @@ def stripe_webhook():
 
 
 @blueprint.route("/budget-lines")
+@access(Scope.ORDERS_READ, *UNIT_STAFF)
 @blueprint.response(200, BudgetLineSchema(many=True))
 def list_budget_lines():
     """Your unit's purchase plan lines with what is reserved, committed, spent and left."""
-    return budget.budget_lines(db.session, _reader())
+    return budget.budget_lines(db.session, current_actor())
 
 
 @blueprint.route("/budget-lines", methods=["POST"])
+@access(Scope.ORDERS_WRITE, Role.FINANCE, Role.APPROVER)
 @blueprint.arguments(BudgetLineInSchema)
 @blueprint.response(201, BudgetLineSchema)
 def create_budget_line(data):
-    return budget.create_budget_line(db.session, _writer(), **data)
+    return budget.create_budget_line(db.session, current_actor(), **data)
 
 
 @blueprint.route("/notices")
+@access(None)
 @blueprint.arguments(NoticeQuerySchema, location="query")
 @blueprint.response(200, NoticePageSchema)
 def list_notices(query):
@@ -296,6 +315,7 @@ def list_notices(query):
 
 
 @blueprint.route("/notices/<int:notice_id>")
+@access(None)
 @blueprint.response(200, NoticeSchema)
 def get_notice(notice_id: int):
     from mall.core.errors import NotFound
