@@ -54,7 +54,12 @@ def register_error_handlers(app: Flask) -> None:
                                                                 "files", "headers", "view_args"}:
                 merged: dict = {}
                 for part in messages.values():
-                    merged.update(part)
+                    # a location's messages are per field, or a list about the whole part
+                    if isinstance(part, dict):
+                        merged.update(part)
+                    else:
+                        merged.setdefault("_schema", []).extend(
+                            part if isinstance(part, list) else [part])
                 messages = merged
             errors = flatten_messages(messages)
             code = "validation_failed"
