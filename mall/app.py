@@ -176,6 +176,7 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from admin.anchors import blueprint as audit_anchor_pages
     from admin.suppliers import blueprint as admin_supplier_pages
     from admin.views import blueprint as admin_pages
     from catalog.api import blueprint as catalog_api
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(accounts_pages)
     app.register_blueprint(admin_pages)
+    app.register_blueprint(audit_anchor_pages)
     app.register_blueprint(admin_supplier_pages)
     app.register_blueprint(supplier_pages)
     app.register_blueprint(registration_pages)

@@ -94,18 +94,43 @@ def audit_seal() -> None:
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Recompute the chain; exit 1 and name the first broken link if anything was altered."""
-    from mall.core.audit import verify_chain
+    """Recompute the chain and check it against the published anchors; exit 1 and name the
+    first broken entry if anything was altered."""
+    from mall.core.audit_anchor import AnchorKeys, verify_against_anchors
     from mall.extensions import db
 
-    report = verify_chain(db.session)
-    if report.ok:
-        click.echo(f"audit chain intact: {report.checked} entries verified, "
-                   f"{report.unsealed} not yet sealed")
+    report, published = verify_against_anchors(db.session,
+                                               AnchorKeys.from_config(current_app.config))
+    for name in published.rejected:
+        click.echo(f"anchor {name} REJECTED: its signature does not match the audit key",
+                   err=True)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at entry {report.broken_seq}: {report.reason} "
+                   f"({report.checked} entries verified before it)", err=True)
+    if not report.ok or published.rejected:
+        sys.exit(1)
+    latest = published.latest
+    anchored = (f"matches its {len(published.anchors)} published anchors "
+                f"(latest {latest.label}, entry {latest.seq})" if latest
+                else "no anchor published yet (mall audit anchor)")
+    click.echo(f"audit chain intact: {report.checked} entries verified, "
+               f"{report.unsealed} not yet sealed; {anchored}")
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def audit_anchor() -> None:
+    """Sign and publish today's chain head now (the daily job does this on its own)."""
+    from mall.core.audit_anchor import AnchorKeys, publish_anchor
+    from mall.extensions import db
+
+    keys = AnchorKeys.from_config(current_app.config)
+    anchor = publish_anchor(db.session, keys)
+    if anchor is None:
+        click.echo("today's anchor is already published")
         return
-    click.echo(f"audit chain BROKEN at entry {report.broken_seq}: {report.reason} "
-               f"({report.checked} entries verified before it)", err=True)
-    sys.exit(1)
+    click.echo(f"anchor {keys.directory / anchor.file} published: entry {anchor.seq}, "
+               f"hash {anchor.hash}")
 
 
 @click.command("seed-demo")

@@ -90,6 +90,13 @@ def load_settings() -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "mall" / "translations"),
         "PRICE_RATIO_LIMIT_PCT": _int("PRICE_RATIO_LIMIT_PCT", 130),
         "IMPORT_MAX_BYTES": _int("IMPORT_MAX_MB", 512) * 1024 * 1024,
+        # Any request body: the largest import plus its multipart envelope (Werkzeug answers 413).
+        "MAX_CONTENT_LENGTH": _int("IMPORT_MAX_MB", 512) * 1024 * 1024 + 64 * 1024,
+        # The audit chain's anchors: signed outside the database (mall/core/audit_anchor.py).
+        "AUDIT_SIGNING_KEY_FILE": os.environ.get("AUDIT_SIGNING_KEY_FILE")
+        or str(folder / "audit_signing_key.pem"),
+        "AUDIT_PUBLIC_KEY_FILE": os.environ.get("AUDIT_PUBLIC_KEY_FILE", ""),
+        "AUDIT_ANCHOR_DIR": os.environ.get("AUDIT_ANCHOR_DIR") or str(folder / "audit-anchors"),
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Mall-Demo-2026"),
         # flask-smorest: the OpenAPI document lives at /api/v1/openapi.json
         "API_TITLE": "Government online mall API",

@@ -7,15 +7,19 @@ and two concurrent transactions could link to the same predecessor. So services 
 takes the chain head under a lock, gives each event the next sequence number and the
 SHA-256 of (previous hash + its canonical content). ``verify_chain`` recomputes it all
 and names the first broken link; the head row catches deletion of the newest entries.
+Someone who can write the database could still rewrite an entry and recompute every later
+hash and the head: the signed daily anchors published outside it (``audit_anchor``) catch
+that, since ``verify_chain`` also compares the chain with them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from mall.core.auth import Actor
 from mall.core.clock import now
 from mall.core.db import Base
+from mall.i18n_messages import N_
 
 GENESIS_HASH = "0" * 64
 
@@ -124,21 +129,57 @@ def seal_pending(session: Session, *, limit: int = 5000) -> int:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """What ``verify_chain`` found: ok, or the first broken link and why."""
+    """What ``verify_chain`` found: ok, or the first broken link and why.
+
+    ``reason`` is the English text (the command line); ``msgid`` and ``params`` let a
+    page show it translated.
+    """
 
     ok: bool
     checked: int
     unsealed: int
     broken_seq: int | None = None
     reason: str = ""
+    msgid: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
-    """Recompute every link; report the first sequence number whose entry was altered or lost."""
+class ChainPoint(Protocol):
+    """A known link of the chain (a published anchor): entry ``seq`` had hash ``hash``."""
+
+    seq: int
+    hash: str
+    label: str
+
+
+def _broken(checked: int, unsealed: int, at: int, msgid: str, **params: Any) -> ChainReport:
+    return ChainReport(False, checked, unsealed, at, msgid % params, msgid, params)
+
+
+def verify_chain(session: Session, *, anchors: Sequence[ChainPoint] = (),
+                 since: ChainPoint | None = None, batch: int = 5000) -> ChainReport:
+    """Recompute every link; report the first sequence number whose entry was altered or lost.
+
+    With ``anchors`` (heads published outside the database), an entry whose hash differs
+    from its anchor is reported too: that is how a chain rewritten with every later hash
+    recomputed is caught. With ``since`` the walk starts at that trusted point instead of
+    the first entry (the anchoring job checks only what came after the last anchor).
+    """
     head = session.get(AuditChainHead, 1)
     unsealed = session.query(AuditEvent).filter(AuditEvent.seq.is_(None)).count()
+    by_seq = {}
+    for anchor in sorted(anchors, key=lambda a: a.seq):
+        by_seq.setdefault(anchor.seq, anchor)
+    matched_seq = 0
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
-    last_seq = 0
+    if since is not None and since.seq > 0:
+        stored = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == since.seq))
+        if stored != since.hash:
+            return _broken(0, unsealed, since.seq, N_(
+                "entry %(seq)s no longer matches the anchor published for %(anchor)s"),
+                seq=since.seq, anchor=since.label)
+        expected_seq, prev, matched_seq = since.seq + 1, since.hash, since.seq
+    last_seq = expected_seq - 1
     while True:
         rows = session.execute(
             select(AuditEvent).where(AuditEvent.seq >= expected_seq)
@@ -148,22 +189,40 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             break
         for event in rows:
             if event.seq != expected_seq:
-                return ChainReport(False, checked, unsealed, expected_seq,
-                                   f"entry {expected_seq} is missing")
+                return _broken(checked, unsealed, expected_seq,
+                               N_("entry %(seq)s is missing"), seq=expected_seq)
             if event.prev_hash != prev:
-                return ChainReport(False, checked, unsealed, event.seq,
-                                   f"entry {event.seq} does not link to entry {event.seq - 1}")
+                return _broken(checked, unsealed, event.seq,
+                               N_("entry %(seq)s does not link to entry %(previous)s"),
+                               seq=event.seq, previous=event.seq - 1)
             if link_hash(prev, event) != event.hash:
-                return ChainReport(False, checked, unsealed, event.seq,
-                                   f"entry {event.seq} was altered after sealing")
+                return _broken(checked, unsealed, event.seq,
+                               N_("entry %(seq)s was altered after sealing"), seq=event.seq)
+            anchor = by_seq.get(event.seq)
+            if anchor is not None:
+                if anchor.hash != event.hash:
+                    return _broken(
+                        checked, unsealed, event.seq,
+                        N_("entry %(seq)s no longer matches the anchor published for "
+                           "%(anchor)s: the chain was rewritten at or after entry %(first)s"),
+                        seq=event.seq, anchor=anchor.label, first=matched_seq + 1)
+                matched_seq = event.seq
             prev = event.hash
             last_seq = event.seq
             expected_seq += 1
             checked += 1
+    beyond = [a for seq, a in by_seq.items() if seq > last_seq]
+    if beyond:
+        return _broken(checked, unsealed, last_seq + 1,
+                       N_("entry %(seq)s is missing: the anchor published for %(anchor)s "
+                          "covers %(count)s entries, %(last)s remain"),
+                       seq=last_seq + 1, anchor=beyond[-1].label, count=beyond[-1].seq,
+                       last=last_seq)
     head_seq = head.seq if head else 0
     head_hash = head.hash if head else GENESIS_HASH
     if head_seq != last_seq or head_hash != prev:
-        return ChainReport(False, checked, unsealed, last_seq + 1,
-                           f"the chain head says {head_seq} entries, {last_seq} remain: "
-                           f"entry {last_seq + 1} onwards was deleted")
+        return _broken(checked, unsealed, last_seq + 1,
+                       N_("the chain head says %(head)s entries, %(last)s remain: "
+                          "entry %(seq)s onwards was deleted"),
+                       head=head_seq, last=last_seq, seq=last_seq + 1)
     return ChainReport(True, checked, unsealed)

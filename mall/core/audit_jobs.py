@@ -1,6 +1,10 @@
-"""The job that seals committed audit events into the hash chain every few seconds."""
+"""The jobs of the audit trail: seal committed events into the hash chain every few seconds,
+and publish the day's signed head (its anchor outside the database) once a day."""
+
+from flask import current_app
 
 from mall.core.audit import seal_pending
+from mall.core.audit_anchor import AnchorKeys, publish_anchor
 from mall.core.jobs import job
 
 
@@ -8,3 +12,9 @@ from mall.core.jobs import job
 def seal_audit_events(session) -> None:
     """Seal whatever business transactions have committed since the last run."""
     seal_pending(session)
+
+
+@job(id="audit.anchor", seconds=600)
+def publish_audit_anchor(session) -> None:
+    """Sign and publish today's chain head the first time this runs each day (idempotent)."""
+    publish_anchor(session, AnchorKeys.from_config(current_app.config))
