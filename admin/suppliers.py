@@ -11,6 +11,7 @@ from mall.core.errors import MallError, ValidationFailed
 from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
+from mall.web.security import safe_next
 from suppliers import admission, frameworks, moderation
 from suppliers.forms import AgreementForm, CapForm, DecisionForm, OfferActionForm, SanctionForm
 from suppliers.models import AdmissionApplication, ApplicationStatus, SupplierProfile
@@ -80,7 +81,7 @@ def reviews():
 @page(Role.OPERATOR)
 def decide_offers():
     """Approve, reject, freeze, delist or reinstate the ticked offers."""
-    back = request.form.get("back") or url_for("admin_suppliers.reviews")
+    back = safe_next(request.form.get("back"), url_for("admin_suppliers.reviews"))
     try:
         data = load_form(OfferActionForm(), form_dict(request.form, ("offer_ids",)))
         count = moderation.decide_offers(db.session, current_actor(),
@@ -92,7 +93,7 @@ def decide_offers():
     else:
         flash(_("%(count)d offers: %(action)s.", count=count, action=_(data["action"])),
               "success")
-    return redirect(back if back.startswith("/") else url_for("admin_suppliers.reviews"))
+    return redirect(back)
 
 
 @blueprint.route("/suppliers")
@@ -134,7 +135,7 @@ def supplier(supplier_id: int):
 def sanction(admission_id: int):
     """Suspend, end or reinstate one category admission."""
     actor = current_actor()
-    back = request.form.get("back") or url_for("admin_suppliers.suppliers")
+    back = safe_next(request.form.get("back"), url_for("admin_suppliers.suppliers"))
     try:
         data = load_form(SanctionForm(), form_dict(request.form))
         if data["action"] == "reinstate":
@@ -149,7 +150,7 @@ def sanction(admission_id: int):
         _flash_error(exc)
     else:
         flash(_("Admission updated."), "success")
-    return redirect(back if back.startswith("/") else url_for("admin_suppliers.suppliers"))
+    return redirect(back)
 
 
 @blueprint.route("/frameworks", methods=["GET", "POST"])

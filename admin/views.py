@@ -12,6 +12,7 @@ from mall.core.auth import Role
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
 from mall.web import current_actor, page
+from mall.web.security import safe_next
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,7 +51,7 @@ def set_categories():
     """Enable or disable the ticked leaves, or mark or clear them as centrally procured."""
     action = request.form.get("action")
     codes = request.form.getlist("codes")
-    back = request.form.get("back") or url_for("admin.categories")
+    back = safe_next(request.form.get("back"), url_for("admin.categories"))
     try:
         if action in ("central", "not-central"):
             changed = catalog_services.set_centrally_procured(
@@ -64,7 +65,7 @@ def set_categories():
               "error")
         return redirect(back)
     flash(_("%(count)d categories changed.", count=changed), "success")
-    return redirect(back if back.startswith("/") else url_for("admin.categories"))
+    return redirect(back)
 
 
 @blueprint.route("/audit")

@@ -6,16 +6,20 @@ agreement runs at most one year (art. 27).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import date
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Category, Product
+from catalog.models import Category, Offer, OfferStatus, Product
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
+from mall.core.clock import local_today
 from mall.core.errors import Conflict, NotFound, ValidationFailed
+from mall.core.money import format_fen
 from suppliers.models import (
     AdmissionStatus,
     AgreementStatus,
@@ -24,8 +28,17 @@ from suppliers.models import (
     FrameworkMember,
     FrameworkPriceCap,
 )
+from suppliers.moderation import hold_for_review
+from suppliers.review import ABOVE_FRAMEWORK_CAP
 
 MIN_MEMBERS = 2
+
+_signals = Namespace()
+offers_held_above_ceiling = _signals.signal("offers-held-above-ceiling")
+"""Sent after listed offers priced above a live ceiling were held for review, once per
+supplier and product (sender: None). Keyword arguments: ``session``, ``supplier_id``,
+``product_title``, ``agreement_number``, ``cap_fen`` and ``count``. The purchasing
+package connects to it to tell the supplier in its inbox (it is a layer above this one)."""
 
 
 def _add_years(day: date, years: int) -> date:
@@ -99,7 +112,49 @@ def set_price_cap(session: Session, actor: Actor, *, agreement_id: int, product_
     record_event(session, action="framework.cap_set", object_type="framework_agreement",
                  object_id=agreement.id, actor=actor,
                  data={"product_id": product_id, "cap_fen": cap_fen})
+    hold_offers_above_ceilings(session, today=local_today(), actor=actor,
+                               product_ids=[product_id])
     return cap
+
+
+def hold_offers_above_ceilings(session: Session, *, today: date, actor: Actor | None = None,
+                               product_ids: Collection[int] | None = None) -> int:
+    """Take every listed offer priced above a ceiling live on ``today`` (of ``product_ids``,
+    or of all products) off sale for review, and tell each supplier; returns how many.
+
+    Run when a ceiling is set or lowered and by the daily sweep, which catches agreements
+    whose term starts after their ceilings were set. Offers already waiting for review get
+    the reason added, so the operator sees it in the queue."""
+    query = (select(Offer, FrameworkPriceCap.cap_fen, FrameworkAgreement.number)
+             .join(FrameworkPriceCap, FrameworkPriceCap.product_id == Offer.product_id)
+             .join(FrameworkAgreement, FrameworkAgreement.id == FrameworkPriceCap.agreement_id)
+             .where(FrameworkAgreement.status == AgreementStatus.ACTIVE,
+                    FrameworkAgreement.starts_on <= today, FrameworkAgreement.ends_on >= today,
+                    Offer.status.in_([OfferStatus.LISTED, OfferStatus.PENDING_REVIEW]),
+                    Offer.price_fen > FrameworkPriceCap.cap_fen)
+             .order_by(Offer.id, FrameworkPriceCap.cap_fen))
+    if product_ids is not None:
+        query = query.where(Offer.product_id.in_(set(product_ids)))
+    lowest: dict[int, tuple[Offer, int, str]] = {}
+    for offer, cap_fen, number in session.execute(query):
+        lowest.setdefault(offer.id, (offer, cap_fen, number))  # the lowest cap comes first
+    by_ceiling: dict[tuple[int, int, str], list[Offer]] = defaultdict(list)
+    for offer, cap_fen, number in lowest.values():
+        by_ceiling[(offer.product_id, cap_fen, number)].append(offer)
+    held_count = 0
+    for (_product_id, cap_fen, number), offers in by_ceiling.items():
+        held = hold_for_review(session, offers, reason=ABOVE_FRAMEWORK_CAP, actor=actor,
+                               note=f"{number}: {format_fen(cap_fen)}")
+        held_count += len(held)
+        per_supplier: dict[int, list[Offer]] = defaultdict(list)
+        for offer in held:
+            per_supplier[offer.supplier_id].append(offer)
+        for supplier_id, theirs in per_supplier.items():
+            offers_held_above_ceiling.send(
+                None, session=session, supplier_id=supplier_id,
+                product_title=theirs[0].product.title, agreement_number=number,
+                cap_fen=cap_fen, count=len(theirs))
+    return held_count
 
 
 def list_agreements(session: Session, actor: Actor) -> list[tuple[FrameworkAgreement, Category]]:

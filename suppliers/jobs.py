@@ -2,7 +2,9 @@
 
 from flask import current_app
 
+from mall.core.clock import local_today
 from mall.core.jobs import job
+from suppliers.frameworks import end_expired_agreements, hold_offers_above_ceilings
 from suppliers.imports.service import (
     delete_files,
     fail_stalled_imports,
@@ -33,3 +35,12 @@ def purge_import_files(session) -> None:
     files = release_old_files(session, current_app.config["MALL_VAR_DIR"])
     session.commit()
     delete_files(files)
+
+
+@job(id="suppliers.framework_ceilings", seconds=3600)
+def enforce_framework_ceilings(session) -> None:
+    """End agreements past their term, then hold for review listed offers above a ceiling
+    in force today (an agreement whose term has just begun, a ceiling set in the meantime)."""
+    today = local_today()
+    end_expired_agreements(session, today=today)
+    hold_offers_above_ceilings(session, today=today)

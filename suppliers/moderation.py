@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import String, cast, column, func, select, table
 from sqlalchemy.orm import Session
@@ -13,8 +14,10 @@ from catalog.models import Category, Offer, OfferStatus, Product
 from catalog.sync import offers_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role, require_same_organisation
-from mall.core.clock import now
+from mall.core.clock import now, to_local
 from mall.core.errors import Conflict, NotFound, ValidationFailed
+from mall.i18n_messages import N_
+from suppliers.ceilings import AboveCeiling, live_ceilings
 from suppliers.models import ListingDecision
 
 # action -> (statuses it applies to, resulting status, held by operator afterwards)
@@ -90,6 +93,8 @@ def decide_offers(session: Session, actor: Actor, *, offer_ids: Sequence[int], a
         raise Conflict(f"Not possible in the current status for offers {wrong}.",
                        code="wrong_offer_status")
     moment = now()
+    if target is OfferStatus.LISTED:
+        _refuse_above_ceilings(session, offers, to_local(moment).date())
     for offer in offers:
         before = offer.status
         offer.status, offer.held_by_operator, offer.updated_at = target, held, moment
@@ -117,3 +122,40 @@ def offer_decisions(session: Session, actor: Actor, *, supplier_id: int, limit: 
         .join(Product, Product.id == Offer.product_id)
         .where(ListingDecision.supplier_id == supplier_id)
         .order_by(ListingDecision.id.desc()).limit(limit)).all())
+
+
+def _refuse_above_ceilings(session: Session, offers: Sequence[Offer], today: date) -> None:
+    """Listing an offer above a live framework ceiling is refused: buyers could not buy it."""
+    caps = live_ceilings(session, {o.product_id for o in offers}, on=today)
+    over = [o.id for o in offers if o.price_fen > caps.get(o.product_id, o.price_fen)]
+    if over:
+        message = N_("An offer priced above the framework ceiling price cannot be listed; "
+                     "the supplier must lower its price first.")
+        raise AboveCeiling(message, errors={"offer_ids": [message]})
+
+
+def hold_for_review(session: Session, offers: Sequence[Offer], *, reason: str,
+                    actor: Actor | None, note: str | None = None) -> list[Offer]:
+    """Take listed offers off sale into the review queue because an automatic check (a
+    ``suppliers.review`` reason code) no longer passes; the supplier sees the decision and
+    the search index drops them. Returns the offers held (those that were listed)."""
+    moment = now()
+    held = [o for o in offers if o.status is OfferStatus.LISTED]
+    for offer in offers:
+        if reason not in (offer.review_reasons or []) and offer.status in (
+                OfferStatus.LISTED, OfferStatus.PENDING_REVIEW):
+            offer.review_reasons = [*(offer.review_reasons or []), reason]
+    for offer in held:
+        offer.status, offer.updated_at = OfferStatus.PENDING_REVIEW, moment
+        session.add(ListingDecision(offer_id=offer.id, supplier_id=offer.supplier_id,
+                                    decided_at=moment,
+                                    decided_by_id=actor.user_id if actor else None,
+                                    action="queued", reasons=list(offer.review_reasons),
+                                    note=note))
+        record_event(session, action="offer.held", object_type="offer", object_id=offer.id,
+                     actor=actor, data={"from": OfferStatus.LISTED.value,
+                                        "to": OfferStatus.PENDING_REVIEW.value,
+                                        "reason": reason, "price_fen": offer.price_fen})
+    offers_changed(session, [o.id for o in held])
+    session.flush()
+    return held

@@ -10,6 +10,7 @@ from mall.core.errors import ValidationFailed
 from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
+from mall.web.security import safe_next
 from suppliers import admission, moderation
 from suppliers.forms import ProfileForm, QuickEditForm, profile_input
 from suppliers.listings import PriceStockUpdate, update_prices
@@ -111,7 +112,7 @@ def offers():
 def quick_edit(sku: str):
     """Inline edit of one offer's price and stock from the offers table."""
     actor = current_actor()
-    back = request.form.get("back") or url_for("suppliers.offers")
+    back = safe_next(request.form.get("back"), url_for("suppliers.offers"))
     try:
         data = load_form(QuickEditForm(), form_dict(request.form))
         try:
@@ -134,7 +135,7 @@ def quick_edit(sku: str):
         flash(_("Saved; the new price sends %(sku)s to review.", sku=sku), "info")
     else:
         flash(_("Saved %(sku)s.", sku=sku), "success")
-    return redirect(back if back.startswith("/") else url_for("suppliers.offers"))
+    return redirect(back)
 
 
 @blueprint.route("/decisions")

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,7 +17,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from mall.accounts.models import ApiToken, Organisation, User, UserRole
-from mall.core.audit import record_event
+from mall.core.audit import AuditEvent, record_event
 from mall.core.auth import (
     ROLES_BY_KIND,
     SCOPES_BY_KIND,
@@ -153,16 +154,20 @@ def _require_user_admin(actor: Actor, organisation_id: int) -> None:
 
 def authenticate(session: Session, *, login: str, password: str, ip_address: str | None,
                  max_failures: int = 5, lock_minutes: int = 15) -> User:
-    """Check a login and password; lock the account for a while after repeated failures."""
-    user = session.scalar(select(User).where(User.login == login.strip().lower()))
+    """Check a login and password; lock the account for a while after repeated failures.
+
+    An unknown login gets the same answers as an existing one: its failures are counted
+    too and it is locked after as many, for as long (``_refuse_unknown_login``), so neither
+    the message nor the lock tells whether an account exists.
+    """
+    name = login.strip().lower()
+    user = session.scalar(select(User).where(User.login == name))
     moment = now()
     if user is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        raise AuthenticationRequired("Wrong login or password.", code="invalid_credentials")
+        _refuse_unknown_login(session, name, password, ip_address=ip_address, moment=moment,
+                              max_failures=max_failures, lock_minutes=lock_minutes)
     if user.locked_until and user.locked_until > moment:
-        raise TooManyRequests("Too many failed attempts; try again later.",
-                              code="account_locked")
+        raise _locked()
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -188,6 +193,36 @@ def authenticate(session: Session, *, login: str, password: str, ip_address: str
                  actor_user_id=user.id, actor_organisation_id=user.organisation_id,
                  ip_address=ip_address)
     return user
+
+
+def _locked() -> TooManyRequests:
+    return TooManyRequests("Too many failed attempts; try again later.", code="account_locked")
+
+
+def _refuse_unknown_login(session: Session, name: str, password: str, *,
+                          ip_address: str | None, moment: datetime, max_failures: int,
+                          lock_minutes: int) -> NoReturn:
+    """Count a failed login for a name no account has, exactly as for an account.
+
+    The count lives in the audit trail (``login.failed`` on object type ``login``, keyed by
+    the SHA-256 of the name so what people type there is not kept): each event carries the
+    running count and, on the failure that locks, ``locked_until``, as an account's do.
+    """
+    key = hashlib.sha256(name.encode()).hexdigest()
+    last = session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "login.failed", AuditEvent.object_type == "login",
+        AuditEvent.object_id == key).order_by(AuditEvent.id.desc()).limit(1))
+    state = last.data if last is not None else {}
+    if "locked_until" in state and datetime.fromisoformat(state["locked_until"]) > moment:
+        raise _locked()
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_DUMMY_HASH, password)  # as slow as checking a real password
+    data = {"failures": (0 if "locked_until" in state else state.get("failures", 0)) + 1}
+    if data["failures"] >= max_failures:
+        data["locked_until"] = (moment + timedelta(minutes=lock_minutes)).isoformat()
+    record_event(session, action="login.failed", object_type="login", object_id=key,
+                 ip_address=ip_address, data=data)
+    raise AuthenticationRequired("Wrong login or password.", code="invalid_credentials")
 
 
 def get_organisation(session: Session, actor: Actor, organisation_id: int) -> Organisation:

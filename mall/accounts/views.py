@@ -1,7 +1,5 @@
 """Account pages: login, logout, language, home per role, organisation profile, users, tokens."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -22,16 +20,9 @@ from mall.core.auth import SCOPES_BY_KIND, TOKEN_ADMIN_ROLES, Role
 from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
 from mall.web import current_actor, load_form, optional_actor, page
+from mall.web.security import safe_next
 
 blueprint = Blueprint("accounts", __name__)
-
-
-def _safe_next(target: str) -> str:
-    """Only follow same-site relative redirects after login."""
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        return url_for("accounts.home")
-    return target
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -62,7 +53,7 @@ def login():
             if locale:
                 session["locale"] = locale
             login_user(user)
-            return redirect(_safe_next(data.get("next", "")))
+            return redirect(safe_next(data.get("next"), url_for("accounts.home")))
     expired = session.pop("expired", False)
     status = 200 if not errors else 401
     return render_template("accounts/login.html", errors=errors, form=form,
@@ -93,7 +84,7 @@ def set_language(code: str):
     """Switch between Simplified Chinese and English."""
     if code in ("zh_Hans_CN", "en"):
         session["locale"] = code
-    return redirect(_safe_next(request.form.get("next", "")))
+    return redirect(safe_next(request.form.get("next"), url_for("accounts.home")))
 
 
 @blueprint.route("/")

@@ -43,6 +43,7 @@ from mall.purchasing.models import (
     OrderStep,
 )
 from mall.purchasing.notifications import notify
+from suppliers.ceilings import PricedItem, require_within_ceilings
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
 DEFAULT_DELIVERY_DAYS, MAX_DELIVERY_DAYS = 7, 180
@@ -146,6 +147,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     for ln in (ln for g in cart.groups for ln in g.lines):
         if not ln.available or ln.short_of_stock:  # refused before anything is written
             raise _not_available(ln, ln.available, ln.price_fen, ln.stock)
+    require_within_ceilings(session, (PricedItem(ln.product_id, ln.price_fen, ln.title)
+                                      for g in cart.groups for ln in g.lines), on=local_today())
     limits = budget.unit_limits(session, actor.organisation_id)
     for group in cart.groups:
         total = group.total_fen

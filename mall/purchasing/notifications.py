@@ -14,8 +14,10 @@ from mall.accounts.models import User
 from mall.core.auth import Actor
 from mall.core.clock import now
 from mall.core.db import claiming
+from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing.models import Notification, Order
+from suppliers.frameworks import offers_held_above_ceiling
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ MESSAGES = {
     "order_rated": N_("Order %(number)s was rated."),
     "payment_unexpected": N_("%(amount)s arrived for order %(number)s, which was not waiting for "
                              "it; the supplier must refund it."),
+    "offers_above_ceiling": N_("Framework agreement %(agreement)s sets a ceiling price of %(cap)s "
+                               "for %(product)s: %(count)s of your offers above it were taken "
+                               "off sale for review. Lower the price to the ceiling or below."),
 }
 
 
@@ -115,3 +120,12 @@ def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: i
                     continue
             note.emailed_at = now()
     return len(pending)
+
+
+@offers_held_above_ceiling.connect
+def _tell_supplier_of_held_offers(_sender, *, session: Session, supplier_id: int,
+                                  product_title: str, agreement_number: str, cap_fen: int,
+                                  count: int) -> None:
+    """Listed offers above a framework ceiling were held for review: tell their supplier."""
+    notify(session, supplier_id, None, "offers_above_ceiling", agreement=agreement_number,
+           cap=format_fen(cap_fen), product=product_title, count=count)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import date
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -48,6 +47,7 @@ from mall.purchasing import (
 from mall.purchasing.models import OrderStatus
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings
 from mall.web import current_actor, load_form, optional_actor, page
+from mall.web.security import safe_next, stored_document_policy
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("purchasing", __name__)
@@ -136,13 +136,6 @@ def inject_purchasing_helpers():
             "supplier_ratings": _supplier_ratings, "status_label": status_label}
 
 
-def _safe_next(target: str | None, default: str) -> str:
-    parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not (target or "").startswith("/") or target.startswith("//"):
-        return default
-    return target
-
-
 def _say(messages) -> str:
     return "; ".join(_(m) for m in messages)
 
@@ -169,7 +162,7 @@ def _yuan(text: str, field: str, errors: dict) -> int | None:
 def cart_add():
     """Put an offer in the cart from the product page, then go back there."""
     actor = current_actor()
-    back = _safe_next(request.form.get("next"), url_for("catalog.search"))
+    back = safe_next(request.form.get("next"), url_for("catalog.search"))
     try:
         data = load_form(CartAddSchema(), request.form.to_dict())
         cart.add_item(db.session, actor, offer_id=data["offer_id"], quantity=data["quantity"])
@@ -391,16 +384,9 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
         "purchasing/order.html", order=order, record=record, allowed=allowed, action=action,
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
-        stripe_js=_stripe_js_url(), is_supplier=actor.organisation_id == order.supplier_id,
+        is_supplier=actor.organisation_id == order.supplier_id,
         payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*order_steps.PAYER_ROLES),
     ), status
-
-
-def _stripe_js_url() -> str:
-    base = (current_app.config.get("STRIPE_API_BASE") or "").rstrip("/")
-    if not base or "api.stripe.com" in base:
-        return "https://js.stripe.com/v3/"
-    return base + "/js.stripe.com/v3/"  # localstripe serves its Stripe.js stand-in there
 
 
 @blueprint.route("/orders/<int:order_id>/contract")
@@ -415,6 +401,7 @@ def contract(order_id: int):
         response.headers["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
     else:
         response = Response(document.html, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = stored_document_policy(document.html)
     response.headers["X-Contract-SHA256"] = document.sha256
     return response
 
@@ -559,7 +546,7 @@ def order_action(order_id: int, action: str):
                              status=exc.status)
     flash(str(done), "success")
     default = url_for(".order_page", order_id=order_id)
-    return redirect(_safe_next(request.form.get("next"), default))
+    return redirect(safe_next(request.form.get("next"), default))
 
 
 def _refusal_text(exc: MallError) -> str:
