@@ -65,9 +65,10 @@ def demo_logins(session: Session) -> list[tuple[str, str]]:
 DEMO_BUDGET_LINES = (("A02000000", "信息化设备购置", 200_000_000),
                      ("A05000000", "办公用品及耗材采购", 50_000_000))
 DEMO_APPROVAL_ABOVE_FEN = 5_000_000  # orders above 5万元 need the unit's approver
-# The centrally procured items (集中采购目录品目) of the demo, by their 2022 codes: the e-mall
-# 集采 items of research/domain-cn-notes.md (S11). The 2022 catalogue files printers by format
-# and colour, so laser, inkjet and dot-matrix printers are its four A3/A4 printer codes.
+# The centrally procured items (集中采购目录品目) of the demo, by their 2022 codes: the eleven
+# 集采 items the Ordos mall sells by direct purchase (docs/domain.md, Sources). The 2022
+# catalogue files printers by format and colour, so laser, inkjet and dot-matrix printers
+# are its four A3/A4 printer codes.
 CENTRALLY_PROCURED_CODES = (
     "A02010104",  # 服务器
     "A02010105",  # 台式计算机
