@@ -132,7 +132,10 @@ def purchase_settings():
                     "direct_limit": yuan_text(row.direct_limit_fen), "warn_pct": str(row.warn_pct),
                     "settlement_max": yuan_text(row.settlement_max_fen)
                     if row.settlement_max_fen is not None else "",
-                    "settlement_inherit": "1" if row.settlement_max_fen is None else ""}
+                    "settlement_inherit": "1" if row.settlement_max_fen is None else "",
+                    "split_window": "" if row.split_window_days is None
+                    else str(row.split_window_days),
+                    "split_window_inherit": "1" if row.split_window_days is None else ""}
     if request.method == "POST":
         actor.require_role(Role.OPERATOR)
         region = form.get("region_code", "").strip() or None
@@ -148,6 +151,10 @@ def purchase_settings():
                 errors[name] = [_("Enter an amount in yuan, such as 1,000,000.")]
         if amounts.get("direct_limit") is None and "direct_limit" not in errors:
             errors["direct_limit"] = [_("Enter the direct-purchase limit.")]
+        window_text = form.get("split_window", "").strip()
+        window = int(window_text) if window_text.isascii() and window_text.isdigit() else None
+        if window_text and (window is None or window > budget.MAX_SPLIT_WINDOW_DAYS):
+            errors["split_window"] = [_("Enter a whole number of days from 0 to 366.")]
         warn = form.get("warn_pct", "").strip()
         if not warn.isdigit() or not 1 <= int(warn) <= 100:
             errors["warn_pct"] = [_("Enter a whole percentage from 1 to 100.")]
@@ -161,14 +168,20 @@ def purchase_settings():
                                   direct_limit_fen=amounts["direct_limit"], warn_pct=int(warn))
                 budget.set_settlement_threshold(db.session, actor, region_code=region,
                                                 amount_fen=settlement)
+                budget.set_split_window(
+                    db.session, actor, region_code=region,
+                    days=None if form.get("split_window_inherit") else window
+                    if window is not None else current.split_window_days if current else None)
                 flash(_("Purchase limits saved."), "success")
                 return redirect(url_for("admin.purchase_settings"))
             except ValidationFailed as exc:
                 db.session.rollback()
-                names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max"}
+                names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max",
+                         "split_window_days": "split_window"}
                 errors = {names.get(k, k): [_(m) for m in v] for k, v in exc.errors.items()}
     return render_template("admin/purchase_settings.html", rows=rows,
                            defaults={"direct_limit": budget.DEFAULT_DIRECT_LIMIT_FEN,
                                      "warn_pct": budget.DEFAULT_WARN_PCT,
-                                     "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN},
+                                     "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN,
+                                     "split_window": budget.DEFAULT_SPLIT_WINDOW_DAYS},
                            errors=errors, form=form), (422 if errors else 200)

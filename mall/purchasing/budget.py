@@ -27,6 +27,10 @@ DEFAULT_WARN_PCT = 80
 # settlement order (结算单). A mall setting (PurchaseSettings.settlement_max_fen, per region),
 # not a legal figure: this value applies until the operator sets one.
 DEFAULT_SETTLEMENT_MAX_FEN = 5_000_000  # 5万元
+# Orders of a unit to one supplier or in one category within this many days count together
+# against its approval amount (拆分采购; docs/domain.md, splitting). A mall setting
+# (PurchaseSettings.split_window_days, per region); 0 counts each order alone.
+DEFAULT_SPLIT_WINDOW_DAYS, MAX_SPLIT_WINDOW_DAYS = 7, 366
 
 
 class LimitExceeded(MallError):
@@ -188,6 +192,45 @@ def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str
     record_event(session, action="purchase_settlement.set", object_type="purchase_settings",
                  object_id=row.id, actor=actor,
                  data={"region_code": region_code, "settlement_max_fen": amount_fen})
+    return row
+
+
+def split_window_days(session: Session, organisation_id: int) -> int:
+    """The approval window of a unit's region: its own row, else its province's, else the
+    mall default row, else DEFAULT_SPLIT_WINDOW_DAYS."""
+    region = Organisation.region_code
+    rows = session.execute(
+        select(region, PurchaseSettings.region_code, PurchaseSettings.split_window_days)
+        .select_from(Organisation)
+        .join(PurchaseSettings, _applies_to(region))
+        .where(Organisation.id == organisation_id,
+               PurchaseSettings.split_window_days.is_not(None))).all()
+    if not rows:
+        return DEFAULT_SPLIT_WINDOW_DAYS
+    return _closest(rows).split_window_days
+
+
+def set_split_window(session: Session, actor: Actor, *, region_code: str | None,
+                     days: int | None) -> PurchaseSettings:
+    """The operator sets over how many days a unit's orders to one supplier or in one
+    category count together against its approval amount (region None: the mall default;
+    days None: the region above decides; 0: each order alone)."""
+    actor.require_role(Role.OPERATOR)
+    if days is not None and (type(days) is not int or not 0 <= days <= MAX_SPLIT_WINDOW_DAYS):
+        raise ValidationFailed(errors={"split_window_days": [
+            N_("Enter a whole number of days from 0 to 366.")]})
+    row = _settings_row(session, region_code)
+    if row is None and region_code is not None:
+        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
+    if row is None:  # the mall default row, at the limits that apply without one
+        row = PurchaseSettings(region_code=None, direct_limit_fen=DEFAULT_DIRECT_LIMIT_FEN,
+                               warn_pct=DEFAULT_WARN_PCT)
+        session.add(row)
+    row.split_window_days = days
+    session.flush()
+    record_event(session, action="purchase_split_window.set", object_type="purchase_settings",
+                 object_id=row.id, actor=actor,
+                 data={"region_code": region_code, "split_window_days": days})
     return row
 
 

@@ -43,6 +43,7 @@ from mall.purchasing.models import (
     OrderStep,
 )
 from mall.purchasing.notifications import notify
+from mall.purchasing.splitting import SplitCheck
 from suppliers.ceilings import PricedItem, require_within_ceilings
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
@@ -162,12 +163,17 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     approval_above = limits.approval_above_fen
     budget.reserve(session, line.id, cart.total_fen)
     moment = now()
+    splits = None if approval_above is None else SplitCheck(
+        session, organisation_id=actor.organisation_id, approval_above_fen=approval_above,
+        window_days=budget.split_window_days(session, actor.organisation_id), moment=moment)
     orders = []
     for position, group in enumerate(cart.groups, start=1):
         total = group.total_fen
-        needs_approval = approval_above is not None and total > approval_above
+        number = f"DP{local_today():%Y%m%d}{checkout_id:07d}{position:02d}"
+        needs_approval = splits is not None and splits.needs_approval(group, number=number,
+                                                                      moment=moment)
         order = Order(
-            number=f"DP{local_today():%Y%m%d}{checkout_id:07d}{position:02d}",
+            number=number,
             checkout_id=checkout_id, buyer_org_id=actor.organisation_id,
             buyer_user_id=actor.user_id, supplier_id=group.supplier_id, budget_line_id=line.id,
             fiscal_year=year, total_fen=total, delivery_address=delivery_address.strip(),
@@ -187,9 +193,13 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
         orders.append(order)
     session.flush()
     for order in orders:
+        if splits is not None and order.status is OrderStatus.PENDING_APPROVAL:
+            order.approval_basis = splits.basis(order, orders)
         record_event(session, action="order.submitted", object_type="order", object_id=order.id,
                      actor=actor, data={"number": order.number, "total_fen": order.total_fen,
-                                        "supplier_id": order.supplier_id})
+                                        "supplier_id": order.supplier_id,
+                                        **({"approval": order.approval_basis}
+                                           if order.approval_basis else {})})
         if order.status is OrderStatus.SENT:
             notify(session, order.supplier_id, order, "order_received")
         else:

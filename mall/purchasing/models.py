@@ -39,6 +39,9 @@ class PurchaseSettings(Base):
     # Up to this total a small order without centrally procured items is settled by a
     # settlement order (结算单) instead of a contract; None: the next row up decides.
     settlement_max_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Orders of a unit to one supplier or in one category within this many days count
+    # together against its approval amount (拆分采购); None: the next row up decides.
+    split_window_days: Mapped[int | None]
 
 
 class UnitSettings(Base):
@@ -188,6 +191,9 @@ class Order(TimestampMixin, Base):
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     accepted_fen: Mapped[int | None] = mapped_column(BigInteger)  # what the unit owes after acceptance
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    # Why it waited for the unit's approver: its own amount, or with the orders it was split
+    # from (mall.purchasing.splitting); None: it did not wait.
+    approval_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
                                                   cascade="all, delete-orphan")

@@ -9,7 +9,16 @@ from flask_babel import gettext as _
 from mall.core.auth import Role
 from mall.core.errors import NotFound, ValidationFailed
 from mall.extensions import db
-from mall.purchasing import budget, checkout, notices, notifications, order_steps, orders, queries
+from mall.purchasing import (
+    budget,
+    checkout,
+    notices,
+    notifications,
+    order_steps,
+    orders,
+    queries,
+    splitting,
+)
 from mall.purchasing.models import NoticeKind, OrderStatus
 from mall.purchasing.views import UNIT_ROLES, _int, _yuan, blueprint
 from mall.web import current_actor, page
@@ -22,7 +31,8 @@ def approvals():
     actor = current_actor()
     rows = order_steps.list_orders(db.session, actor, status=OrderStatus.PENDING_APPROVAL.value, limit=200)
     return render_template("purchasing/approvals.html", rows=rows,
-                           names=queries.organisation_names(db.session, {o.supplier_id for o in rows}))
+                           names=queries.organisation_names(db.session, {o.supplier_id for o in rows}),
+                           reasons={o.id: splitting.approval_reason(o) for o in rows})
 
 
 # -- budget lines and the approval amount ------------------------------------------------------

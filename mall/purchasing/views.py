@@ -43,6 +43,7 @@ from mall.purchasing import (
     orders,
     payments,
     queries,
+    splitting,
 )
 from mall.purchasing.models import OrderStatus
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings
@@ -382,6 +383,7 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
                                     verification_pending=record.verification_pending)
     return render_template(
         "purchasing/order.html", order=order, record=record, allowed=allowed, action=action,
+        approval=splitting.approval_reason(order),
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
         is_supplier=actor.organisation_id == order.supplier_id,
