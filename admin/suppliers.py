@@ -8,6 +8,7 @@ from catalog.models import Category
 from mall.accounts.models import Organisation
 from mall.core.auth import OrganisationKind, Role
 from mall.core.errors import MallError, ValidationFailed
+from mall.core.inputs import page_number as parse_page_number
 from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
@@ -69,7 +70,7 @@ def reviews():
     """The listing review queue: offers the automatic checks held back, with their reasons."""
     reason = request.args.get("reason") or None
     code = request.args.get("category") or None
-    page_number = max(1, request.args.get("page", 1, type=int))
+    page_number = parse_page_number(request.args.get("page"))
     rows, total = moderation.review_queue(db.session, current_actor(), category_code=code,
                                           reason=reason, limit=100,
                                           offset=(page_number - 1) * 100)

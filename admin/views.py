@@ -10,6 +10,7 @@ from mall.core.audit import AuditEvent
 from mall.core.audit_anchor import AnchorKeys, anchor_age_days, load_anchors, verify_against_anchors
 from mall.core.auth import Role
 from mall.core.errors import ValidationFailed
+from mall.core.inputs import MAX_ID, whole_number
 from mall.extensions import db
 from mall.web import current_actor, page
 from mall.web.security import safe_next
@@ -95,7 +96,8 @@ def synonyms():
     if request.method == "POST":
         try:
             if request.form.get("delete"):
-                delete_synonym_group(db.session, actor, group_id=int(request.form["delete"]))
+                group_id = whole_number(request.form["delete"], high=MAX_ID) or 0  # 0: no group
+                delete_synonym_group(db.session, actor, group_id=group_id)
                 flash(_("Synonym group removed."), "success")
             else:
                 text = request.form.get("terms", "")

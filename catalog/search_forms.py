@@ -11,6 +11,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from catalog.search import FACETS, SearchQuery, Sort
+from mall.core.inputs import Id
 from mall.core.money import parse_yuan
 
 MAX_PAGE_SIZE = 100
@@ -41,7 +42,7 @@ class _SearchFields(Schema):
                           metadata={"description": "Offers under this category at any level."})
     brand = fields.List(fields.Str(validate=validate.Length(min=1, max=80)), load_default=list,
                         metadata={"description": "Repeat for several brands (any of them)."})
-    supplier = fields.List(fields.Integer(strict=False, validate=validate.Range(min=1)),
+    supplier = fields.List(Id(strict=False),
                            load_default=list,
                            metadata={"description": "Supplier ids; repeat for several."})
     sme = fields.Boolean(load_default=False, metadata={"description": "SME suppliers only."})
@@ -120,7 +121,7 @@ class CartAddSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    offer_id = fields.Integer(strict=False, required=True, validate=validate.Range(min=1))
+    offer_id = Id(strict=False, required=True)
     quantity = fields.Integer(strict=False, load_default=1,
                               validate=validate.Range(min=1, max=100_000))
     next = fields.Str(load_default="")

@@ -15,6 +15,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
 from mall.core.clock import local_today, now
 from mall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mall.core.inputs import check_text
 from suppliers.listings import hide_supplier_category
 from suppliers.models import (
     AdmissionApplication,
@@ -129,6 +130,7 @@ def decide_application(session: Session, actor: Actor, *, application_id: int, d
                        ends_on: date | None = None) -> AdmissionApplication:
     """The operator approves (for some or all applied categories), rejects or asks for more."""
     actor.require_role(Role.OPERATOR)
+    check_text("reason", reason, multiline=True)
     application = get_application(session, actor, application_id)
     if application.status is not ApplicationStatus.SUBMITTED:
         raise Conflict("This application is not waiting for a decision.",
@@ -193,6 +195,7 @@ def _admission(session: Session, admission_id: int) -> CategoryAdmission:
 def suspend_admission(session: Session, actor: Actor, *, admission_id: int, reason: str,
                       until: date | None = None, end: bool = False) -> CategoryAdmission:
     """Suspend (or end) an admission; the supplier's offers in it disappear at once."""
+    check_text("reason", reason, multiline=True)
     actor.require_role(Role.OPERATOR)
     if not reason.strip():
         raise ValidationFailed(errors={"reason": ["A reason is required."]})
@@ -220,6 +223,7 @@ def reinstate_admission(session: Session, actor: Actor, *, admission_id: int,
                         reason: str = "") -> CategoryAdmission:
     """Lift a suspension; the offers come back as they were."""
     actor.require_role(Role.OPERATOR)
+    check_text("reason", reason, multiline=True)
     admission = _admission(session, admission_id)
     if admission.status is not AdmissionStatus.SUSPENDED:
         raise Conflict("Only a suspended admission can be reinstated.", code="not_suspended")

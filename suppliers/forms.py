@@ -4,6 +4,7 @@ admission service's input built from a loaded profile form."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from stdnum.cn import uscc
 
+from mall.core.inputs import Count, Id
 from suppliers.admission import ProfileInput
 from suppliers.models import SizeClass
 
@@ -19,9 +20,9 @@ class ProfileForm(FormSchema):
     legal_representative = fields.Str(required=True, validate=validate.Length(min=1, max=50))
     controlling_shareholder = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     size = fields.Str(required=True, validate=validate.OneOf(["large", "medium", "small", "micro"]))
-    employees = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    revenue_wan = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    assets_wan = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    employees = Count(load_default=None, allow_none=True)
+    revenue_wan = Count(load_default=None, allow_none=True)
+    assets_wan = Count(load_default=None, allow_none=True)
     contact_name = fields.Str(required=True, validate=validate.Length(min=1, max=50))
     contact_phone = fields.Str(required=True, validate=PHONE)
     contact_email = fields.Email(required=True)
@@ -77,7 +78,7 @@ class SanctionForm(FormSchema):
 class OfferActionForm(FormSchema):
     action = fields.Str(required=True, validate=validate.OneOf(
         ["approve", "reject", "freeze", "delist", "reinstate"]))
-    offer_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1))
+    offer_ids = fields.List(Id(), required=True, validate=validate.Length(min=1))
     reason = fields.Str(load_default="")
 
 
@@ -92,9 +93,9 @@ class AgreementForm(FormSchema):
     category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
-    supplier_ids = fields.List(fields.Int(), load_default=list)
+    supplier_ids = fields.List(Id(), load_default=list)
 
 
 class CapForm(FormSchema):
-    product_id = fields.Int(required=True)
+    product_id = Id(required=True)
     cap = fields.Str(required=True)

@@ -19,6 +19,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
 from mall.core.clock import local_today
 from mall.core.errors import Conflict, NotFound, ValidationFailed
+from mall.core.inputs import check_text
 from mall.core.money import format_fen
 from suppliers.models import (
     AdmissionStatus,
@@ -59,6 +60,8 @@ def create_agreement(session: Session, actor: Actor, *, number: str, title: str,
         errors["category_code"] = ["Choose an end-level category."]
     if not number.strip():
         errors["number"] = ["The agreement number is required."]
+    check_text("number", number, errors=errors)
+    check_text("title", title, errors=errors)
     if ends_on <= starts_on:
         errors["ends_on"] = ["The agreement must end after it starts."]
     elif category is not None and category.section == "A" and ends_on > _add_years(starts_on, 1):

@@ -39,6 +39,7 @@ from catalog.sync import offers_changed
 from mall.core.auth import Actor, Role, Scope
 from mall.core.clock import now, to_local
 from mall.core.errors import NotFound, ValidationFailed
+from mall.core.inputs import CONTROL_CHARACTERS, control_characters
 from suppliers.models import (
     AdmissionStatus,
     AgreementStatus,
@@ -362,6 +363,8 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
             result.error = "category_not_sold"
         elif category.id not in admitted:
             result.error = "category_not_admitted"
+        elif (text := _text_with_control_characters(item)) is not None:
+            result.error = text + CONTROL_CHARACTERS_SUFFIX
         else:
             accepted.append(item)
         report.results.append(result)
@@ -454,6 +457,29 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
     offers_changed(session, [r.offer_id for r in report.results
                              if r.outcome in (CREATED, UPDATED) and r.offer_id])
     return report
+
+
+CONTROL_CHARACTERS_SUFFIX = "_control_characters"
+_TEXT_FIELDS = ("supplier_sku", "brand", "model", "title", "unit", "reference_url", "barcode")
+
+
+def text_refusal(error: str | None) -> tuple[str, str] | None:
+    """The field and message of an item refused for control characters in a text, else None."""
+    if error and error.endswith(CONTROL_CHARACTERS_SUFFIX):
+        return error.removesuffix(CONTROL_CHARACTERS_SUFFIX), CONTROL_CHARACTERS
+    return None
+
+
+def _text_with_control_characters(item: OfferInput) -> str | None:
+    """The first text of the item with control characters (titles reach buyers' pages,
+    contracts and notices; a NUL cannot even be stored), else None."""
+    for name in _TEXT_FIELDS:
+        if control_characters(getattr(item, name) or ""):
+            return name
+    if any(control_characters(str(k)) or control_characters(str(v))
+           for k, v in (item.attributes or {}).items()):
+        return "attributes"
+    return None
 
 
 def _as_datetime(day: date | datetime | None) -> datetime | None:

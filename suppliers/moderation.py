@@ -16,6 +16,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, Role, require_same_organisation
 from mall.core.clock import now, to_local
 from mall.core.errors import Conflict, NotFound, ValidationFailed
+from mall.core.inputs import check_text
 from mall.i18n_messages import N_
 from suppliers.ceilings import AboveCeiling, live_ceilings
 from suppliers.models import ListingDecision
@@ -82,6 +83,7 @@ def decide_offers(session: Session, actor: Actor, *, offer_ids: Sequence[int], a
     reason = reason.strip()
     if action in REASON_REQUIRED and not reason:
         raise ValidationFailed(errors={"reason": ["A reason is required for this action."]})
+    check_text("reason", reason, multiline=True)
     if not offer_ids:
         raise ValidationFailed(errors={"offer_ids": ["Choose at least one offer."]})
     allowed, target, held = ACTIONS[action]

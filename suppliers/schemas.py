@@ -18,6 +18,7 @@ from marshmallow import (
 )
 
 from catalog.models import OfferStatus
+from mall.core.inputs import PlainText
 from suppliers.listings import MAX_PRICE_BATCH, OfferInput, PriceStockUpdate
 from suppliers.offers_read import MAX_PAGE_SIZE, SORT_KEYS
 
@@ -64,18 +65,18 @@ class OfferUpsertSchema(InputSchema):
     """One offer as PUT to /offers/<sku>: the whole listing, replaced."""
 
     category_code = fields.Str(required=True, validate=CATEGORY_CODE)
-    brand = fields.Str(required=True, validate=validate.Length(min=1, max=80))
-    model = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=300))
+    brand = PlainText(required=True, validate=validate.Length(min=1, max=80))
+    model = PlainText(required=True, validate=validate.Length(min=1, max=120))
+    title = PlainText(required=True, validate=validate.Length(min=1, max=300))
     price_fen = _fen(required=True)
     stock = _stock(required=True)
     reference_price_fen = _fen(load_default=None, allow_none=True)
     reference_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
                                validate=validate.Length(max=500))
     reference_checked_on = fields.Date(load_default=None, allow_none=True)
-    unit = fields.Str(load_default="个", validate=validate.Length(min=1, max=10))
-    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=50)),
-                             values=fields.Str(validate=validate.Length(max=500)),
+    unit = PlainText(load_default="个", validate=validate.Length(min=1, max=10))
+    attributes = fields.Dict(keys=PlainText(validate=validate.Length(min=1, max=50)),
+                             values=PlainText(validate=validate.Length(max=500)),
                              load_default=dict, validate=_at_most_100_attributes,
                              metadata={"description": "Attribute name to text value, e.g. "
                                                       "{\"规格\": \"A4\"}."})

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from catalog.models import Offer, OfferStatus, Product
 from mall.core.auth import Role
 from mall.core.errors import ValidationFailed
+from mall.core.inputs import page_number as parse_page_number
 from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
@@ -91,7 +92,7 @@ def offers():
     status = request.args.get("status", "")
     text = request.args.get("q", "").strip()
     sort = request.args.get("sort", "updated")
-    page_number = max(1, request.args.get("page", 1, type=int))
+    page_number = parse_page_number(request.args.get("page"))
     query = (select(Offer, Product).join(Product, Product.id == Offer.product_id)
              .where(Offer.supplier_id == actor.organisation_id))
     if status in {s.value for s in OfferStatus}:

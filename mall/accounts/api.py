@@ -77,9 +77,8 @@ def issue_token(data):
                                             scopes=data["scopes"],
                                             expires_at=data["expires_at"])
     db.session.flush()
-    result = TokenSchema().dump(token)
-    result["token"] = plaintext
-    return result
+    # The token's attributes, not its dump: the response decorator serialises once.
+    return {**{name: getattr(token, name) for name in TokenSchema().fields}, "token": plaintext}
 
 
 @blueprint.route("/tokens/<int:token_id>", methods=["DELETE"])

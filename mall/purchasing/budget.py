@@ -7,16 +7,19 @@ checkouts racing for the last of a budget line or of a limit cannot both pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from catalog.models import CATALOGUE_VERSION, Category
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
 from mall.core.db import upsert_insert
 from mall.core.errors import MallError, NotFound, ValidationFailed
+from mall.core.inputs import check_text
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
@@ -315,8 +318,10 @@ def create_budget_line(session: Session, actor: Actor, *, fiscal_year: int, proj
         errors["amount_fen"] = ["The amount must be positive."]
     if not project_code.strip():
         errors["project_code"] = ["Enter the budget project code."]
-    if len(category_code) != 9:
-        errors["category_code"] = ["Enter a catalogue code such as A02010105."]
+    if not _known_category(session, category_code):
+        errors["category_code"] = [UNKNOWN_CATEGORY]
+    check_text("project_code", project_code, errors=errors)
+    check_text("project_name", project_name, errors=errors)
     if errors:
         raise ValidationFailed(errors=errors)
     line = BudgetLine(organisation_id=actor.organisation_id, fiscal_year=fiscal_year,
@@ -328,6 +333,22 @@ def create_budget_line(session: Session, actor: Actor, *, fiscal_year: int, proj
                  object_id=line.id, actor=actor,
                  data={"amount_fen": amount_fen, "category_code": category_code})
     return line
+
+
+UNKNOWN_CATEGORY = N_("Enter a code of the procurement catalogue, such as A02010105 (or A00000000 "
+                      "for all goods).")
+# The catalogue's sections (goods, works, services): a line for one pays for anything in it.
+SECTION_CODES = frozenset({"A00000000", "B00000000", "C00000000"})
+CATEGORY_CODE = re.compile(r"[ABC]\d{8}")
+
+
+def _known_category(session: Session, code: str) -> bool:
+    """A code of the catalogue in force, or a whole section."""
+    if not isinstance(code, str) or not CATEGORY_CODE.fullmatch(code):
+        return False
+    return code in SECTION_CODES or session.scalar(
+        select(Category.id).where(Category.version == CATALOGUE_VERSION, Category.code == code)
+    ) is not None
 
 
 def budget_lines(session: Session, actor: Actor, *, fiscal_year: int | None = None) -> list[BudgetLine]:

@@ -11,6 +11,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.core.inputs import check_text
 from mall.purchasing.models import Order, OrderStatus, OrderStep
 
 S = OrderStatus
@@ -97,5 +98,7 @@ def record_step(session: Session, order: Order, actor: Actor | None, status: Ord
 
 
 def require_reason(reason: str) -> None:
+    """A reason is given, in plain text (line breaks allowed, no other control characters)."""
     if not (reason or "").strip():
         raise ValidationFailed(errors={"reason": ["Give a reason."]})
+    check_text("reason", reason, multiline=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from mall.core.inputs import MAX_ID, Count, Id, PageNumber, PlainText
 from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork
 
-_fen = {"strict": True, "validate": validate.Range(min=0)}
+_fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_ID)}
 
 
 class EmptySchema(Schema):
@@ -14,7 +15,7 @@ class EmptySchema(Schema):
 
 
 class CartItemInSchema(Schema):
-    offer_id = fields.Int(required=True, strict=True)
+    offer_id = Id(required=True, strict=True)
     quantity = fields.Int(load_default=1, strict=True, validate=validate.Range(min=1, max=100_000))
 
 
@@ -61,19 +62,19 @@ class CartSchema(Schema):
 
 
 class BuyItemSchema(Schema):
-    offer_id = fields.Int(required=True, strict=True)
+    offer_id = Id(required=True, strict=True)
     quantity = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
 
 
 class CheckoutSchema(Schema):
-    budget_line_id = fields.Int(required=True, strict=True)
-    delivery_address = fields.Str(required=True, validate=validate.Length(min=1, max=300))
-    contact = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    budget_line_id = Id(required=True, strict=True)
+    delivery_address = PlainText(required=True, validate=validate.Length(min=1, max=300))
+    contact = PlainText(required=True, validate=validate.Length(min=1, max=100))
     delivery_days = fields.Int(load_default=7, strict=True, validate=validate.Range(min=1, max=180),
                                metadata={"description": "Deliver within this many days of the "
                                                         "contract (or settlement order)"})
     secret = fields.Bool(load_default=False)
-    offer_ids = fields.List(fields.Int(strict=True), load_default=None,
+    offer_ids = fields.List(Id(strict=True), load_default=None,
                             metadata={"description": "Only these offers of the cart"})
     items = fields.List(fields.Nested(BuyItemSchema), load_default=None,
                         validate=validate.Length(min=1, max=200),
@@ -144,12 +145,12 @@ class CheckoutResultSchema(Schema):
 
 class OrderQuerySchema(Schema):
     status = fields.Enum(OrderStatus, by_value=True, load_default=None)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page = PageNumber()
     page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class ReasonSchema(Schema):
-    reason = fields.Str(required=True, validate=validate.Length(min=1, max=300))
+    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=300))
 
 
 # Order line ids are JSON object keys, hence strings; anything but digits is refused here
@@ -158,7 +159,8 @@ _line_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not an o
 
 
 class ConfirmSchema(Schema):
-    prices = fields.Dict(keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=1)),
+    prices = fields.Dict(keys=_line_id,
+                         values=fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
                          load_default=dict,
                          metadata={"description": "Order line id to a lower unit price in fen"})
 
@@ -169,21 +171,21 @@ class SignSchema(Schema):
 
 
 class ShipSchema(Schema):
-    carrier = fields.Str(required=True, validate=validate.Length(min=1, max=60))
-    tracking_number = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    carrier = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    tracking_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
 
 
 class AcceptSchema(Schema):
     result = fields.Enum(AcceptanceResult, by_value=True, required=True)
-    quantities = fields.Dict(keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=0)),
+    quantities = fields.Dict(keys=_line_id, values=Count(strict=True),
                              load_default=dict,
                              metadata={"description": "Order line id to the quantity accepted (partial)"})
-    reasons = fields.Str(load_default="", validate=validate.Length(max=1000))
+    reasons = PlainText(multiline=True, load_default="", validate=validate.Length(max=1000))
     accepted_on = fields.Date(load_default=None)
 
 
 class InvoiceSchema(Schema):
-    invoice_number = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    invoice_number = PlainText(required=True, validate=validate.Length(min=1, max=40))
 
 
 class CardPaymentSchema(Schema):
@@ -192,7 +194,7 @@ class CardPaymentSchema(Schema):
 
 
 class TreasuryPaymentSchema(Schema):
-    voucher_number = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
     paid_on = fields.Date(required=True)
     amount_fen = fields.Int(required=True, **_fen)
 
@@ -201,7 +203,7 @@ class RateSchema(Schema):
     quality = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
     delivery = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
     service = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.Str(load_default="", validate=validate.Length(max=500))
+    comment = PlainText(multiline=True, load_default="", validate=validate.Length(max=500))
 
 
 class PaymentSchema(Schema):
@@ -217,10 +219,10 @@ class PaymentSchema(Schema):
 
 class BudgetLineInSchema(Schema):
     fiscal_year = fields.Int(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
-    project_code = fields.Str(required=True, validate=validate.Length(min=1, max=40))
-    project_name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    project_code = PlainText(required=True, validate=validate.Length(min=1, max=40))
+    project_name = PlainText(required=True, validate=validate.Length(min=1, max=200))
     category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
-    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class BudgetLineSchema(BudgetLineInSchema):
@@ -238,7 +240,7 @@ class NoticeQuerySchema(Schema):
     category = fields.Str(load_default="", validate=validate.Regexp(r"^([ABC]\d{0,8})?$"))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
+    page = PageNumber()
     page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -190,28 +190,51 @@ def parse_webhook(settings: StripeSettings, payload: bytes, signature_header: st
 
     The object may be a PaymentIntent, a Charge or a Refund; the intent id is taken from each.
     Replays within the SDK's five-minute tolerance pass: the caller deduplicates on ``id``.
+    A signed body that is not a Stripe event (not JSON, not an object, fields of the wrong
+    type) is ``webhook_payload_invalid``.
     """
     try:
-        stripe.Webhook.construct_event(payload, signature_header, settings.webhook_secret)
+        stripe.WebhookSignature.verify_header(payload, signature_header, settings.webhook_secret,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
     except stripe.SignatureVerificationError as error:
         raise PaymentGatewayError("webhook signature does not match",
                                   code="webhook_signature_invalid") from error
-    except ValueError as error:
+    except ValueError as error:  # not UTF-8
         raise PaymentGatewayError("webhook payload is not JSON", code="webhook_payload_invalid") from error
-    event = json.loads(payload)
-    obj = (event.get("data") or {}).get("object") or {}
-    kind = obj.get("object")
+    try:
+        return _webhook_event(json.loads(payload))
+    except (ValueError, RecursionError) as error:
+        raise PaymentGatewayError(f"webhook payload is not a Stripe event: {error}",
+                                  code="webhook_payload_invalid") from error
+
+
+def _webhook_event(event: object) -> WebhookEvent:
+    """The mall's view of a decoded Stripe event; ValueError if it is not shaped like one."""
+
+    def field(container: object, key: str, kind: type | tuple[type, ...], *, required: bool = False):
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None and not required:
+            return None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{key} is missing or not a {kind}")
+        return value
+
+    if not isinstance(event, dict):
+        raise ValueError("the event is not an object")
+    obj = field(field(event, "data", dict) or {}, "object", dict) or {}
+    kind = field(obj, "object", str)
     if kind == "payment_intent":
-        intent_id = obj.get("id")
+        intent_id = field(obj, "id", str)
     elif kind in ("charge", "refund"):
-        intent_id = obj.get("payment_intent")
+        intent_id = field(obj, "payment_intent", str)
     else:
         intent_id = None
-    amount = obj.get("amount")
-    return WebhookEvent(id=event["id"], type=event["type"], created=int(event["created"]),
-                        intent_id=intent_id, status=obj.get("status"),
-                        amount_fen=int(amount) if amount is not None else None,
-                        order_number=(obj.get("metadata") or {}).get(ORDER_NUMBER_KEY))
+    amount = field(obj, "amount", int)
+    return WebhookEvent(id=field(event, "id", str, required=True),
+                        type=field(event, "type", str, required=True),
+                        created=field(event, "created", int, required=True),
+                        intent_id=intent_id, status=field(obj, "status", str), amount_fen=amount,
+                        order_number=field(field(obj, "metadata", dict), ORDER_NUMBER_KEY, str))
 
 
 def register_localstripe_webhook(settings: StripeSettings, *, name: str, url: str, events: list[str]) -> None:

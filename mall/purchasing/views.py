@@ -30,6 +30,7 @@ from catalog.search_forms import CartAddSchema
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.core.inputs import MAX_ID, page_number, whole_number
 from mall.core.money import format_fen, parse_yuan
 from mall.extensions import db
 from mall.i18n_messages import N_
@@ -142,10 +143,9 @@ def _say(messages) -> str:
 
 
 def _int(text) -> int | None:
-    try:
-        return int(str(text).strip())
-    except (TypeError, ValueError):
-        return None
+    """A whole number typed into a form; None if it is none or past 64 bits (a field error,
+    never an overflow in the database driver)."""
+    return whole_number(None if text is None else str(text), low=-MAX_ID, high=MAX_ID)
 
 
 def _yuan(text: str, field: str, errors: dict) -> int | None:
@@ -354,7 +354,7 @@ def orders_page():
     status = request.args.get("status") or None
     if status not in {s.value for s in OrderStatus}:
         status = None
-    number = max(1, request.args.get("page", 1, type=int))
+    number = page_number(request.args.get("page"))
     rows = order_steps.list_orders(db.session, actor, status=status, limit=PAGE_SIZE,
                               offset=(number - 1) * PAGE_SIZE)
     total = queries.count_orders(db.session, actor, status=status)

@@ -101,8 +101,29 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = MallParser()
 
 
+def whole_numbers_up_to(limit: int) -> str:
+    """A regex matching the decimal numbers 1 … ``limit`` exactly (no sign, no leading zero)."""
+    digits = str(limit)
+    width = len(digits)
+    choices = [rf"[1-9]\d{{0,{width - 2}}}"] if width > 1 else []
+    for index, digit in enumerate(digits):
+        low = 1 if index == 0 else 0
+        if int(digit) > low:
+            rest = width - index - 1
+            choices.append(digits[:index] + f"[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    choices.append(digits)
+    return "(?:" + "|".join(choices) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: a whole number from 1 to 2**63-1, else no route matches."""
+    """``<int:…>`` in every route: a whole number from 1 to 2**63-1, else no route matches (404).
+
+    The range is in the regex rather than in ``to_python``: Werkzeug checks a rule's method
+    before converting, so a refusal there would turn into 405 where a route has one rule
+    per method (PUT and DELETE of /cart/items/<id>).
+    """
+
+    regex = whole_numbers_up_to(MAX_ID)
 
     def __init__(self, url_map, *args: Any, **kwargs: Any):
         kwargs.setdefault("min", 1)

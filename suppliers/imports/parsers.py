@@ -13,7 +13,6 @@ import codecs
 import contextlib
 import csv
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -174,27 +173,46 @@ def _text(value) -> str:
 @contextlib.contextmanager
 def _open_xlsx(path: Path) -> Iterator[RowSource]:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
+    with _xlsx_guard():
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile("Not an Excel workbook (.xlsx).", code="bad_xlsx") from exc
     try:
-        sheet = workbook.worksheets[0]
-        estimate = sheet.max_row or 0
-        # Some writers record wrong dimensions; read to the real end instead.
-        sheet.reset_dimensions()
-        rows = enumerate(sheet.iter_rows(values_only=True), 1)
-        header: list[str] = []
-        header_row = 0
-        for number, values in rows:
-            if any(_text(v).strip() for v in values):
-                header, header_row = _unique_header(list(values)), number
-                break
+        with _xlsx_guard():
+            sheet = workbook.worksheets[0]
+            estimate = sheet.max_row or 0
+            # Some writers record wrong dimensions; read to the real end instead.
+            sheet.reset_dimensions()
+            rows = enumerate(_guarded_rows(sheet.iter_rows(values_only=True)), 1)
+            header: list[str] = []
+            header_row = 0
+            for number, values in rows:
+                if any(_text(v).strip() for v in values):
+                    header, header_row = _unique_header(list(values)), number
+                    break
         yield RowSource(header, max(estimate - header_row, 0), _xlsx_rows(rows, header))
     finally:
         workbook.close()
+
+
+@contextlib.contextmanager
+def _xlsx_guard() -> Iterator[None]:
+    """Any failure inside openpyxl is a file that is not the workbook its name claims.
+
+    A zip of garbage named .xlsx fails in openpyxl's XML parsing (ParseError), its part
+    lookup (IndexError, KeyError) or its cell reading, in ways that change between versions;
+    none of them is our fault, so all of them are reported as ``bad_xlsx``.
+    """
+    try:
+        yield
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UnreadableFile("Not an Excel workbook (.xlsx).", code="bad_xlsx") from exc
+
+
+def _guarded_rows(rows: Iterator) -> Iterator:
+    with _xlsx_guard():
+        yield from rows
 
 
 def _xlsx_rows(rows, header: list[str]) -> Iterator[tuple[int, dict]]:
@@ -217,7 +235,7 @@ def _jsonl_rows(handle) -> Iterator[tuple[int, dict]]:
             continue
         try:
             data = json.loads(line, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             yield number, {ROW_ERROR: "bad_json"}
             continue
         if not isinstance(data, dict):

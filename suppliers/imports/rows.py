@@ -19,7 +19,7 @@ from datetime import date
 from catalog.normalise import normalise_model
 from mall.core.money import parse_yuan
 from suppliers.imports.parsers import EXTRA, ROW_ERROR
-from suppliers.listings import OfferInput
+from suppliers.listings import CONTROL_CHARACTERS_SUFFIX, OfferInput
 
 # Canonical column names and the Chinese headers accepted for them (the first is shown).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -79,6 +79,14 @@ REASONS: dict[str, tuple[str, str]] = {
 REFUSAL_COLUMNS = {"unknown_category": "category_code", "category_not_sold": "category_code",
                    "category_not_admitted": "category_code",
                    "duplicate_sku_in_batch": "supplier_sku"}
+# Texts with control characters (line breaks, tabs, invisible marks), refused by the service.
+REASONS["control_characters"] = ("含有控制字符（换行、制表符或不可见字符），请删除",
+                                 "contains control characters (line breaks, tabs or invisible "
+                                 "marks); remove them")
+for _text in ("supplier_sku", "brand", "model", "title", "unit", "reference_url", "barcode",
+              "attributes"):
+    REFUSAL_COLUMNS[_text + CONTROL_CHARACTERS_SUFFIX] = "" if _text == "attributes" else _text
+    REASONS[_text + CONTROL_CHARACTERS_SUFFIX] = REASONS["control_characters"]
 ERROR_FILE_HEADER = {"zh_Hans_CN": ("行号", "列", "原因", "供应商SKU"),
                      "en": ("row", "column", "reason", "supplier_sku")}
 
