@@ -98,6 +98,8 @@ def load_settings() -> dict:
         "AUDIT_PUBLIC_KEY_FILE": os.environ.get("AUDIT_PUBLIC_KEY_FILE", ""),
         "AUDIT_ANCHOR_DIR": os.environ.get("AUDIT_ANCHOR_DIR") or str(folder / "audit-anchors"),
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Mall-Demo-2026"),
+        # A unit may ask to return accepted goods for this many days after the acceptance.
+        "RETURN_WINDOW_DAYS": _int("RETURN_WINDOW_DAYS", 7),
         # flask-smorest: the OpenAPI document lives at /api/v1/openapi.json
         "API_TITLE": "Government online mall API",
         "API_VERSION": "v1",

@@ -70,8 +70,10 @@ SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.PURCHASING_UNIT: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                                  Scope.CATALOG_READ, Scope.ORDERS_READ,
                                                  Scope.ORDERS_WRITE}),
+    # Orders: the operator reads them and decides disputed returns of goods.
     OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
-                                          Scope.CATALOG_READ, Scope.CATALOG_WRITE}),
+                                          Scope.CATALOG_READ, Scope.CATALOG_WRITE,
+                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
                                             Scope.ORDERS_READ}),
 }

@@ -10,7 +10,17 @@ from flask import Response, current_app, g, request
 
 from mall.core.auth import Role, Scope
 from mall.extensions import db
-from mall.purchasing import budget, cart, checkout, contracts, notices, order_steps, orders, payments
+from mall.purchasing import (
+    budget,
+    cart,
+    checkout,
+    contracts,
+    notices,
+    order_steps,
+    orders,
+    payments,
+    returns,
+)
 from mall.purchasing.schemas import (
     AcceptSchema,
     BudgetLineInSchema,
@@ -22,6 +32,9 @@ from mall.purchasing.schemas import (
     CheckoutResultSchema,
     CheckoutSchema,
     ConfirmSchema,
+    DisputeDecisionSchema,
+    DisputeQuerySchema,
+    DisputeSchema,
     EmptySchema,
     InvoiceSchema,
     NoticePageSchema,
@@ -33,9 +46,14 @@ from mall.purchasing.schemas import (
     QuantitySchema,
     RateSchema,
     ReasonSchema,
+    ReturnCreateSchema,
+    ReturnNoteSchema,
+    ReturnSchema,
+    ReturnShipSchema,
     ShipSchema,
     SignSchema,
     TreasuryPaymentSchema,
+    TreasuryRefundSchema,
 )
 from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
 from mall.web import current_actor
@@ -249,9 +267,6 @@ _TRANSITIONS = [
      _pay_by_card),
     ("pay-treasury", (Role.FINANCE,), TreasuryPaymentSchema, "The finance user records a treasury transfer.",
      lambda a, o, d: payments.record_treasury_payment(db.session, a, o, **d)),
-    ("return-goods", BUYERS, ReasonSchema, "Send goods back after acceptance: refunds, stock, budget.",
-     lambda a, o, d: payments.return_goods(db.session, a, o, reason=d["reason"],
-                                           settings=_settings())),
     ("rate", BUYERS, RateSchema, "Rate the supplier (quality, delivery, service: 1 to 5).",
      lambda a, o, d: orders.rate(db.session, a, o, **d)),
 ]
@@ -276,6 +291,99 @@ def verify_card_payment(_data, order_id: int):
     payment became meanwhile, applied to the order. 404 ``no_verification_pending`` if no
     card payment waits for a check."""
     return payments.card_verification(db.session, current_actor(), order_id, _settings())
+
+
+@blueprint.route("/orders/<int:order_id>/card-verification/cancel", methods=["POST"])
+@access(Scope.ORDERS_WRITE, *PAYERS)
+@blueprint.arguments(EmptySchema)
+@blueprint.response(200, PaymentSchema)
+def cancel_card_verification(_data, order_id: int):
+    """Give up the 3-D Secure check of the order's card payment: its PaymentIntent is cancelled
+    at the gateway, so nothing can be charged by it later, and the order may be paid another
+    way. 404 ``no_verification_pending`` if no card payment waits for a check."""
+    return payments.cancel_card_verification(db.session, current_actor(), order_id, _settings())
+
+
+# -- returns of goods: the unit asks, the supplier (or the operator) decides -------------------
+
+@blueprint.route("/orders/<int:order_id>/returns")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
+@blueprint.response(200, ReturnSchema(many=True))
+def list_returns(order_id: int):
+    """The order's returns of goods with where each stands and what was refunded."""
+    return returns.returns_of(db.session, orders.get_order(db.session, current_actor(), order_id))
+
+
+@blueprint.route("/orders/<int:order_id>/returns", methods=["POST"])
+@access(Scope.ORDERS_WRITE, *BUYERS)
+@blueprint.arguments(ReturnCreateSchema)
+@blueprint.response(201, ReturnSchema)
+def request_return(data, order_id: int):
+    """The unit asks to return accepted goods (quantities per line, reason) within
+    RETURN_WINDOW_DAYS of the acceptance; the supplier agrees or refuses. Refusals:
+    return_window_closed, return_already_open, order_state_conflict."""
+    return returns.request_return(
+        db.session, current_actor(), order_id, reason=data["reason"],
+        quantities={int(k): v for k, v in data["quantities"].items()},
+        window_days=current_app.config.get("RETURN_WINDOW_DAYS", returns.DEFAULT_WINDOW_DAYS))
+
+
+def _return_step(name: str, roles: tuple[Role, ...], schema, doc: str, call):
+    """Register POST /orders/<id>/returns/<return_id>/<name> calling
+    ``call(actor, order_id, return_id, data)``."""
+
+    def view(data, order_id: int, return_id: int):
+        return call(current_actor(), order_id, return_id, data)
+
+    view.__name__ = "return_" + name.replace("-", "_")
+    view.__doc__ = doc
+    blueprint.route(f"/orders/<int:order_id>/returns/<int:return_id>/{name}", methods=["POST"])(
+        access(Scope.ORDERS_WRITE, *roles)(
+            blueprint.arguments(schema)(blueprint.response(200, ReturnSchema)(view))))
+
+
+_RETURN_STEPS = [
+    ("agree", SUPPLIER_STAFF, EmptySchema, "The supplier agrees: the unit sends the goods back.",
+     lambda a, o, r, d: returns.agree_return(db.session, a, o, r)),
+    ("refuse", SUPPLIER_STAFF, ReturnNoteSchema,
+     "The supplier refuses, with a reason; the unit may take it to the operator.",
+     lambda a, o, r, d: returns.refuse_return(db.session, a, o, r, reason=d["reason"])),
+    ("dispute", BUYERS, ReturnNoteSchema, "The unit asks the operator to decide a refused return.",
+     lambda a, o, r, d: returns.dispute_return(db.session, a, o, r, reason=d["reason"])),
+    ("decide", (Role.OPERATOR,), DisputeDecisionSchema,
+     "The operator decides a disputed return (agree or refuse), with a note to both parties.",
+     lambda a, o, r, d: returns.decide_dispute(db.session, a, o, r, agree=d["decision"] == "agree",
+                                               note=d["note"])),
+    ("ship", BUYERS, ReturnShipSchema, "The unit sends the agreed goods back.",
+     lambda a, o, r, d: returns.ship_return(db.session, a, o, r, **d)),
+    ("receive", SUPPLIER_STAFF, EmptySchema,
+     "The supplier confirms the goods came back: a card payment is refunded through the "
+     "gateway at once (refund_pending until the network confirms); a treasury payment waits "
+     "for the unit's finance user to record the supplier's refund. Budget and running totals "
+     "move only when the money is back.",
+     lambda a, o, r, d: returns.receive_return(db.session, a, o, r, settings=_settings())),
+    ("refund-card", SUPPLIER_STAFF, EmptySchema,
+     "The supplier tries a card refund again after the gateway refused it.",
+     lambda a, o, r, d: returns.retry_card_refund(db.session, a, o, r, settings=_settings())),
+    ("refund-treasury", (Role.FINANCE,), TreasuryRefundSchema,
+     "The unit's finance user records the supplier's refund of a treasury payment (voucher, "
+     "date, amount) once the money is back.",
+     lambda a, o, r, d: returns.record_treasury_refund(db.session, a, o, r, **d)),
+]
+for _name, _roles, _schema, _doc, _call in _RETURN_STEPS:
+    _return_step(_name, _roles, _schema, _doc, _call)
+
+
+@blueprint.route("/return-disputes")
+@access(Scope.ORDERS_READ, Role.OPERATOR, Role.SUPERVISOR)
+@blueprint.arguments(DisputeQuerySchema, location="query")
+@blueprint.response(200, DisputeSchema(many=True))
+def list_return_disputes(query):
+    """Returns taken to the operator, those waiting for a decision first."""
+    rows = returns.list_disputes(db.session, current_actor(), waiting_only=query["waiting"])
+    names = ReturnSchema().fields
+    return [{**{name: getattr(ret, name) for name in names}, "order_number": order.number}
+            for ret, order in rows]
 
 
 @blueprint.route("/payments/stripe-webhook", methods=["POST"])

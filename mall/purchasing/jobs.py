@@ -1,5 +1,5 @@
 """Timed jobs of purchasing: the 72-hour confirmation deadline, reminders, overdue payments,
-notice publication, card payment reconciliation and e-mail."""
+notice publication, card payment (and return refund) reconciliation and e-mail."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mall.core.auth import OrganisationKind
 from mall.core.clock import format_local, now
 from mall.core.db import claiming
 from mall.core.jobs import job
-from mall.purchasing import notices, orders, payments
+from mall.purchasing import notices, orders, payments, returns
 from mall.purchasing.models import Order, OrderStatus
 from mall.purchasing.notifications import notify, send_pending_email
 from mall.purchasing.stripe_gateway import StripeSettings
@@ -88,7 +88,11 @@ def publish_notices(session: Session) -> None:
 
 @job(id="purchasing.payments", seconds=30)
 def reconcile_payments(session: Session) -> None:
-    payments.reconcile(session, StripeSettings.from_config(current_app.config))
+    """Card payments whose webhook has not come, and card refunds of returned goods the
+    network had not finished: asked at the gateway and applied."""
+    settings = StripeSettings.from_config(current_app.config)
+    payments.reconcile(session, settings)
+    returns.check_pending_refunds(session, settings)
 
 
 @job(id="purchasing.email", seconds=60)

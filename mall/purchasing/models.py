@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Integer,
     String,
@@ -135,7 +136,7 @@ class OrderStatus(enum.StrEnum):
     PAID = "paid"
     RATED = "rated"
     CANCELLED = "cancelled"
-    RETURNED = "returned"  # 验收不通过或退货，款项已退
+    RETURNED = "returned"  # 验收不通过，或所验收的货物全部退回且款项已退回
 
 
 class Paperwork(enum.StrEnum):
@@ -356,6 +357,68 @@ class Rating(Base):
     comment: Mapped[str | None] = mapped_column(String(500))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class ReturnStatus(enum.StrEnum):
+    """Where a return of goods stands (DOMAIN.md: returns are agreed by both parties)."""
+
+    REQUESTED = "requested"  # 退货申请，待供应商答复
+    REFUSED = "refused"  # 供应商拒绝；采购单位可申请运营方裁决
+    DISPUTED = "disputed"  # 争议，待运营方裁决
+    AGREED = "agreed"  # 同意退货，待采购单位寄回
+    SHIPPED = "shipped"  # 已寄回，待供应商确认收货
+    RECEIVED = "received"  # 供应商已收货，待退款（国库支付：待财务登记供应商退款）
+    REFUND_PENDING = "refund_pending"  # 公务卡退款已提交，待卡组织确认
+    COMPLETED = "completed"  # 款项已退回（或未付款，应付金额已减少）
+    REJECTED = "rejected"  # 运营方裁决不予退货
+
+
+OPEN_RETURN_STATUSES = (ReturnStatus.REQUESTED, ReturnStatus.DISPUTED, ReturnStatus.AGREED,
+                        ReturnStatus.SHIPPED, ReturnStatus.RECEIVED, ReturnStatus.REFUND_PENDING)
+
+
+class OrderReturn(TimestampMixin, Base):
+    """A return of accepted goods (退货): asked by the unit, agreed by the supplier (or the
+    operator on a dispute), the goods sent back, then the money refunded. Budget and running
+    totals move only when the money is back, by the refunded amount."""
+
+    __tablename__ = "order_returns"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("refund_due_fen >= 0 AND refunded_fen >= 0 AND refunded_fen <= "
+                        "refund_due_fen", name="refund_within_due"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[ReturnStatus] = mapped_column(_enum(ReturnStatus, "return_status"), index=True)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # line id, title, quantity, price
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # value of the goods sent back
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    supplier_note: Mapped[str | None] = mapped_column(String(500))  # why it was refused
+    supplier_decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supplier_decided_at: Mapped[datetime | None]
+    dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    disputed_at: Mapped[datetime | None]
+    operator_note: Mapped[str | None] = mapped_column(String(500))
+    operator_decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    operator_decided_at: Mapped[datetime | None]
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(60))
+    shipped_at: Mapped[datetime | None]
+    received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime | None]
+    # What must come back once the goods are received: the part of the money paid that the
+    # goods sent back were paid with (0 when the order is not paid yet).
+    refund_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_method: Mapped[str | None] = mapped_column(String(12))  # card / treasury
+    refund_reference: Mapped[str | None] = mapped_column(String(200))  # refund ids or voucher
+    refunded_on: Mapped[date | None]
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None]
 
 
 class Notification(Base):

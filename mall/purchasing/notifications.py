@@ -47,6 +47,29 @@ MESSAGES = {
     "order_rated": N_("Order %(number)s was rated."),
     "payment_unexpected": N_("%(amount)s arrived for order %(number)s, which was not waiting for "
                              "it; the supplier must refund it."),
+    "return_requested": N_("The unit asks to return goods of order %(number)s worth %(amount)s "
+                           "(%(reason)s): agree or refuse."),
+    "return_agreed": N_("The supplier agreed to the return of goods of order %(number)s; send "
+                        "them back."),
+    "return_refused": N_("The supplier refused the return of goods of order %(number)s: "
+                         "%(reason)s. You may ask the operator to decide."),
+    "return_disputed": N_("A return of goods of order %(number)s is disputed (%(reason)s): "
+                          "decide it."),
+    "return_dispute_agreed": N_("The operator decided that the goods of order %(number)s go "
+                                "back: %(note)s"),
+    "return_dispute_rejected": N_("The operator decided that the goods of order %(number)s are "
+                                  "not returned: %(note)s"),
+    "return_shipped": N_("The returned goods of order %(number)s were sent back (%(carrier)s "
+                         "%(tracking)s); confirm when they arrive."),
+    "return_refund_due": N_("The supplier received the returned goods of order %(number)s and "
+                            "owes %(amount)s back; record its refund when the money arrives."),
+    "return_refund_owed": N_("Refund %(amount)s for the returned goods of order %(number)s to "
+                             "the unit's account."),
+    "return_refund_failed": N_("The card refund of %(amount)s for order %(number)s failed; try "
+                               "it again."),
+    "return_refunded": N_("%(amount)s was refunded for the returned goods of order %(number)s."),
+    "return_completed": N_("The returned goods of order %(number)s arrived; %(amount)s less is "
+                           "due."),
     "offers_above_ceiling": N_("Framework agreement %(agreement)s sets a ceiling price of %(cap)s "
                                "for %(product)s: %(count)s of your offers above it were taken "
                                "off sale for review. Lower the price to the ceiling or below."),

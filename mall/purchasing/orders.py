@@ -5,6 +5,9 @@ tells the other party (DOMAIN.md: Direct-purchase flow, Lifecycle deadlines).
     pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
       → accepted → invoiced → paid → rated;  cancelled / returned release what was held.
 
+Payment follows the invoice (mall.purchasing.payments); accepted goods go back through a
+return both parties agree to (mall.purchasing.returns).
+
 A small order without centrally procured items is settled by a settlement order (结算单)
 instead of a contract: at confirmation it goes straight from confirmed to signed.
 """
@@ -300,7 +303,7 @@ def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: st
     if not invoice_number.strip():
         raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
     order.invoice_number = invoice_number.strip()
-    if order.status is S.PAID:  # paid by card on acceptance: the invoice follows
+    if order.status is S.PAID:  # paid before payment had to wait for the invoice (old orders)
         if order.invoiced_at is not None:
             raise WrongState(N_("This order is invoiced already."), code="already_invoiced")
         order.invoiced_at = now()
@@ -321,12 +324,12 @@ def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen
               note: str) -> None:
     """Record money received for an order (a payment service calls this once it succeeded).
 
-    Money that arrives for an order not waiting for it (returned, cancelled, already paid:
-    a late card success) is still recorded, so the overpayment shows, and the unit and the
-    supplier are told to settle the refund.
+    Money that arrives for an order not waiting for it (not invoiced, returned, cancelled,
+    already paid: a late card success) is still recorded, so the overpayment shows, and the
+    unit and the supplier are told to settle the refund.
     """
     session.refresh(order, with_for_update=True)
-    if order.status not in (S.ACCEPTED, S.INVOICED) or order.amount_due_fen < amount_fen:
+    if order.status is not S.INVOICED or order.amount_due_fen < amount_fen:
         session.execute(update(Order).where(Order.id == order.id)
                         .values(paid_fen=Order.paid_fen + amount_fen)
                         .execution_options(synchronize_session=False))
@@ -341,7 +344,7 @@ def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen
                     .values(paid_fen=Order.paid_fen + amount_fen)
                     .execution_options(synchronize_session=False))
     session.refresh(order, ["paid_fen"])
-    if order.status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen <= 0:
+    if order.status is S.INVOICED and order.amount_due_fen <= 0:
         budget.move(session, order.budget_line_id, order.accepted_fen or order.total_fen,
                     "committed", "spent")
         order.budget_state = "spent"

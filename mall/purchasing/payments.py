@@ -1,5 +1,9 @@
 """Paying orders: official card (公务卡) through Stripe, treasury transfer (国库集中支付)
-recorded by the unit's finance user, refunds when goods go back.
+recorded by the unit's finance user (refunds of returned goods: mall.purchasing.returns).
+
+Payment follows the contract: only an accepted order whose invoice is recorded is paid, and
+one attempt at a time (a card payment processing or waiting for its 3-D Secure check blocks
+another card or a treasury transfer until it ends, fails or is cancelled).
 
 A card payment is "processing" until Stripe says it succeeded: by a signed webhook
 (duplicates acknowledged and ignored, a late "failed" never undoes a success) or, if
@@ -26,6 +30,7 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
 from mall.core.errors import NotFound, ValidationFailed
+from mall.i18n_messages import N_
 from mall.purchasing import order_steps
 from mall.purchasing import orders as order_service
 from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
@@ -35,13 +40,12 @@ from mall.purchasing.stripe_gateway import (
     WebhookEvent,
     cancel_payment,
     create_card_payment,
-    refund,
     retrieve_payment,
 )
 
 log = logging.getLogger(__name__)
 
-PAYABLE = (OrderStatus.ACCEPTED, OrderStatus.INVOICED)
+PAYABLE = (OrderStatus.INVOICED,)  # accepted, then invoiced: payment follows the invoice
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELED = "canceled"
@@ -70,26 +74,34 @@ class CardVerification:
     client_secret: str | None
 
 
-def _refuse_while_in_progress(session: Session, order: Order) -> None:
-    pending = session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.order_id == order.id, Payment.status.not_in(list(FINAL_STATUSES))))
-    if pending:
-        raise order_steps.WrongState("A payment of this order is still being processed.",
-                                       code="payment_in_progress")
+def refuse_while_in_progress(session: Session, order: Order) -> None:
+    """One payment attempt at a time: refuse while a card payment is processing or waits for
+    its 3-D Secure check (it ends by itself, by the buyer cancelling it, or after
+    VERIFICATION_TIMEOUT by the reconciliation job)."""
+    unfinished = set(session.scalars(select(Payment.status).where(
+        Payment.order_id == order.id, Payment.status.not_in(list(FINAL_STATUSES)))))
+    if REQUIRES_ACTION in unfinished:
+        raise order_steps.WrongState(
+            N_("A card payment of this order waits for the bank's check; finish or cancel it "
+               "first."), code="payment_in_progress")
+    if unfinished:
+        raise order_steps.WrongState(N_("A payment of this order is still being processed."),
+                                     code="payment_in_progress")
 
 
-def _payable(session: Session, actor: Actor, order_id: int, roles,
-             settings: StripeSettings | None = None) -> Order:
+def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
     order = order_steps.get_order(session, actor, order_id)
     order_steps.as_buyer(actor, order, roles)
     # The order's row lock makes two payment requests for one order take turns (PostgreSQL;
     # SQLite writers are serialised anyway), so both cannot pass the checks below.
     session.flush()
     session.refresh(order, with_for_update=True)
+    if order.status is OrderStatus.ACCEPTED:
+        raise order_steps.WrongState(
+            N_("The supplier's invoice is not recorded yet; the contract has payment follow "
+               "the invoice."), code="invoice_required")
     order_steps.expect(order, *PAYABLE)
-    if settings is not None:
-        _give_up_verifications(session, order, settings, actor)
-    _refuse_while_in_progress(session, order)
+    refuse_while_in_progress(session, order)
     if order.amount_due_fen <= 0:
         raise order_steps.WrongState("Nothing is left to pay on this order.")
     return order
@@ -106,7 +118,7 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     """
     if not payment_method or len(payment_method) > 100:  # before any unfinished check is dropped
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
-    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES, settings)
+    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES)
     attempt = session.scalar(select(func.count()).select_from(Payment)
                              .where(Payment.order_id == order.id)) + 1
     # Stripe refuses a key reused with other parameters: another card is another request.
@@ -161,14 +173,20 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     return CardVerification(payment.id, payment.intent_id, payment.status, None)
 
 
-def _give_up_verifications(session: Session, order: Order, settings: StripeSettings,
-                           actor: Actor | None) -> None:
-    """A new card attempt replaces a 3-D Secure check the buyer did not finish: its intent is
-    cancelled at the gateway first, so it cannot be completed (and charged) later. One the
+def cancel_card_verification(session: Session, actor: Actor, order_id: int,
+                             settings: StripeSettings) -> Payment:
+    """The buyer gives up a 3-D Secure check: its intent is cancelled at the gateway first, so
+    it cannot be completed (and charged) later, and the order may be paid another way. One the
     gateway says is paid or failed meanwhile gets that status instead."""
-    for payment in list(session.scalars(select(Payment).where(
-            Payment.order_id == order.id, Payment.status == REQUIRES_ACTION))):
-        _cancel_verification(session, payment, settings, actor)
+    order = order_steps.get_order(session, actor, order_id, lock=True)
+    order_steps.as_buyer(actor, order, order_steps.PAYER_ROLES)
+    payment = session.scalar(select(Payment).where(
+        Payment.order_id == order.id, Payment.status == REQUIRES_ACTION).order_by(Payment.id.desc()))
+    if payment is None:
+        raise NotFound(N_("No card payment of this order waits for verification."),
+                       code="no_verification_pending")
+    _cancel_verification(session, payment, settings, actor)
+    return payment
 
 
 def _cancel_verification(session: Session, payment: Payment, settings: StripeSettings,
@@ -300,40 +318,6 @@ def reconcile(session: Session, settings: StripeSettings, *, older_than_seconds:
             continue
         _apply_gateway_status(session, payment, card.status)
     return len(payments)
-
-
-def return_goods(session: Session, actor: Actor, order_id: int, *, reason: str,
-                 settings: StripeSettings | None) -> Order:
-    """Goods go back after acceptance or payment: card payments are refunded, stock and
-    budget return."""
-    order = order_steps.get_order(session, actor, order_id, lock=True)
-    order_steps.as_buyer(actor, order)
-    order_steps.expect(order, OrderStatus.ACCEPTED, OrderStatus.INVOICED, OrderStatus.PAID)
-    order_steps.require_reason(reason)
-    # A card payment still processing would succeed after the refunds and never be paid back.
-    _refuse_while_in_progress(session, order)
-    for payment in session.scalars(select(Payment).where(
-            Payment.order_id == order.id, Payment.status == SUCCEEDED)):
-        left = payment.amount_fen - payment.refunded_fen
-        if left <= 0:
-            continue
-        if payment.method is PaymentMethod.CARD:
-            refund(settings, intent_id=payment.intent_id, amount_fen=left,
-                   idempotency_key=f"mall-refund-{payment.idempotency_key}")
-        # A treasury transfer is paid back by the supplier outside the mall; recorded here.
-        payment.refunded_fen += left
-        order.refunded_fen += left
-        payment.updated_at = now()
-    kept = order.accepted_fen if order.accepted_fen is not None else order.total_fen
-    order_service._release(session, order, lines=[
-        (ln.offer_id, ln.accepted_quantity if ln.accepted_quantity is not None else ln.quantity)
-        for ln in order.lines], amount_fen=kept)
-    order.budget_state = "released"
-    order_steps.record_step(session, order, actor, OrderStatus.RETURNED, note=reason.strip(),
-                        data={"refunded_fen": order.refunded_fen})
-    order_service.notify(session, order.supplier_id, order, "order_returned_goods",
-                         reason=reason.strip())
-    return order
 
 
 def payments_of(session: Session, order: Order) -> list[Payment]:

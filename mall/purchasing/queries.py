@@ -5,25 +5,37 @@ remain the authority on every rule (a form shown here is still checked when it i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation, User
 from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.clock import now
 from mall.purchasing.contract_document import fingerprint
 from mall.purchasing.models import (
+    OPEN_RETURN_STATUSES,
     Acceptance,
     BudgetLine,
     Contract,
     Notice,
     Order,
+    OrderReturn,
     OrderStatus,
     Payment,
     Rating,
+    ReturnStatus,
     UnitSettings,
 )
 from mall.purchasing.payments import FINAL_STATUSES, REQUIRES_ACTION
+from mall.purchasing.returns import (
+    DEFAULT_WINDOW_DAYS,
+    RETURNABLE,
+    returnable_quantities,
+    returns_of,
+    window_closes,
+)
 
 S = OrderStatus
 
@@ -50,6 +62,13 @@ class OrderRecord:
     acceptance: Acceptance | None
     rating: Rating | None
     user_names: dict[int, str] = field(default_factory=dict)
+    returns: list[OrderReturn] = field(default_factory=list)
+    return_window_closes: datetime | None = None
+    returnable: dict[int, int] = field(default_factory=dict)  # line id → items not yet returned
+
+    @property
+    def return_open(self) -> bool:
+        return any(r.status in OPEN_RETURN_STATUSES for r in self.returns)
 
     @property
     def document_intact(self) -> bool:
@@ -83,8 +102,9 @@ def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
 
 
-def order_record(session: Session, order: Order) -> OrderRecord:
-    """The contract, notices, payments, acceptance and rating of an order, with names."""
+def order_record(session: Session, order: Order, *,
+                 window_days: int = DEFAULT_WINDOW_DAYS) -> OrderRecord:
+    """The contract, notices, payments, acceptance, returns and rating of an order, with names."""
     contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
     names = organisation_names(session, {order.buyer_org_id, order.supplier_id})
     record = OrderRecord(
@@ -98,6 +118,9 @@ def order_record(session: Session, order: Order) -> OrderRecord:
                                       .order_by(Payment.id))),
         acceptance=session.scalar(select(Acceptance).where(Acceptance.order_id == order.id)),
         rating=session.scalar(select(Rating).where(Rating.order_id == order.id)))
+    record.returns = returns_of(session, order)
+    record.return_window_closes = window_closes(session, order, window_days)
+    record.returnable = returnable_quantities(session, order) if record.acceptance else {}
     people = {step.user_id for step in order.steps}
     if contract is not None:
         people |= {contract.supplier_signed_by, contract.buyer_signed_by}
@@ -106,7 +129,8 @@ def order_record(session: Session, order: Order) -> OrderRecord:
 
 
 def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
-                  verification_pending: bool = False) -> set[str]:
+                  verification_pending: bool = False,
+                  record: OrderRecord | None = None) -> set[str]:
     """The steps whose forms the order page offers this actor at the order's status.
 
     Mirrors the checks of mall.purchasing.orders and payments so that nobody sees a button
@@ -126,16 +150,19 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
             allowed.add("receive")
         if buyer and status is S.DELIVERED:
             allowed.add("accept")
-        # Another card may replace an unfinished 3-D Secure check (its intent is cancelled).
-        payable = (status in (S.ACCEPTED, S.INVOICED) and order.amount_due_fen > 0
-                   and not payment_in_progress)
-        settled = not payment_in_progress and not verification_pending
-        if payable and actor.has_role(Role.FINANCE, Role.BUYER, Role.APPROVER):
+        # Payment follows the invoice, one attempt at a time: a waiting 3-D Secure check is
+        # finished or cancelled first (the page shows it instead of another card form).
+        payable = (status is S.INVOICED and order.amount_due_fen > 0
+                   and not payment_in_progress and not verification_pending)
+        payer = actor.has_role(Role.FINANCE, Role.BUYER, Role.APPROVER)
+        if payable and payer:
             allowed.add("pay-card")
-        if payable and settled and actor.has_role(Role.FINANCE):
+        if payable and actor.has_role(Role.FINANCE):
             allowed.add("pay-treasury")
-        if buyer and status in (S.ACCEPTED, S.INVOICED, S.PAID) and settled:
-            allowed.add("return-goods")
+        if verification_pending and payer:
+            allowed.add("cancel-card-check")
+        if buyer and record is not None and _may_ask_return(order, record):
+            allowed.add("return-request")
         if buyer and status is S.PAID:
             allowed.add("rate")
     elif actor.organisation_id == order.supplier_id and actor.has_role(
@@ -148,6 +175,40 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
             allowed.add("ship")
         if status is S.ACCEPTED or (status is S.PAID and not order.invoice_number):
             allowed.add("invoice")  # after a card payment on acceptance the invoice follows
+    return allowed
+
+
+def _may_ask_return(order: Order, record: OrderRecord) -> bool:
+    return (order.status in RETURNABLE and record.return_window_closes is not None
+            and now() <= record.return_window_closes and not record.return_open
+            and any(record.returnable.values()))
+
+
+def return_actions(actor: Actor, order: Order, ret: OrderReturn, record: OrderRecord) -> set[str]:
+    """The steps of one return the order page offers this actor (mall.purchasing.returns
+    checks them again when posted)."""
+    allowed: set[str] = set()
+    buyer = actor.organisation_id == order.buyer_org_id
+    supplier = actor.organisation_id == order.supplier_id and actor.has_role(
+        Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
+    buying = buyer and actor.has_role(Role.BUYER, Role.APPROVER)
+    if ret.status is ReturnStatus.REQUESTED and supplier:
+        allowed |= {"return-agree", "return-refuse"}
+    if ret.status is ReturnStatus.REFUSED and buying and not record.return_open:
+        allowed.add("return-dispute")
+    if ret.status is ReturnStatus.DISPUTED and actor.organisation_kind is \
+            OrganisationKind.OPERATOR and actor.has_role(Role.OPERATOR):
+        allowed.add("return-decide")
+    if ret.status is ReturnStatus.AGREED and buying:
+        allowed.add("return-ship")
+    if ret.status is ReturnStatus.SHIPPED and supplier and not record.payment_in_progress \
+            and not record.verification_pending:
+        allowed.add("return-receive")
+    if ret.status is ReturnStatus.RECEIVED and ret.refund_method == "card" and supplier:
+        allowed.add("return-refund-card")
+    if ret.status is ReturnStatus.RECEIVED and ret.refund_method == "treasury" and buyer \
+            and actor.has_role(Role.FINANCE):
+        allowed.add("return-refund-treasury")
     return allowed
 
 

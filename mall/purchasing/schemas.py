@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_ID, Count, Id, PageNumber, PlainText
-from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork
+from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork, ReturnStatus
 
 _fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_ID)}
 
@@ -268,3 +268,77 @@ class CardVerificationSchema(Schema):
     client_secret = fields.Str(allow_none=True, metadata={
         "description": "For stripe.confirmCardPayment in the buyer's browser; null once "
                        "nothing is left to check"})
+
+
+# -- returns of goods ----------------------------------------------------------------------------
+
+class ReturnCreateSchema(Schema):
+    """The unit asks to return accepted goods: quantities per order line and why."""
+
+    quantities = fields.Dict(
+        keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=0, max=100_000)),
+        required=True, metadata={"description": "Order line id to the quantity sent back"})
+    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReturnNoteSchema(Schema):
+    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+
+
+class DisputeDecisionSchema(Schema):
+    decision = fields.Str(required=True, validate=validate.OneOf(["agree", "refuse"]),
+                          metadata={"description": "agree: the goods go back; refuse: they stay"})
+    note = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReturnShipSchema(Schema):
+    carrier = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    tracking_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+
+
+class TreasuryRefundSchema(Schema):
+    voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    refunded_on = fields.Date(required=True)
+    amount_fen = fields.Int(required=True, **_fen)
+
+
+class ReturnLineSchema(Schema):
+    line_id = fields.Int()
+    title = fields.Str()
+    quantity = fields.Int()
+    unit_price_fen = fields.Int()
+    amount_fen = fields.Int()
+
+
+class ReturnSchema(Schema):
+    id = fields.Int()
+    order_id = fields.Int()
+    status = fields.Enum(ReturnStatus, by_value=True, metadata={
+        "description": "requested → agreed → shipped → received → completed; refused → "
+                       "disputed → agreed or rejected (by the operator); refund_pending while "
+                       "the card network finishes a refund"})
+    lines = fields.List(fields.Nested(ReturnLineSchema))
+    amount_fen = fields.Int()
+    reason = fields.Str()
+    requested_at = fields.DateTime()
+    supplier_note = fields.Str(allow_none=True)
+    dispute_reason = fields.Str(allow_none=True)
+    operator_note = fields.Str(allow_none=True)
+    carrier = fields.Str(allow_none=True)
+    tracking_number = fields.Str(allow_none=True)
+    received_at = fields.DateTime(allow_none=True)
+    refund_due_fen = fields.Int(metadata={"description": "Money to come back once received"})
+    refund_method = fields.Str(allow_none=True)
+    refund_reference = fields.Str(allow_none=True)
+    refunded_on = fields.Date(allow_none=True)
+    refunded_fen = fields.Int(metadata={"description": "Money back: only what really came back"})
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class DisputeSchema(ReturnSchema):
+    order_number = fields.Str()
+
+
+class DisputeQuerySchema(Schema):
+    waiting = fields.Bool(load_default=False,
+                          metadata={"description": "Only disputes waiting for a decision"})

@@ -173,16 +173,43 @@ def cancel_payment(settings: StripeSettings, intent_id: str, *, idempotency_key:
             intent_id, options={"idempotency_key": idempotency_key}))
 
 
-def refund(settings: StripeSettings, *, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
-    """Refund part or all of a paid PaymentIntent; returns the refund id.
+@dataclass(frozen=True)
+class CardRefund:
+    """A Refund as the mall sees it: money is back only once ``status`` is "succeeded"
+    (Stripe may answer "pending" first, and "failed" or "canceled" later)."""
+
+    refund_id: str
+    status: str
+    amount_fen: int
+
+
+def _card_refund(created: Any) -> CardRefund:
+    return CardRefund(refund_id=created.id, status=created.status, amount_fen=int(created.amount))
+
+
+def create_refund(settings: StripeSettings, *, intent_id: str, amount_fen: int,
+                  idempotency_key: str) -> CardRefund:
+    """Refund part or all of a paid PaymentIntent.
 
     The caller keeps the refunded total within the amount paid: localstripe does not check it.
     """
     _require_positive_fen(amount_fen)
     with _client(settings) as client:
-        created = client.v1.refunds.create(params={"payment_intent": intent_id, "amount": amount_fen},
-                                           options={"idempotency_key": idempotency_key})
-    return created.id
+        return _card_refund(client.v1.refunds.create(
+            params={"payment_intent": intent_id, "amount": amount_fen},
+            options={"idempotency_key": idempotency_key}))
+
+
+def retrieve_refund(settings: StripeSettings, refund_id: str) -> CardRefund:
+    """Ask the gateway whether a pending refund went through."""
+    with _client(settings) as client:
+        return _card_refund(client.v1.refunds.retrieve(refund_id))
+
+
+def refund(settings: StripeSettings, *, intent_id: str, amount_fen: int, idempotency_key: str) -> str:
+    """Refund part or all of a paid PaymentIntent; returns the refund id."""
+    return create_refund(settings, intent_id=intent_id, amount_fen=amount_fen,
+                         idempotency_key=idempotency_key).refund_id
 
 
 def parse_webhook(settings: StripeSettings, payload: bytes, signature_header: str | None) -> WebhookEvent:

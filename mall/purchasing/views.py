@@ -378,12 +378,17 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
                   status: int = 200):
     actor = current_actor()
     order = orders.get_order(db.session, actor, order_id)
-    record = queries.order_record(db.session, order)
+    record = queries.order_record(db.session, order,
+                                  window_days=current_app.config["RETURN_WINDOW_DAYS"])
     allowed = queries.order_actions(actor, order, payment_in_progress=record.payment_in_progress,
-                                    verification_pending=record.verification_pending)
+                                    verification_pending=record.verification_pending,
+                                    record=record)
+    return_allowed = {ret.id: queries.return_actions(actor, order, ret, record)
+                      for ret in record.returns}
     return render_template(
         "purchasing/order.html", order=order, record=record, allowed=allowed, action=action,
         approval=splitting.approval_reason(order),
+        return_allowed=return_allowed,
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
         is_supplier=actor.organisation_id == order.supplier_id,
@@ -510,15 +515,14 @@ ACTIONS = {
         db.session, a, o, _stripe(), payment_method=f.get("payment_method", "")),
         _l("Card payment sent; the order shows as paid once the card network confirms it.")),
     "pay-treasury": (_pay_treasury, _l("Treasury payment recorded.")),
-    "return-goods": (lambda a, o, f: payments.return_goods(
-        db.session, a, o, reason=f.get("reason", ""), settings=_stripe()),
-        _l("Goods returned; payments were refunded and the budget released.")),
+    "cancel-card-check": (lambda a, o, f: payments.cancel_card_verification(
+        db.session, a, o, _stripe()),
+        _l("The bank's check was cancelled; nothing was charged. You may pay again.")),
     "rate": (_rate, _l("Thank you for rating the supplier.")),
 }
 STATE_MESSAGES = {
     "order_state_conflict": _l("This step is not possible at the order's current status; "
                                "the page shows where it stands now."),
-    "payment_in_progress": _l("A payment of this order is still being processed."),
 }
 
 
@@ -535,7 +539,8 @@ def order_action(order_id: int, action: str):
         db.session.rollback()
         raise
     except MallError as exc:
-        if isinstance(exc, PaymentGatewayError) and exc.code == "payment_failed":
+        if action == "pay-card" and isinstance(exc, PaymentGatewayError) \
+                and exc.code == "payment_failed":
             db.session.commit()  # keep the declined attempt: the next one needs a new key
         else:
             db.session.rollback()
@@ -560,5 +565,6 @@ def _refusal_text(exc: MallError) -> str:
 
 
 # The unit's own pages (approvals, budget, inbox) and the public notices live in
-# unit_views; they register on this blueprint when that module is imported here.
-from mall.purchasing import unit_views  # noqa: E402,F401
+# unit_views, the return steps (they join ACTIONS) and the operator's disputes page in
+# return_views; they register on this blueprint when imported here.
+from mall.purchasing import return_views, unit_views  # noqa: E402,F401

@@ -66,6 +66,8 @@ def test_a_buyer_confirms_a_card_payment_with_the_bank(browser, live, bank_says)
         assert tab.locator("#card-verification").is_visible()
         assert tab.locator("#payments .tag-requires_action").count() == 1
         assert tab.locator("#form-pay-treasury").count() == 0  # nothing else while it waits
+        assert tab.locator("#form-pay-card").count() == 0  # the waiting check, not a second form
+        assert tab.locator("#form-cancel-card-check").is_visible()
 
         with tab.expect_navigation():
             tab.locator("#verify-card").click()

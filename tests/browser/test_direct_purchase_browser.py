@@ -164,11 +164,19 @@ def test_a_buyer_buys_from_two_suppliers_and_pays_one_order_by_card(browser, pur
         _step(supplier, "ship")
         assert _status(supplier) == "shipped"
 
-        # The buyer receives, accepts and pays by card through the Stripe.js stand-in.
+        # The buyer receives and accepts; payment follows the supplier's invoice.
         buyer.reload()
         _step(buyer, "receive")
         _step(buyer, "accept")  # "pass" is preselected
         assert _status(buyer) == "accepted"
+        assert buyer.locator("#form-pay-card").count() == 0
+        supplier.reload()
+        supplier.locator("#invoice-invoice_number").fill("E-2026-0001")
+        _step(supplier, "invoice")
+        assert _status(supplier) == "invoiced"
+
+        # The buyer pays by card through the Stripe.js stand-in.
+        buyer.reload()
         pay_by_card(buyer, "4242424242424242")
         assert buyer.locator("#action-error").count() == 0
         # localstripe sends payment_intent.succeeded about a second later; the page polls.

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from mall.core.clock import frozen_clock, now
+from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import NotFound, PermissionDenied
 from mall.purchasing import payments
 from mall.purchasing.models import Order, OrderStatus
+from mall.purchasing.order_steps import WrongState
 from mall.purchasing.stripe_gateway import StripeSettings, retrieve_payment
 from tests.factories.purchasing import make_unit
 from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
@@ -89,15 +90,31 @@ def test_a_failed_check_leaves_the_order_payable_by_another_card(session, stripe
     assert second.status == "processing" and second.id != payment.id
 
 
-def test_a_new_attempt_cancels_a_check_the_buyer_walked_away_from(session, stripe_settings):
-    world, abandoned = started(session, stripe_settings)
+def test_while_a_check_waits_no_other_payment_is_taken_until_the_buyer_cancels_it(
+        session, stripe_settings):
+    world, waiting = started(session, stripe_settings)
+    for attempt in (
+            lambda: payments.pay_by_card(session, world.unit.buyer, world.order_id,
+                                         stripe_settings, payment_method="pm_card_visa"),
+            lambda: payments.record_treasury_payment(session, world.unit.finance, world.order_id,
+                                                     voucher_number="GK-3DS",
+                                                     paid_on=local_today(), amount_fen=TOTAL)):
+        with pytest.raises(WrongState) as refused:
+            attempt()
+        assert refused.value.code == "payment_in_progress"
+        assert "bank's check" in refused.value.detail
+    assert waiting.status == "requires_action"
+    assert retrieve_payment(stripe_settings, waiting.intent_id).status == "requires_action"
 
+    with pytest.raises(PermissionDenied):
+        payments.cancel_card_verification(session, world.supplier, world.order_id, stripe_settings)
+    payments.cancel_card_verification(session, world.unit.buyer, world.order_id, stripe_settings)
+    assert waiting.status == "canceled"
+    # Cancelled at the gateway: the old bank window can no longer charge the card.
+    assert retrieve_payment(stripe_settings, waiting.intent_id).status == "canceled"
     second = payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
                                   payment_method="pm_card_visa")
-
-    assert abandoned.status == "canceled" and second.status == "processing"
-    # Cancelled at the gateway: the old bank window can no longer charge the card.
-    assert retrieve_payment(stripe_settings, abandoned.intent_id).status == "canceled"
+    assert second.status == "processing"
 
 
 def test_reconciliation_cancels_a_check_nobody_finished_within_30_minutes(session, stripe_settings):
@@ -135,8 +152,13 @@ def test_the_api_hands_the_client_secret_to_the_buyer_only(client, session, card
 
     refused = client.post(url, json={}, headers=bearer(session, world.supplier))
     assert refused.status_code == 403 and refused.json["code"] == "buyer_required"
-    payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
-                         payment_method="pm_card_visa")  # another card: the check is dropped
+    busy = client.post(f"/api/v1/orders/{world.order_id}/pay-card",
+                       json={"payment_method": "pm_card_visa"},
+                       headers=bearer(session, world.unit.approver))
+    assert busy.status_code == 409 and busy.json["code"] == "payment_in_progress"
+    cancelled = client.post(f"{url}/cancel", json={}, headers=bearer(session, world.unit.approver))
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
+    assert cancelled.json["status"] == "canceled"
     gone = client.post(url, json={}, headers=bearer(session, world.unit.approver))
     assert gone.status_code == 404 and gone.json["code"] == "no_verification_pending"
 

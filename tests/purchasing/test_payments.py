@@ -1,6 +1,7 @@
 """Paying orders against a real localstripe: card payments confirmed by the signed webhook that
 localstripe sends to the app served on a real port, replays and late events, reconciliation,
-refunds when goods go back, and treasury transfers recorded by the unit's finance user.
+card refunds of goods sent back through an agreed return, and treasury transfers recorded by
+the unit's finance user.
 
 The end-to-end tests commit for real in a database of their own (a server thread cannot see
 the rolled-back transaction of the other tests); the rest use that transaction as usual.
@@ -68,8 +69,9 @@ class Accepted:
     offer_id: int
 
 
-def accepted_order(session, *, invoiced: bool = False) -> Accepted:
-    """A unit's order of 10 packs of paper at 29.90, delivered and accepted (and invoiced)."""
+def accepted_order(session, *, invoiced: bool = True) -> Accepted:
+    """A unit's order of 10 packs of paper at 29.90, delivered, accepted and (unless told
+    otherwise) invoiced: ready to pay, as payment follows the invoice."""
     unit = make_unit(session)
     _user, supplier, (offer,) = supplier_with_offers(session, prices=(PRICE,))
     (order,) = checkout.checkout(session, unit.buyer, budget_line_id=unit.line_id,
@@ -263,7 +265,7 @@ def snapshot(live: Live, card: CardPaid) -> tuple:
 
 def test_a_card_payment_stays_processing_until_the_signed_webhook_marks_the_order_paid(
         live, card_paid):
-    assert card_paid.just_after_commit == (OrderStatus.ACCEPTED, 0, "processing")
+    assert card_paid.just_after_commit == (OrderStatus.INVOICED, 0, "processing")
     assert card_paid.intent_id.startswith("pi_")
     assert card_paid.seconds_to_paid < WEBHOOK_WAIT  # localstripe sends it about a second later
     event = json.loads(card_paid.body)
@@ -404,7 +406,7 @@ def test_a_success_reported_after_a_failure_pays_the_order_once(session, stripe_
 
     # A failed 3-D Secure attempt, then the buyer authenticates again on the same intent.
     assert payments.handle_webhook(session, event("payment_intent.payment_failed")) == "failed"
-    assert fresh(session, Order, world.order_id).status is OrderStatus.ACCEPTED
+    assert fresh(session, Order, world.order_id).status is OrderStatus.INVOICED
     assert payments.handle_webhook(session, event("payment_intent.succeeded")) == "succeeded"
     # The same news by another road (a second event, the reconciliation job) changes nothing.
     assert payments.handle_webhook(session, event("payment_intent.succeeded")) == "already final"
@@ -415,7 +417,7 @@ def test_a_success_reported_after_a_failure_pays_the_order_once(session, stripe_
     assert [s.status for s in order.steps].count("paid") == 1
 
 
-def test_a_payment_in_progress_blocks_another_payment_and_the_return_of_goods(session, stripe_settings):
+def test_a_payment_in_progress_blocks_another_payment(session, stripe_settings):
     world = accepted_order(session, invoiced=True)
     payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
                          payment_method="pm_card_visa")
@@ -425,8 +427,6 @@ def test_a_payment_in_progress_blocks_another_payment_and_the_return_of_goods(se
         lambda: payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                                  voucher_number="GK-9", paid_on=local_today(),
                                                  amount_fen=TOTAL),
-        lambda: payments.return_goods(session, world.unit.buyer, world.order_id, reason="坏了",
-                                      settings=stripe_settings),
     ]
     for refused in refusals:
         with pytest.raises(orders.WrongState) as conflict:
@@ -435,10 +435,11 @@ def test_a_payment_in_progress_blocks_another_payment_and_the_return_of_goods(se
     assert fresh(session, Order, world.order_id).status is OrderStatus.INVOICED
 
 
-def test_goods_returned_after_a_card_payment_are_refunded_through_localstripe(
+def test_goods_sent_back_through_an_agreed_return_are_refunded_through_localstripe(
         client, session, card_app, stripe_settings):
     world = accepted_order(session, invoiced=True)
     headers = bearer(session, world.unit.approver)
+    seller = bearer(session, world.supplier)
     url = f"{API}/orders/{world.order_id}"
     paying = client.post(f"{url}/pay-card", json={"payment_method": "pm_card_visa"}, headers=headers)
     assert paying.status_code == 200, paying.get_data(as_text=True)
@@ -450,9 +451,27 @@ def test_goods_returned_after_a_card_payment_are_refunded_through_localstripe(
     session.flush()
     assert client.get(url, headers=headers).json["status"] == "paid"
 
-    returned = client.post(f"{url}/return-goods", json={"reason": "质量不合格"}, headers=headers)
-    assert returned.status_code == 200, returned.get_data(as_text=True)
-    assert (returned.json["status"], returned.json["refunded_fen"]) == ("returned", TOTAL)
+    # No one-sided return is left: the old step is gone from the API.
+    assert_problem(client.post(f"{url}/return-goods", json={"reason": "质量不合格"},
+                               headers=headers), 404, "not_found")
+    line_id = client.get(url, headers=headers).json["lines"][0]["id"]
+    asked = client.post(f"{url}/returns", json={"quantities": {str(line_id): QUANTITY},
+                                                 "reason": "质量不合格"}, headers=headers)
+    assert asked.status_code == 201, asked.get_data(as_text=True)
+    steps = f"{url}/returns/{asked.json['id']}"
+    assert_problem(client.post(f"{steps}/agree", json={}, headers=headers), 403, "role_required")
+    assert client.post(f"{steps}/agree", json={}, headers=seller).json["status"] == "agreed"
+    shipped = client.post(f"{steps}/ship", json={"carrier": "顺丰", "tracking_number": "SF-R"},
+                          headers=headers)
+    assert shipped.json["status"] == "shipped"
+    assert client.get(url, headers=headers).json["refunded_fen"] == 0  # not before it is back
+    received = client.post(f"{steps}/receive", json={}, headers=seller)
+    assert received.status_code == 200, received.get_data(as_text=True)
+    assert (received.json["status"], received.json["refund_method"], received.json["refunded_fen"]) \
+        == ("completed", "card", TOTAL)
+
+    order = client.get(url, headers=headers).json
+    assert (order["status"], order["refunded_fen"], order["amount_due_fen"]) == ("returned", TOTAL, 0)
     (refunded,) = client.get(f"{url}/payments", headers=headers).json
     assert refunded["refunded_fen"] == refunded["amount_fen"] == TOTAL
     assert refunded_at_gateway(stripe_settings, started["intent_id"]) == TOTAL
@@ -461,7 +480,8 @@ def test_goods_returned_after_a_card_payment_are_refunded_through_localstripe(
     assert (line.reserved_fen, line.committed_fen, line.spent_fen) == (0, 0, 0)
     assert session.scalar(select(CategorySpend.total_fen).where(
         CategorySpend.organisation_id == world.unit.organisation.id)) == 0
-    again = client.post(f"{url}/return-goods", json={"reason": "再退"}, headers=headers)
+    again = client.post(f"{url}/returns", json={"quantities": {str(line_id): 1}, "reason": "再退"},
+                        headers=headers)
     assert_problem(again, 409, "order_state_conflict")
 
 

@@ -351,6 +351,13 @@ def test_a_card_payment_shows_processing_until_the_webhook_marks_it_paid(app, se
     orders.accept(session, shop.unit.buyer, order.id, result="pass")
     session.flush()
     client = _client(app, session, shop.unit.buyer)
+    # Payment follows the invoice: no card form before it, and a forged post is refused.
+    page = _html(client.get(f"/orders/{order.id}"))
+    assert 'id="form-pay-card"' not in page
+    early = _post(client, order.id, "pay-card", {"payment_method": "pm_card_visa"})
+    assert early.status_code == 409 and "invoice" in _html(early)
+    orders.invoice(session, supplier, order.id, invoice_number="E-1")
+    session.flush()
     page = _html(client.get(f"/orders/{order.id}"))
     assert f'src="{localstripe.base_url}/js.stripe.com/v3/"' in page and "<noscript>" in page
     assert _post(client, order.id, "pay-card", {"payment_method": "pm_card_visa"}).status_code == 302
@@ -366,9 +373,7 @@ def test_a_card_payment_shows_processing_until_the_webhook_marks_it_paid(app, se
     html = _html(client.get(f"/orders/{order.id}"))
     assert 'id="payment-processing"' not in html and 'class="tag tag-paid"' in html
     assert 'id="form-rate"' in html
-    seller = _client(app, session, supplier)  # paid on acceptance: the invoice follows
-    assert 'id="form-invoice"' in _html(seller.get(f"/orders/{order.id}"))
-    assert _post(seller, order.id, "invoice", {"invoice_number": "E-1"}).status_code == 302
+    seller = _client(app, session, supplier)
     assert 'id="form-invoice"' not in _html(seller.get(f"/orders/{order.id}"))
 
 
