@@ -29,7 +29,7 @@ from mall.purchasing.models import (
 from mall.purchasing.order_steps import WrongState
 from mall.purchasing.stripe_gateway import CardRefund
 from tests.factories.accounts import make_member
-from tests.factories.purchasing import make_unit
+from tests.factories.purchasing import make_unit, supplier_with_offers
 from tests.factories.suppliers import operator_actor
 from tests.purchasing.test_payments import (
     PRICE,
@@ -375,7 +375,7 @@ def test_a_return_is_asked_for_within_the_window_after_acceptance(session):
 
 def test_goods_not_yet_accepted_cannot_be_returned_this_way(session):
     from mall.purchasing import checkout
-    from tests.factories.purchasing import supplier_with_offers, token
+    from tests.factories.purchasing import token
 
     unit = make_unit(session)
     _u, _supplier, (offer,) = supplier_with_offers(session)
@@ -428,6 +428,9 @@ def test_the_api_walks_a_return_through_a_dispute_with_each_party_in_its_place(c
 
     assert client.post(f"{steps}/refuse", json={"reason": "已拆封"}, headers=stranger).status_code \
         == 403  # a unit's token has no supplier role
+    _user, other_supplier, _offers = supplier_with_offers(session)
+    assert client.post(f"{steps}/refuse", json={"reason": "已拆封"},
+                       headers=bearer(session, other_supplier)).status_code == 404
     refused = client.post(f"{steps}/refuse", json={"reason": "已拆封"}, headers=seller)
     assert (refused.json["status"], refused.json["supplier_note"]) == ("refused", "已拆封")
     disputed = client.post(f"{steps}/dispute", json={"reason": "到货即受潮"}, headers=buyer)
