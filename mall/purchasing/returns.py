@@ -326,8 +326,8 @@ def receive_return(session: Session, actor: Actor, order_id: int, return_id: int
     if ret.refund_due_fen == 0:
         _complete(session, order, ret, actor, refunds={})
         return ret
-    cards = _refundable_cards(session, order)
-    if sum(left for _payment, left in cards) >= ret.refund_due_fen:
+    cards = _refundable_cards(session, order, ret.refund_due_fen)
+    if cards:
         ret.refund_method = PaymentMethod.CARD.value
         _refund_by_card(session, order, ret, actor, cards, settings)
     else:
@@ -347,20 +347,27 @@ def retry_card_refund(session: Session, actor: Actor, order_id: int, return_id: 
     if ret.refund_method != PaymentMethod.CARD.value:
         raise ReturnStateConflict(N_("This refund is made by treasury transfer."),
                                   code="refund_not_by_card")
-    _refund_by_card(session, order, ret, actor, _refundable_cards(session, order), settings)
+    _refund_by_card(session, order, ret, actor,
+                    _refundable_cards(session, order, ret.refund_due_fen), settings)
     return ret
 
 
-def _refundable_cards(session: Session, order: Order) -> list[tuple[Payment, int]]:
+def _refundable_cards(session: Session, order: Order,
+                      due_fen: int | None = None) -> list[tuple[Payment, int]]:
+    """The order's card payments with money left to refund; given ``due_fen``, the first
+    one that covers it alone (one refund per return: a refund never half succeeds)."""
     paid = session.scalars(select(Payment).where(
         Payment.order_id == order.id, Payment.method == PaymentMethod.CARD,
         Payment.status == SUCCEEDED, Payment.intent_id.is_not(None)).order_by(Payment.id))
-    return [(p, p.amount_fen - p.refunded_fen) for p in paid if p.amount_fen > p.refunded_fen]
+    cards = [(p, p.amount_fen - p.refunded_fen) for p in paid if p.amount_fen > p.refunded_fen]
+    if due_fen is None:
+        return cards
+    return [(p, left) for p, left in cards if left >= due_fen][:1]
 
 
 def _refund_by_card(session: Session, order: Order, ret: OrderReturn, actor: Actor | None,
                     cards: list[tuple[Payment, int]], settings: StripeSettings | None) -> None:
-    """Refund what is due through the gateway, from the card payments with money left.
+    """Refund what is due through the gateway, from the card payment that covers it.
 
     The idempotency key names the return, the payment and the attempt, so a request retried
     after a broken connection never refunds twice at Stripe.
@@ -384,8 +391,8 @@ def _refund_by_card(session: Session, order: Order, ret: OrderReturn, actor: Act
     if statuses <= {SUCCEEDED}:
         _complete(session, order, ret, actor, refunds={p: r.amount_fen for p, r in refunds.items()})
     elif statuses & {"failed", "canceled"}:
-        raise PaymentGatewayError(N_("The card refund was refused by the gateway."),
-                                  code="payment_failed")
+        # Kept as received: the supplier tries again, with a new idempotency key.
+        _refund_failed(session, order, ret, actor)
     else:  # pending at the card network: the reconciliation job finishes it
         ret.status = R.REFUND_PENDING
         _record(session, order, ret, actor, "return_refund_pending", reference=ret.refund_reference)
@@ -502,19 +509,23 @@ def check_pending_refunds(session: Session, settings: StripeSettings, *, limit: 
             by_payment = _refunds_by_payment(session, order, found)
             _complete(session, order, ret, None, refunds=by_payment)
         elif statuses & {"failed", "canceled"}:
-            ret.status = R.RECEIVED
-            _record(session, order, ret, None, "return_refund_failed",
-                    reference=ret.refund_reference)
-            notify(session, order.supplier_id, order, "return_refund_failed",
-                   amount=format_fen(ret.refund_due_fen))
+            _refund_failed(session, order, ret, None)
     return len(pending)
 
 
+def _refund_failed(session: Session, order: Order, ret: OrderReturn, actor: Actor | None) -> None:
+    """The gateway did not refund: nothing moves, and the supplier is asked to try again."""
+    ret.status = R.RECEIVED
+    _record(session, order, ret, actor, "return_refund_failed", reference=ret.refund_reference)
+    notify(session, order.supplier_id, order, "return_refund_failed",
+           amount=format_fen(ret.refund_due_fen))
+
+
 def _refunds_by_payment(session: Session, order: Order, found: list[CardRefund]) -> dict[int, int]:
-    """Spread refunds over the order's card payments in the order they were drawn from."""
+    """The card payment the return's refund was drawn from, and how much came back to it."""
     shares: dict[int, int] = {}
     left = sum(r.amount_fen for r in found)
-    for payment, available in _refundable_cards(session, order):
+    for payment, available in _refundable_cards(session, order, left):
         share = min(left, available)
         if share > 0:
             shares[payment.id] = share

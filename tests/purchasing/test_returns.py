@@ -242,6 +242,29 @@ def test_a_failed_card_refund_goes_back_to_the_supplier_to_try_again(session, st
     assert (ret.status, ret.refunded_fen) == (ReturnStatus.COMPLETED, 2 * PRICE)
 
 
+def test_a_refund_the_gateway_refuses_at_once_leaves_the_goods_received_and_the_money_unmoved(
+        session, stripe_settings, monkeypatch):
+    world = paid_by_card(session, stripe_settings)
+    ret = sent_back(session, world, 2)
+    keys = []
+
+    def refused(settings, *, intent_id, amount_fen, idempotency_key):
+        keys.append(idempotency_key)
+        return CardRefund("re_refused", "failed", amount_fen)
+
+    monkeypatch.setattr(returns, "create_refund", refused)
+    returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=stripe_settings)
+    assert (ret.status, ret.refunded_fen, order_of(session, world).refunded_fen) == (
+        ReturnStatus.RECEIVED, 0, 0)
+    assert line_of(session, world).spent_fen == TOTAL
+    assert order_of(session, world).steps[-1].status == "return_refund_failed"
+    monkeypatch.undo()
+    returns.retry_card_refund(session, world.supplier, world.order_id, ret.id,
+                              settings=stripe_settings)
+    assert (ret.status, ret.refunded_fen) == (ReturnStatus.COMPLETED, 2 * PRICE)
+    assert keys[0].endswith("-1")  # the retry went with a key of its own
+
+
 def test_goods_returned_before_payment_lower_what_is_due_and_the_commitment(session):
     world = accepted_order(session, invoiced=True)
     ret = sent_back(session, world, 3)
