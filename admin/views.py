@@ -158,7 +158,7 @@ def purchase_settings():
         if window_text and (window is None or window > budget.MAX_SPLIT_WINDOW_DAYS):
             errors["split_window"] = [_("Enter a whole number of days from 0 to 366.")]
         warn = form.get("warn_pct", "").strip()
-        if not warn.isdigit() or not 1 <= int(warn) <= 100:
+        if not (warn.isascii() and warn.isdigit()) or not 1 <= int(warn) <= 100:
             errors["warn_pct"] = [_("Enter a whole percentage from 1 to 100.")]
         if not errors:
             current = next((r for r in rows if r.region_code == region), None)

@@ -6,7 +6,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mall.core.db import Base, TimestampMixin
@@ -77,6 +88,11 @@ class Offer(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("supplier_id", "supplier_sku"),
         Index("ix_offers_product_status", "product_id", "status"),
+        # The listing service's rules (mall.core.money), kept by the database too (0009).
+        CheckConstraint("price_fen > 0", name="price_positive"),
+        CheckConstraint("reference_price_fen > 0", name="reference_price_positive"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("lead_time_days >= 0 AND warranty_months >= 0", name="terms_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -112,7 +128,11 @@ class Offer(TimestampMixin, Base):
 
 
 class PriceChange(Base):
-    """Every change of an offer's price: who, when, old and new."""
+    """Every change of an offer's price: who, when, old and new.
+
+    No CHECK on the prices: this is the record of what was sent, kept as it was (before 0009
+    a non-positive price could be stored); new rows copy offers' prices, which are checked.
+    """
 
     __tablename__ = "price_changes"
 

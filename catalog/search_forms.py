@@ -12,11 +12,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from catalog.search import FACETS, SearchQuery, Sort
 from mall.core.inputs import Id
-from mall.core.money import parse_yuan
+from mall.core.money import MAX_PRICE_FEN, parse_yuan
 
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 500  # deeper pages are not browsed by people and cost the engine most
-MAX_PRICE_FEN = 10**12
 PAGE_SIZE = 20
 CATEGORY_CODE = validate.Regexp(r"^[ABC]\d{8}$",
                                 error="A category code is a letter A, B or C and 8 digits.")

@@ -33,7 +33,8 @@ ACTIONS = [N_("approve"), N_("reject"), N_("freeze"), N_("delist"), N_("reinstat
            N_("queued"), N_("delisted_by_supplier")]
 REVIEW_REASONS = [N_("missing_attributes"), N_("above_reference_price"),
                   N_("above_framework_cap"), N_("above_market_average"),
-                  N_("duplicate_listing"), N_("manual_review"), N_("no_reference_price")]
+                  N_("duplicate_listing"), N_("manual_review"), N_("no_reference_price"),
+                  N_("invalid_price")]
 SUPPLIER_MESSAGES = [
     N_("Choose at least one category."), N_("Give the supplier a reason."),
     N_("A reason is required."), N_("A reason is required for this action."),

@@ -16,6 +16,7 @@ from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisat
 from mall.core.clock import local_today, now
 from mall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
+from mall.core.money import COUNT, within
 from suppliers.listings import hide_supplier_category
 from suppliers.models import (
     AdmissionApplication,
@@ -69,6 +70,10 @@ def save_profile(session: Session, actor: Actor, *, data: ProfileInput) -> Suppl
     if actor.organisation_kind is not OrganisationKind.SUPPLIER:
         raise PermissionDenied("Only suppliers apply for admission.", code="not_a_supplier")
     actor.require_role(Role.SUPPLIER_ADMIN)
+    errors = {name: [COUNT.message] for name in ("employees", "revenue_wan", "assets_wan")
+              if getattr(data, name) is not None and not within(getattr(data, name), COUNT)}
+    if errors:
+        raise ValidationFailed(errors=errors)
     profile = session.scalar(select(SupplierProfile)
                              .where(SupplierProfile.organisation_id == actor.organisation_id))
     if profile is None:

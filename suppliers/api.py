@@ -20,6 +20,7 @@ from suppliers.listings import (
     REFUSED,
     OfferInput,
     delist_offers,
+    figure_refusal,
     save_offers,
     text_refusal,
     update_prices,
@@ -92,7 +93,8 @@ def put_offer(data, sku: str):
     result = save_offers(db.session, current_actor(), supplier_id=_supplier_id(),
                          items=[item]).results[0]
     if result.outcome == REFUSED:
-        field, message = REFUSALS.get(result.error) or text_refusal(result.error) or ("sku", result.error)
+        field, message = (REFUSALS.get(result.error) or figure_refusal(result.error)
+                          or text_refusal(result.error) or ("sku", result.error))
         raise ValidationFailed(message, code=result.error, errors={field: [message]})
     return result, 201 if result.outcome == CREATED else 200
 

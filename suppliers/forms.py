@@ -84,7 +84,7 @@ class OfferActionForm(FormSchema):
 
 class QuickEditForm(FormSchema):
     price = fields.Str(required=True)
-    stock = fields.Int(required=True, validate=validate.Range(min=0, max=10_000_000))
+    stock = fields.Int(required=True)  # its range is the listing service's (money.STOCK)
 
 
 class AgreementForm(FormSchema):

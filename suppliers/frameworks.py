@@ -20,7 +20,7 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import local_today
 from mall.core.errors import Conflict, NotFound, ValidationFailed
 from mall.core.inputs import check_text
-from mall.core.money import format_fen
+from mall.core.money import PRICE, format_fen, within
 from suppliers.models import (
     AdmissionStatus,
     AgreementStatus,
@@ -104,8 +104,8 @@ def set_price_cap(session: Session, actor: Actor, *, agreement_id: int, product_
         raise NotFound()
     if product.category_id != agreement.category_id:
         raise ValidationFailed(errors={"product_id": ["The product is in another category."]})
-    if cap_fen <= 0:
-        raise ValidationFailed(errors={"cap_fen": ["The ceiling price must be positive."]})
+    if not within(cap_fen, PRICE):
+        raise ValidationFailed(errors={"cap_fen": [PRICE.message]})
     cap = next((c for c in agreement.caps if c.product_id == product_id), None)
     if cap is None:
         cap = FrameworkPriceCap(product_id=product_id, item=product.title[:200], cap_fen=cap_fen)

@@ -40,6 +40,8 @@ from mall.core.auth import Actor, Role, Scope
 from mall.core.clock import now, to_local
 from mall.core.errors import NotFound, ValidationFailed
 from mall.core.inputs import CONTROL_CHARACTERS, control_characters
+from mall.core.money import PRICE, STOCK, Bound, within
+from mall.i18n_messages import N_
 from suppliers.models import (
     AdmissionStatus,
     AgreementStatus,
@@ -61,6 +63,14 @@ _PRODUCTS, _OFFERS, _PRICE_CHANGES = Product.__table__, Offer.__table__, PriceCh
 
 # Outcomes of one item.
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
+
+LEAD_TIME = Bound(0, 365, N_("Enter a lead time from 0 to 365 days."))
+WARRANTY = Bound(0, 240, N_("Enter a warranty from 0 to 240 months."))
+# The figures of an offer and their bounds, checked here whatever the door (API, page,
+# import); an item outside one is refused with the code "<field>_out_of_range".
+FIGURES: dict[str, Bound] = {"price_fen": PRICE, "reference_price_fen": PRICE, "stock": STOCK,
+                             "lead_time_days": LEAD_TIME, "warranty_months": WARRANTY}
+OUT_OF_RANGE = "_out_of_range"
 
 
 @dataclass(frozen=True)
@@ -363,6 +373,8 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
             result.error = "category_not_sold"
         elif category.id not in admitted:
             result.error = "category_not_admitted"
+        elif (figure := _figure_out_of_range(item)) is not None:
+            result.error = figure + OUT_OF_RANGE
         elif (text := _text_with_control_characters(item)) is not None:
             result.error = text + CONTROL_CHARACTERS_SUFFIX
         else:
@@ -459,6 +471,14 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
     return report
 
 
+def figure_refusal(error: str | None) -> tuple[str, str] | None:
+    """The field and message of an item refused for a figure out of range, else None."""
+    if error and error.endswith(OUT_OF_RANGE):
+        field = error.removesuffix(OUT_OF_RANGE)
+        return field, FIGURES[field].message
+    return None
+
+
 CONTROL_CHARACTERS_SUFFIX = "_control_characters"
 _TEXT_FIELDS = ("supplier_sku", "brand", "model", "title", "unit", "reference_url", "barcode")
 
@@ -479,6 +499,15 @@ def _text_with_control_characters(item: OfferInput) -> str | None:
     if any(control_characters(str(k)) or control_characters(str(v))
            for k, v in (item.attributes or {}).items()):
         return "attributes"
+    return None
+
+
+def _figure_out_of_range(item: OfferInput) -> str | None:
+    """The first figure of the item outside its bound (a missing reference price is none)."""
+    for name, bound in FIGURES.items():
+        value = getattr(item, name)
+        if not within(value, bound) and not (value is None and name == "reference_price_fen"):
+            return name
     return None
 
 
@@ -548,6 +577,12 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
             result.error = "unknown_sku"
             continue
         result.offer_id = row.id
+        if item.price_fen is not None and not within(item.price_fen, PRICE):
+            result.error = "price_fen" + OUT_OF_RANGE
+            continue
+        if item.stock is not None and not within(item.stock, STOCK):
+            result.error = "stock" + OUT_OF_RANGE
+            continue
         price = row.price_fen if item.price_fen is None else item.price_fen
         stock = row.stock if item.stock is None else item.stock
         if price == row.price_fen and stock == row.stock:

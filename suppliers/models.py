@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mall.core.db import Base, TimestampMixin, text_enum
@@ -25,6 +34,8 @@ class SupplierProfile(TimestampMixin, Base):
     """What a supplier declared when applying (入驻): people, size, bank account, regions."""
 
     __tablename__ = "supplier_profiles"
+    __table_args__ = (CheckConstraint("employees >= 0 AND revenue_wan >= 0 AND assets_wan >= 0",
+                                      name="figures_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
@@ -133,7 +144,8 @@ class FrameworkPriceCap(Base):
     """The agreement's ceiling price for one product (or, without product, the whole category)."""
 
     __tablename__ = "framework_price_caps"
-    __table_args__ = (UniqueConstraint("agreement_id", "product_id"),)
+    __table_args__ = (UniqueConstraint("agreement_id", "product_id"),
+                      CheckConstraint("cap_fen > 0", name="cap_positive"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("framework_agreements.id",

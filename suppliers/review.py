@@ -14,6 +14,9 @@ ABOVE_MARKET_AVERAGE = "above_market_average"
 DUPLICATE_LISTING = "duplicate_listing"
 MANUAL_REVIEW = "manual_review"
 NO_REFERENCE = "no_reference_price"
+# Given by migration 0009 to offers stored at a price of zero or less (issue 10): their last
+# price above zero is back, and an operator decides whether they go on sale again.
+INVALID_PRICE = "invalid_price"
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,12 @@ from marshmallow import (
 
 from catalog.models import OfferStatus
 from mall.core.inputs import PlainText
-from suppliers.listings import MAX_PRICE_BATCH, OfferInput, PriceStockUpdate
+from mall.core.money import MAX_PRICE_FEN, MAX_STOCK
+from suppliers.listings import LEAD_TIME, MAX_PRICE_BATCH, WARRANTY, OfferInput, PriceStockUpdate
 from suppliers.offers_read import MAX_PAGE_SIZE, SORT_KEYS
 
 MAX_OFFER_BATCH = 1_000
 MAX_DELIST_BATCH = 1_000
-MAX_PRICE_FEN = 10**12  # ten billion yuan: anything above is a typo
-MAX_STOCK = 1_000_000_000
 CATEGORY_CODE = validate.Regexp(r"^[ABC]\d{8}$", error="A category code is a letter A, B or C "
                                                        "and 8 digits.")
 # A SKU is the supplier's own identifier: 1–64 characters, no control characters and no
@@ -86,9 +85,9 @@ class OfferUpsertSchema(InputSchema):
         fields.Str(validate=validate.Regexp(r"^\d{6}$", error="A 6-digit region code.")),
         load_default=list, validate=validate.Length(max=500))
     lead_time_days = fields.Integer(strict=True, load_default=3,
-                                    validate=validate.Range(min=0, max=365))
+                                    validate=validate.Range(min=LEAD_TIME.low, max=LEAD_TIME.high))
     warranty_months = fields.Integer(strict=True, load_default=12,
-                                     validate=validate.Range(min=0, max=240))
+                                     validate=validate.Range(min=WARRANTY.low, max=WARRANTY.high))
 
 
 class OfferItemSchema(OfferUpsertSchema):

@@ -8,13 +8,13 @@ from catalog.models import Offer, OfferStatus, Product
 from mall.core.auth import Role
 from mall.core.errors import ValidationFailed
 from mall.core.inputs import page_number as parse_page_number
-from mall.core.money import parse_yuan
+from mall.core.money import PRICE, read_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
 from mall.web.security import safe_next
 from suppliers import admission, moderation
 from suppliers.forms import ProfileForm, QuickEditForm, profile_input
-from suppliers.listings import PriceStockUpdate, update_prices
+from suppliers.listings import PriceStockUpdate, figure_refusal, update_prices
 from suppliers.models import AdmissionApplication, SupplierProfile
 
 blueprint = Blueprint("suppliers", __name__, url_prefix="/supplier")
@@ -116,11 +116,7 @@ def quick_edit(sku: str):
     back = safe_next(request.form.get("back"), url_for("suppliers.offers"))
     try:
         data = load_form(QuickEditForm(), form_dict(request.form))
-        try:
-            price = parse_yuan(data["price"])
-        except ValueError as exc:
-            raise ValidationFailed(errors={"price": ["Enter a price in yuan, e.g. 29.90."]}) \
-                from exc
+        price = read_yuan(data["price"], PRICE, "price")
         result = update_prices(db.session, actor, supplier_id=actor.organisation_id,
                                updates=[PriceStockUpdate(sku, price_fen=price,
                                                          stock=data["stock"])],
@@ -130,7 +126,9 @@ def quick_edit(sku: str):
         flash(_("Not saved: %(reason)s", reason="; ".join(
             _(m) for m in sum(exc.errors.values(), []))), "error")
         return redirect(back)
-    if result.error:
+    if refusal := figure_refusal(result.error):
+        flash(_("Not saved: %(reason)s", reason=_(refusal[1])), "error")
+    elif result.error:
         flash(_("Unknown SKU."), "error")
     elif result.status == OfferStatus.PENDING_REVIEW.value and result.reasons:
         flash(_("Saved; the new price sends %(sku)s to review.", sku=sku), "info")

@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -97,8 +98,36 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
+        with _sqlite_foreign_keys_deferred(connection), context.begin_transaction():
             context.run_migrations()
+            _check_sqlite_foreign_keys(connection)
+
+
+@contextlib.contextmanager
+def _sqlite_foreign_keys_deferred(connection):
+    """On SQLite, foreign keys off while migrating, on again after.
+
+    Batch mode rebuilds a table and drops the old one; with foreign keys enforced that DROP
+    deletes the rows pointing at it (ON DELETE CASCADE) or fails. sqlite.org's procedure for
+    such changes: turn them off outside the transaction (the pragma is ignored inside one),
+    check every reference before committing, turn them on again.
+    """
+    if connection.dialect.name != 'sqlite':
+        yield
+        return
+    raw = connection.connection.driver_connection  # no transaction begun yet
+    raw.execute('PRAGMA foreign_keys = OFF')
+    try:
+        yield
+    finally:
+        raw.execute('PRAGMA foreign_keys = ON')
+
+
+def _check_sqlite_foreign_keys(connection):
+    if connection.dialect.name == 'sqlite':
+        broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+        if broken:
+            raise RuntimeError(f'migrations left rows pointing nowhere: {broken[:10]}')
 
 
 if context.is_offline_mode():

@@ -20,7 +20,7 @@ from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisat
 from mall.core.db import upsert_insert
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.inputs import check_text
-from mall.core.money import format_fen
+from mall.core.money import AMOUNT, POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
 from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
 
@@ -34,6 +34,7 @@ DEFAULT_SETTLEMENT_MAX_FEN = 5_000_000  # 5万元
 # against its approval amount (拆分采购; docs/domain.md, splitting). A mall setting
 # (PurchaseSettings.split_window_days, per region); 0 counts each order alone.
 DEFAULT_SPLIT_WINDOW_DAYS, MAX_SPLIT_WINDOW_DAYS = 7, 366
+MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 2000, 2100  # a budget line's year, typed by a person
 
 
 class LimitExceeded(MallError):
@@ -92,9 +93,9 @@ def set_limits(session: Session, actor: Actor, *, region_code: str | None, direc
     """The operator sets a region's limit (None: the mall-wide default)."""
     actor.require_role(Role.OPERATOR)
     errors: dict[str, list[str]] = {}
-    if direct_limit_fen <= 0:
-        errors["direct_limit_fen"] = ["The limit must be positive."]
-    if not 1 <= warn_pct <= 100:
+    if not within(direct_limit_fen, POSITIVE_AMOUNT):
+        errors["direct_limit_fen"] = [POSITIVE_AMOUNT.message]
+    if type(warn_pct) is not int or not 1 <= warn_pct <= 100:
         errors["warn_pct"] = [N_("Enter a whole percentage from 1 to 100.")]
     if errors:
         raise ValidationFailed(errors=errors)
@@ -179,9 +180,8 @@ def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str
     """The operator sets a region's settlement-order threshold (region None: the mall default;
     amount None: the region above decides; 0: every order is signed as a contract)."""
     actor.require_role(Role.OPERATOR)
-    if amount_fen is not None and (isinstance(amount_fen, bool) or not isinstance(amount_fen, int)
-                                   or amount_fen < 0):
-        raise ValidationFailed(errors={"settlement_max_fen": [N_("Enter zero or more.")]})
+    if amount_fen is not None and not within(amount_fen, AMOUNT):
+        raise ValidationFailed(errors={"settlement_max_fen": [AMOUNT.message]})
     row = _settings_row(session, region_code)
     if row is None and region_code is not None:
         # A new region row would also pin the region's direct-purchase limit.
@@ -314,8 +314,10 @@ def create_budget_line(session: Session, actor: Actor, *, fiscal_year: int, proj
     """A unit's finance or approver enters a purchase plan line."""
     actor.require_role(Role.FINANCE, Role.APPROVER)
     errors: dict[str, list[str]] = {}
-    if amount_fen <= 0:
-        errors["amount_fen"] = ["The amount must be positive."]
+    if not within(amount_fen, POSITIVE_AMOUNT):
+        errors["amount_fen"] = [POSITIVE_AMOUNT.message]
+    if type(fiscal_year) is not int or not MIN_FISCAL_YEAR <= fiscal_year <= MAX_FISCAL_YEAR:
+        errors["fiscal_year"] = [N_("Enter a year from 2000 to 2100.")]
     if not project_code.strip():
         errors["project_code"] = ["Enter the budget project code."]
     if not _known_category(session, category_code):

@@ -12,10 +12,9 @@ from mall.accounts.models import Organisation
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.core.money import QUANTITY, require
 from mall.i18n_messages import N_
 from mall.purchasing.models import CartItem
-
-MAX_QUANTITY = 100_000  # the messages below name these two limits
 
 
 class OutOfStock(MallError):
@@ -24,7 +23,9 @@ class OutOfStock(MallError):
     code = "out_of_stock"
     status = 409
     title = "Not enough stock"
-MAX_LINES = 200
+
+
+MAX_LINES = 200  # the messages below name this limit
 
 
 @dataclass
@@ -88,8 +89,7 @@ def require_buyer(actor: Actor) -> None:
 
 
 def _check_quantity(quantity: int) -> None:
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise ValidationFailed(errors={"quantity": [N_("Enter a quantity from 1 to 100,000.")]})
+    require(quantity, QUANTITY, "quantity")
 
 
 def add_item(session: Session, actor: Actor, *, offer_id: int, quantity: int = 1) -> CartItem:

@@ -32,6 +32,11 @@ class PurchaseSettings(Base):
     """Limits per region (row with region_code NULL: the mall-wide default, DOMAIN.md)."""
 
     __tablename__ = "purchase_settings"
+    __table_args__ = (
+        CheckConstraint("direct_limit_fen > 0", name="direct_limit_positive"),
+        CheckConstraint("warn_pct BETWEEN 1 AND 100", name="warn_pct_range"),
+        CheckConstraint("settlement_max_fen >= 0", name="settlement_max_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_code: Mapped[str | None] = mapped_column(String(6), unique=True)
@@ -49,6 +54,7 @@ class UnitSettings(Base):
     """A purchasing unit's own rule: internal approval above an amount it sets."""
 
     __tablename__ = "unit_settings"
+    __table_args__ = (CheckConstraint("approval_above_fen >= 0", name="approval_not_negative"),)
 
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
     approval_above_fen: Mapped[int | None] = mapped_column(BigInteger)  # None: no approval
@@ -62,6 +68,11 @@ class BudgetLine(TimestampMixin, Base):
     """
 
     __tablename__ = "budget_lines"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("reserved_fen >= 0 AND committed_fen >= 0 AND spent_fen >= 0",
+                        name="states_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -84,7 +95,8 @@ class CategorySpend(Base):
 
     __tablename__ = "category_spend"
     __table_args__ = (UniqueConstraint("organisation_id", "fiscal_year", "category_code",
-                                       name="uq_category_spend_key"),)
+                                       name="uq_category_spend_key"),
+                      CheckConstraint("total_fen >= 0", name="total_not_negative"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -97,7 +109,8 @@ class CartItem(Base):
     """One offer in a buyer's cart."""
 
     __tablename__ = "cart_items"
-    __table_args__ = (UniqueConstraint("user_id", "offer_id", name="uq_cart_items_user_offer"),)
+    __table_args__ = (UniqueConstraint("user_id", "offer_id", name="uq_cart_items_user_offer"),
+                      CheckConstraint("quantity > 0", name="quantity_positive"))
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -156,6 +169,11 @@ class Order(TimestampMixin, Base):
     """One supplier's share of a checkout: the unit's order, later its contract."""
 
     __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("total_fen >= 0 AND paid_fen >= 0 AND refunded_fen >= 0 "
+                        "AND accepted_fen >= 0", name="amounts_not_negative"),
+        CheckConstraint("delivery_days > 0", name="delivery_days_positive"),
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -212,6 +230,14 @@ class OrderLine(Base):
     """An offer bought: price and names taken from the offer at submission and kept."""
 
     __tablename__ = "order_lines"
+    # A line keeps the price it was bought at: offers' prices are above zero, but a line
+    # bought at zero before 0009 (and signed) stays as it is.
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_fen >= 0", name="unit_price_not_negative"),
+        CheckConstraint("accepted_quantity >= 0 AND accepted_quantity <= quantity",
+                        name="accepted_within_quantity"),
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -275,7 +301,8 @@ class Notice(Base):
     """A public notice; due within 2 working days, published by a job, never if secret."""
 
     __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),)
+    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),
+                      CheckConstraint("amount_fen >= 0", name="amount_not_negative"))
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
@@ -301,6 +328,11 @@ class Payment(Base):
     """Money moving for an order: a card payment (and its refunds) or a treasury transfer."""
 
     __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen",
+                        name="refunded_within_amount"),
+    )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

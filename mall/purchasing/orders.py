@@ -23,7 +23,7 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import format_local, local_today, now
 from mall.core.errors import PermissionDenied, ValidationFailed
-from mall.core.money import format_fen
+from mall.core.money import AMOUNT, PRICE, format_fen, require, within
 from mall.i18n_messages import N_
 from mall.purchasing import budget
 from mall.purchasing.checkout import CONFIRM_HOURS, restock
@@ -66,8 +66,8 @@ def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | Non
     actor.require_role(Role.APPROVER)
     if actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:
         raise PermissionDenied(code="buyer_required")
-    if amount_fen is not None and amount_fen < 0:
-        raise ValidationFailed(errors={"approval_above_fen": ["Enter zero or more."]})
+    if amount_fen is not None:
+        require(amount_fen, AMOUNT, "approval_above_fen")
     settings = session.get(UnitSettings, actor.organisation_id)
     if settings is None:
         settings = UnitSettings(organisation_id=actor.organisation_id)
@@ -126,8 +126,8 @@ def confirm(session: Session, actor: Actor, order_id: int,
         line = lines.get(int(line_id))
         if line is None:
             errors[f"prices.{line_id}"] = [N_("No such line on this order.")]
-        elif not isinstance(price, int) or price <= 0:
-            errors[f"prices.{line_id}"] = [N_("Enter a price in fen above zero.")]
+        elif not within(price, PRICE):
+            errors[f"prices.{line_id}"] = [PRICE.message]
         elif price > line.unit_price_fen:
             errors[f"prices.{line_id}"] = [RAISE_REFUSED]
     if errors:

@@ -30,6 +30,7 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
 from mall.core.errors import NotFound, ValidationFailed
+from mall.core.money import POSITIVE_AMOUNT, within
 from mall.i18n_messages import N_
 from mall.purchasing import order_steps
 from mall.purchasing import orders as order_service
@@ -228,7 +229,7 @@ def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, vo
         errors["voucher_number"] = ["This voucher is already recorded."]
     if paid_on > local_today():
         errors["paid_on"] = ["The payment date cannot be in the future."]
-    if amount_fen != order.amount_due_fen:
+    if not within(amount_fen, POSITIVE_AMOUNT) or amount_fen != order.amount_due_fen:
         errors["amount_fen"] = [f"The amount due is {order.amount_due_fen} fen."]
     if errors:
         raise ValidationFailed(errors=errors)

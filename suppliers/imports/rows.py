@@ -17,9 +17,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from catalog.normalise import normalise_model
-from mall.core.money import parse_yuan
+from mall.core.money import PRICE, STOCK, AmountTooLarge, parse_yuan
 from suppliers.imports.parsers import EXTRA, ROW_ERROR
-from suppliers.listings import CONTROL_CHARACTERS_SUFFIX, OfferInput
+from suppliers.listings import (
+    CONTROL_CHARACTERS_SUFFIX,
+    FIGURES,
+    LEAD_TIME,
+    OUT_OF_RANGE,
+    WARRANTY,
+    OfferInput,
+)
 
 # Canonical column names and the Chinese headers accepted for them (the first is shown).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -43,8 +50,9 @@ REQUIRED = ("supplier_sku", "category_code", "brand", "model", "title", "price",
 ATTRIBUTE_PREFIXES = ("attr:", "属性:")  # NFKC turns the full-width colon into ":"
 MAX_LENGTH = {"supplier_sku": 64, "brand": 80, "model": 120, "title": 300, "unit": 10,
               "reference_url": 500, "attribute": 200}
-RANGES = {"stock": (0, 2_000_000_000), "lead_time_days": (0, 365),
-          "warranty_months": (0, 240), "price": (1, 10_000_000_000)}
+# The listing service's bounds (mall.core.money), checked here first to name the cell.
+RANGES = {"stock": (STOCK.low, STOCK.high), "lead_time_days": (LEAD_TIME.low, LEAD_TIME.high),
+          "warranty_months": (WARRANTY.low, WARRANTY.high), "price": (PRICE.low, PRICE.high)}
 _CATEGORY = re.compile(r"[A-C]\d{8}")
 _REGION_SPLIT = re.compile(r"[,，;；、\s]+")
 _REGION = re.compile(r"\d{6}")
@@ -78,7 +86,9 @@ REASONS: dict[str, tuple[str, str]] = {
 # Where a refusal of the listing service points in the file.
 REFUSAL_COLUMNS = {"unknown_category": "category_code", "category_not_sold": "category_code",
                    "category_not_admitted": "category_code",
-                   "duplicate_sku_in_batch": "supplier_sku"}
+                   "duplicate_sku_in_batch": "supplier_sku",
+                   **{name + OUT_OF_RANGE: name.removesuffix("_fen") for name in FIGURES}}
+REASONS.update((name + OUT_OF_RANGE, REASONS["out_of_range"]) for name in FIGURES)
 # Texts with control characters (line breaks, tabs, invisible marks), refused by the service.
 REASONS["control_characters"] = ("含有控制字符（换行、制表符或不可见字符），请删除",
                                  "contains control characters (line breaks, tabs or invisible "
@@ -265,6 +275,9 @@ def _amount(value: str, column: str, errors: list, *, required: bool = False) ->
         return None
     try:
         fen = parse_yuan(value)
+    except AmountTooLarge:
+        errors.append((column, "out_of_range"))
+        return None
     except ValueError as exc:
         errors.append((column, "too_many_decimals" if "decimal" in str(exc) else "not_an_amount"))
         return None
@@ -284,8 +297,9 @@ def _whole(value: str, column: str, errors: list, default: int | None) -> int | 
     if not (value.isascii() and value.isdigit()):
         errors.append((column, "not_a_whole_number"))
         return None
-    number = int(value)
     low, high = RANGES[column]
+    # Thousands of digits would be slow to read (or refused by int()); no range is that wide.
+    number = int(value) if len(value) <= 20 else high + 1
     if not low <= number <= high:
         errors.append((column, "out_of_range"))
         return None
