@@ -149,7 +149,8 @@ def upload(app, actor, csv_path: Path) -> int:
 
     with app.app_context(), csv_path.open("rb") as stream:
         job = create_import_job(db.session, actor, filename="offers.csv", stream=stream,
-                                locale="zh_Hans_CN", var_dir=app.config["MALL_VAR_DIR"])
+                                locale="zh_Hans_CN", var_dir=app.config["MALL_VAR_DIR"],
+                                max_bytes=app.config["IMPORT_MAX_BYTES"])
         job_id = job.id
         db.session.commit()
         db.session.remove()

@@ -25,6 +25,7 @@ from mall.core.auth import Role
 from mall.core.clock import now
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
+from mall.i18n_messages import N_
 from mall.web import current_actor, page
 from suppliers.imports import service
 from suppliers.models import ImportJob, ImportStatus
@@ -45,10 +46,11 @@ def index():
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationFailed(errors={"file": ["Choose a file to upload."]})
+                raise ValidationFailed(errors={"file": [N_("Choose a file to upload.")]})
             job = service.create_import_job(
                 db.session, actor, filename=upload.filename, stream=upload.stream,
-                locale=str(get_locale()), var_dir=current_app.config["MALL_VAR_DIR"])
+                locale=str(get_locale()), var_dir=current_app.config["MALL_VAR_DIR"],
+                max_bytes=current_app.config["IMPORT_MAX_BYTES"])
         except ValidationFailed as exc:
             errors = exc.errors
         else:
@@ -66,7 +68,7 @@ def index():
         "suppliers/imports.html", jobs=jobs, errors=errors,
         progress={job.id: progress_of(job) for job in jobs},
         categories=service.admitted_categories(db.session, actor),
-        max_rows=service.MAX_ROWS, max_mb=service.MAX_UPLOAD_BYTES // (1024 * 1024),
+        max_rows=service.MAX_ROWS, max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
         busy=any(job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) for job in jobs)
     ), (422 if errors else 200)
 
@@ -96,9 +98,12 @@ def progress(job_id: int):
     """Where an import stands, as JSON for the page's progress bar.
 
     Without a scheduler, an import still waiting a few seconds after its upload (its
-    runner thread never started, or the process restarted) is started again from here;
-    the claim makes sure only one runner works on it.
+    runner thread never started, or the process restarted) is started again from here,
+    and one whose runner died is failed from here; the claim makes sure only one runner
+    works on it.
     """
+    if not current_app.config.get("SCHEDULER_ENABLED"):
+        service.fail_stalled_imports(db.session)
     job = service.get_import_job(db.session, current_actor(), job_id)
     if (job.status is ImportStatus.QUEUED and not current_app.config.get("SCHEDULER_ENABLED")
             and now() - job.created_at > RESTART_WAITING_AFTER):

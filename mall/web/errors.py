@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mall.core.errors import MallError
+from mall.i18n_messages import N_
 from mall.web import flatten_messages, is_api_request, problem
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,19 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return problem(400, "csrf_failed", "CSRF check failed", detail)
         return _page(400, "CSRF check failed", detail)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(_exc: RequestEntityTooLarge):
+        """A body over MAX_CONTENT_LENGTH, refused before it is read: nothing was saved."""
+        title = N_("Too large")
+        detail = N_("What you sent is larger than %(mb)s MB, so none of it was kept. "
+                    "Choose a smaller file, or split it into several.")
+        limit = current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024)
+        if is_api_request():
+            return problem(413, "too_large", title, detail % {"mb": limit})
+        return render_template("errors/413.html", status=413, title=title,
+                               detail=gettext(detail, mb=limit),
+                               back="/" + request.path.lstrip("/")), 413
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

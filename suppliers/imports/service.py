@@ -29,6 +29,8 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.core.errors import MallError, NotFound, ValidationFailed
+from mall.core.spreadsheet import safe_cell
+from mall.i18n_messages import N_
 from suppliers.imports.parsers import file_format, open_rows
 from suppliers.imports.rows import (
     COLUMNS,
@@ -44,9 +46,12 @@ from suppliers.listings import CREATED, REFUSED, UNCHANGED, UPDATED, require_sup
 from suppliers.models import AdmissionStatus, CategoryAdmission, ImportJob, ImportStatus
 
 log = logging.getLogger(__name__)
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # a million rows of CSV is ~250 MB
 MAX_ROWS = 1_000_000
-STALLED_AFTER = timedelta(minutes=15)
+# A runner touches its job at least every HEARTBEAT_EVERY (batches commit about every second,
+# a heartbeat thread covers long steps such as opening a big workbook), so a running job
+# untouched for STALLED_AFTER lost its runner (killed, restarted) and is failed.
+HEARTBEAT_EVERY = timedelta(seconds=15)
+STALLED_AFTER = timedelta(seconds=60)
 FILES_KEPT_FOR = timedelta(days=30)  # uploads and error reports; the job's record stays
 LOCALES = ("zh_Hans_CN", "en")
 _COPY_CHUNK = 1 << 20
@@ -61,21 +66,21 @@ class ImportFailed(MallError):
 
 
 def create_import_job(session: Session, actor: Actor, *, filename: str, stream: BinaryIO,
-                      locale: str, var_dir: str | Path,
-                      max_bytes: int = MAX_UPLOAD_BYTES) -> ImportJob:
-    """Store an uploaded offer file under var/imports/<supplier>/<sha256>.<ext> and queue it."""
+                      locale: str, var_dir: str | Path, max_bytes: int) -> ImportJob:
+    """Store an uploaded offer file under var/imports/<supplier>/<sha256>.<ext> and queue it;
+    a file over ``max_bytes`` (IMPORT_MAX_MB) is refused without keeping any of it."""
     require_supplier(actor, actor.organisation_id)
     name = PurePosixPath(filename.replace("\\", "/")).name[-200:]
     fmt = file_format(name)
     if fmt is None:
         raise ValidationFailed(code="unsupported_format",
-                               errors={"file": ["Choose a .csv, .xlsx or .jsonl file."]})
+                               errors={"file": [N_("Choose a .csv, .xlsx or .jsonl file.")]})
     folder = Path(var_dir) / "imports" / str(actor.organisation_id)
     folder.mkdir(parents=True, exist_ok=True)
     digest, size, temporary = _copy_upload(stream, folder, max_bytes)
     if size == 0:
         temporary.unlink()
-        raise ValidationFailed(code="empty_file", errors={"file": ["The file is empty."]})
+        raise ValidationFailed(code="empty_file", errors={"file": [N_("The file is empty.")]})
     relative = f"imports/{actor.organisation_id}/{digest}.{fmt}"
     os.replace(temporary, Path(var_dir) / relative)
     job = ImportJob(supplier_id=actor.organisation_id, uploaded_by_id=actor.user_id,
@@ -101,8 +106,10 @@ def _copy_upload(stream: BinaryIO, folder: Path, max_bytes: int) -> tuple[str, i
             while chunk := stream.read(_COPY_CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ValidationFailed(code="file_too_large",
-                                           errors={"file": ["The file is too large."]})
+                    raise ValidationFailed(
+                        N_("The file is larger than %(mb)s MB."), code="file_too_large",
+                        params={"mb": max_bytes // (1024 * 1024)},
+                        errors={"file": [N_("The file is too large.")]})
                 digest.update(chunk)
                 handle.write(chunk)
     except BaseException:
@@ -162,9 +169,9 @@ def category_template(session: Session, actor: Actor, *, code: str, locale: str)
                "warranty_months": "12", "barcode": ""}
     lines = _StringWriter()
     writer = csv.writer(lines)
-    writer.writerow([column_label(c, locale) for c in COLUMNS]
-                    + [column_label(f"attr:{a}", locale) for a in attributes])
-    writer.writerow([example[c] for c in COLUMNS] + ["" for _ in attributes])
+    writer.writerow([safe_cell(column_label(c, locale)) for c in COLUMNS]
+                    + [safe_cell(column_label(f"attr:{a}", locale)) for a in attributes])
+    writer.writerow([safe_cell(example[c]) for c in COLUMNS] + ["" for _ in attributes])
     return "\ufeff" + "".join(lines.parts)
 
 
@@ -251,7 +258,7 @@ def run_import(session: Session, job_id: int, *, var_dir: str | Path,
     job = session.get(ImportJob, job_id)
     run = _Run(session, job, Path(var_dir), batch_size)
     try:
-        with _fewer_collections():
+        with _fewer_collections(), _Heartbeat(session, job_id):
             run.execute()
     except Exception as exc:
         session.rollback()
@@ -262,6 +269,38 @@ def run_import(session: Session, job_id: int, *, var_dir: str | Path,
             code, detail = "internal_error", type(exc).__name__
         run.finish(ImportStatus.FAILED, failure=code, detail=detail)
     return session.get(ImportJob, job_id)
+
+
+class _Heartbeat:
+    """Touch a running job every HEARTBEAT_EVERY from a connection of its own, so that a
+    long step of a live runner never looks like a dead one to ``fail_stalled_imports``."""
+
+    def __init__(self, session: Session, job_id: int):
+        bind = session.get_bind()
+        self.engine = getattr(bind, "engine", bind)
+        self.job_id = job_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-{job_id}-heartbeat",
+                                       daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        table = ImportJob.__table__
+        while not self.stopped.wait(HEARTBEAT_EVERY.total_seconds()):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(update(table).where(
+                        table.c.id == self.job_id, table.c.status == ImportStatus.RUNNING)
+                        .values(updated_at=now()))
+            except Exception:  # the next beat retries; the runner itself is unaffected
+                log.warning("import %s: heartbeat failed", self.job_id, exc_info=True)
 
 
 _gc_lock = threading.Lock()
@@ -398,8 +437,10 @@ class _Run:
         """Append the batch's errors to the report before its commit (they are facts of the file)."""
         batch.errors.sort(key=lambda e: e[0])
         for number, sku, column, label, code, params in batch.errors:
-            self.writer.writerow([number, label, reason_text(code, self.locale, column, **params),
-                                  sku])
+            # Cells are the supplier's text: a leading = + - @ must not become a formula.
+            self.writer.writerow([number, safe_cell(label),
+                                  safe_cell(reason_text(code, self.locale, column, **params)),
+                                  safe_cell(sku)])
         self.errors_written += len(batch.errors)
         self.handle.flush()
 

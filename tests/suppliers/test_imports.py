@@ -22,6 +22,7 @@ from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, listed_
 
 HEADER = ["supplier_sku", "category_code", "brand", "model", "title", "price",
           "reference_price", "reference_date", "stock", "unit", "delivery_regions", "attr:规格"]
+MAX_BYTES = 512 * 1024 * 1024
 ZH_HEADER = ["商品编码", "品目编码", "品牌", "型号", "商品名称", "单价", "电商价", "参考价日期", "库存",
              "单位", "配送区域", "属性：规格"]
 
@@ -44,7 +45,7 @@ def csv_bytes(rows, header=HEADER, encoding="utf-8-sig"):
 def do_import(session, actor, tmp_path, content, *, filename="offers.csv", locale="zh_Hans_CN",
               batch_size=5000):
     job = create_import_job(session, actor, filename=filename, stream=io.BytesIO(content),
-                            locale=locale, var_dir=tmp_path)
+                            locale=locale, var_dir=tmp_path, max_bytes=MAX_BYTES)
     return run_import(session, job.id, var_dir=tmp_path, batch_size=batch_size)
 
 
@@ -204,7 +205,8 @@ def test_a_failure_half_way_keeps_earlier_batches_and_fails_the_job(session, tmp
 def test_a_job_runs_once_even_when_two_runners_try(session, tmp_path):
     _user, actor = admitted_supplier(session)
     job = create_import_job(session, actor, filename="a.csv", locale="en", var_dir=tmp_path,
-                            stream=io.BytesIO(csv_bytes([offer_row("O-1")])))
+                            stream=io.BytesIO(csv_bytes([offer_row("O-1")])),
+                            max_bytes=MAX_BYTES)
     assert run_import(session, job.id, var_dir=tmp_path) is not None
     assert run_import(session, job.id, var_dir=tmp_path) is None
 
@@ -212,7 +214,7 @@ def test_a_job_runs_once_even_when_two_runners_try(session, tmp_path):
 def test_the_scheduler_sweep_runs_queued_imports(app, session, tmp_path):
     _user, actor = admitted_supplier(session)
     job = create_import_job(session, actor, filename="a.csv", locale="en",
-                            var_dir=app.config["MALL_VAR_DIR"],
+                            var_dir=app.config["MALL_VAR_DIR"], max_bytes=MAX_BYTES,
                             stream=io.BytesIO(csv_bytes([offer_row("Q-1")])))
     with app.app_context():
         run_queued_imports(session)
@@ -226,7 +228,7 @@ def test_a_file_that_is_not_a_known_format_is_refused(session, tmp_path):
     _user, actor = admitted_supplier(session)
     with pytest.raises(ValidationFailed) as refused:
         create_import_job(session, actor, filename="offers.xls", stream=io.BytesIO(b"x"),
-                          locale="en", var_dir=tmp_path)
+                          locale="en", var_dir=tmp_path, max_bytes=MAX_BYTES)
     assert refused.value.code == "unsupported_format"
 
 
@@ -397,7 +399,8 @@ def test_an_upload_a_newer_import_of_the_same_file_uses_is_kept(session, tmp_pat
     content = csv_bytes([offer_row("S-1")])
     old = do_import(session, actor, tmp_path, content)
     again = create_import_job(session, actor, filename="offers.csv", stream=io.BytesIO(content),
-                              locale="zh_Hans_CN", var_dir=tmp_path)  # queued, same content
+                              locale="zh_Hans_CN", var_dir=tmp_path,
+                              max_bytes=MAX_BYTES)  # queued, same content
     assert again.stored_path == old.stored_path
 
     with frozen_clock(old.finished_at + timedelta(days=31)):
