@@ -173,3 +173,16 @@ def test_the_operators_audit_page_shows_anchor_status_and_a_rewrite(client, sess
     page = client.get("/admin/audit?verify=1").get_data(as_text=True)
     assert "1 anchors published" in page
     assert "no longer matches the anchor published for" in page
+
+
+def test_the_daily_job_publishes_the_anchor_with_the_configured_key(app, session, keys):
+    from mall.core.jobs import REGISTRY
+
+    _record(session, 2)
+    with app.app_context():
+        REGISTRY["audit.anchor"].run(session)
+        REGISTRY["audit.anchor"].run(session)  # again the same day: nothing new
+    published = load_anchors(keys)
+    assert len(published.anchors) == 1
+    assert keys.signing_key_file.stat().st_mode & 0o777 == 0o600  # generated, owner only
+    assert published.latest.seq == session.get(AuditChainHead, 1).seq
