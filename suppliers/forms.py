@@ -4,7 +4,7 @@ admission service's input built from a loaded profile form."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from stdnum.cn import uscc
 
-from mall.core.inputs import Count, Id
+from mall.core.inputs import Count, Day, Id
 from suppliers.admission import ProfileInput
 from suppliers.models import SizeClass
 
@@ -72,7 +72,7 @@ class DecisionForm(FormSchema):
 class SanctionForm(FormSchema):
     action = fields.Str(required=True, validate=validate.OneOf(["suspend", "end", "reinstate"]))
     reason = fields.Str(load_default="")
-    until = fields.Date(load_default=None, allow_none=True)
+    until = Day(load_default=None, allow_none=True)
 
 
 class OfferActionForm(FormSchema):
@@ -91,8 +91,8 @@ class AgreementForm(FormSchema):
     number = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     title = fields.Str(load_default="")
     category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     supplier_ids = fields.List(Id(), load_default=list)
 
 

@@ -18,7 +18,7 @@ from marshmallow import (
 )
 
 from catalog.models import OfferStatus
-from mall.core.inputs import PlainText
+from mall.core.inputs import Day, Moment, PlainText
 from mall.core.money import MAX_PRICE_FEN, MAX_STOCK
 from suppliers.listings import LEAD_TIME, MAX_PRICE_BATCH, WARRANTY, OfferInput, PriceStockUpdate
 from suppliers.offers_read import MAX_PAGE_SIZE, SORT_KEYS
@@ -72,7 +72,7 @@ class OfferUpsertSchema(InputSchema):
     reference_price_fen = _fen(load_default=None, allow_none=True)
     reference_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
                                validate=validate.Length(max=500))
-    reference_checked_on = fields.Date(load_default=None, allow_none=True)
+    reference_checked_on = Day(load_default=None, allow_none=True)
     unit = PlainText(load_default="个", validate=validate.Length(min=1, max=10))
     attributes = fields.Dict(keys=PlainText(validate=validate.Length(min=1, max=50)),
                              values=PlainText(validate=validate.Length(max=500)),
@@ -160,15 +160,14 @@ class OfferQuerySchema(PageQuerySchema):
     category_code = fields.Str(load_default=None, validate=CATEGORY_CODE,
                                metadata={"description": "A leaf, or a parent to include "
                                                         "everything below it."})
-    updated_since = fields.AwareDateTime(load_default=None,
-                                         metadata={"description": "Updated at or after."})
+    updated_since = Moment(load_default=None, metadata={"description": "Updated at or after."})
     sort = fields.Str(load_default="-updated_at", validate=validate.OneOf(
         [key for name in SORT_KEYS for key in (name, f"-{name}")]))
 
 
 class DecisionQuerySchema(PageQuerySchema):
-    since = fields.AwareDateTime(load_default=None,
-                                 metadata={"description": "Decided at or after."})
+    since = Moment(load_default=None,
+                   metadata={"description": "Decided at or after."})
     sku = fields.Str(load_default=None, validate=SKU)
     action = fields.Str(load_default=None, validate=validate.Length(min=1, max=30))
 

@@ -3,6 +3,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from mall.core.auth import Role, Scope
+from mall.core.inputs import Moment
 
 
 class OrganisationSchema(Schema):
@@ -51,7 +52,7 @@ class TokenCreateSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     scopes = fields.List(fields.Str(validate=validate.OneOf([s.value for s in Scope])),
                          required=True, validate=validate.Length(min=1))
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = Moment(load_default=None, allow_none=True)
 
 
 class TokenCreatedSchema(TokenSchema):

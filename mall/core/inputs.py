@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -130,6 +131,25 @@ def PageNumber(**kwargs: Any) -> fields.Int:  # noqa: N802
     """A page number of a listing: 1 … MAX_PAGE."""
     kwargs.setdefault("load_default", 1)
     return fields.Int(validate=validate.Range(min=1, max=MAX_PAGE), **kwargs)
+
+
+# Dates and times a person or a client system gives: years 1900 to 2999. Python's own range
+# (year 1 to 9999) overflows as soon as a time zone or a day is added to its ends.
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(2999, 12, 31)
+MIN_MOMENT, MAX_MOMENT = datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, tzinfo=UTC)
+DAY_OUT_OF_RANGE = N_("Enter a date from 1900 to 2999.")
+
+
+def Day(**kwargs: Any) -> fields.Date:  # noqa: N802
+    """A calendar date from 1900-01-01 to 2999-12-31."""
+    return fields.Date(validate=validate.Range(min=MIN_DAY, max=MAX_DAY, error=DAY_OUT_OF_RANGE),
+                       **kwargs)
+
+
+def Moment(**kwargs: Any) -> fields.AwareDateTime:  # noqa: N802
+    """A time with its offset, from 1900 to 2999."""
+    return fields.AwareDateTime(validate=validate.Range(min=MIN_MOMENT, max=MAX_MOMENT,
+                                                        error=DAY_OUT_OF_RANGE), **kwargs)
 
 
 def whole_number(text: str | None, *, low: int = 0, high: int = MAX_COUNT) -> int | None:

@@ -184,8 +184,30 @@ def get_order(order_id: int):
     return orders.get_order(db.session, current_actor(), order_id)
 
 
+CONTRACT_DOC = {
+    "parameters": [{"in": "query", "name": "format", "required": False,
+                    "schema": {"type": "string", "enum": ["html", "pdf"], "default": "html"}}],
+    "responses": {"200": {
+        "description": "The contract (or settlement order) document; X-Contract-SHA256 is the "
+                       "fingerprint of its HTML",
+        "content": {"text/html": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}}
+WEBHOOK_DOC = {
+    "parameters": [{"in": "header", "name": "Stripe-Signature", "required": True,
+                    "schema": {"type": "string"}}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "description": "A Stripe event, signed with the webhook secret"}}}},
+    "responses": {
+        "200": {"description": "Received (a replay is acknowledged and changes nothing)",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"received": {"type": "string"},
+                                                     "outcome": {"type": "string"}}}}}},
+        "400": {"description": "webhook_signature_invalid or webhook_payload_invalid"}}}
+
+
 @blueprint.route("/orders/<int:order_id>/contract")
 @access(Scope.ORDERS_READ, *ORDER_READERS)
+@blueprint.doc(**CONTRACT_DOC)
 def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contract_document import render_pdf
@@ -282,7 +304,7 @@ def list_payments(order_id: int):
 
 
 @blueprint.route("/orders/<int:order_id>/card-verification", methods=["POST"])
-@access(Scope.ORDERS_WRITE, *PAYERS)
+@access(Scope.ORDERS_WRITE)  # who may pay is the service's rule (buyer_required)
 @blueprint.arguments(EmptySchema)
 @blueprint.response(200, CardVerificationSchema)
 def verify_card_payment(_data, order_id: int):
@@ -388,6 +410,7 @@ def list_return_disputes(query):
 
 @blueprint.route("/payments/stripe-webhook", methods=["POST"])
 @access(None)  # Stripe calls it; the signature authenticates
+@blueprint.doc(**WEBHOOK_DOC)
 def stripe_webhook():
     """Stripe's events, verified by signature; a replayed event is acknowledged and ignored."""
     event = parse_webhook(_settings(), request.get_data(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from mall.core.inputs import MAX_ID, Count, Id, PageNumber, PlainText
+from mall.core.inputs import MAX_ID, Count, Day, Id, PageNumber, PlainText
 from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork, ReturnStatus
 
 _fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_ID)}
@@ -181,7 +181,7 @@ class AcceptSchema(Schema):
                              load_default=dict,
                              metadata={"description": "Order line id to the quantity accepted (partial)"})
     reasons = PlainText(multiline=True, load_default="", validate=validate.Length(max=1000))
-    accepted_on = fields.Date(load_default=None)
+    accepted_on = Day(load_default=None)
 
 
 class InvoiceSchema(Schema):
@@ -195,7 +195,7 @@ class CardPaymentSchema(Schema):
 
 class TreasuryPaymentSchema(Schema):
     voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
-    paid_on = fields.Date(required=True)
+    paid_on = Day(required=True)
     amount_fen = fields.Int(required=True, **_fen)
 
 
@@ -238,8 +238,8 @@ class NoticeQuerySchema(Schema):
     buyer = fields.Str(load_default="", validate=validate.Length(max=100))
     supplier = fields.Str(load_default="", validate=validate.Length(max=100))
     category = fields.Str(load_default="", validate=validate.Regexp(r"^([ABC]\d{0,8})?$"))
-    date_from = fields.Date(load_default=None)
-    date_to = fields.Date(load_default=None)
+    date_from = Day(load_default=None)
+    date_to = Day(load_default=None)
     page = PageNumber()
     page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 

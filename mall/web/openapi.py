@@ -8,7 +8,8 @@ every operation the statuses its shape can give:
   401 always (a bearer token that is invalid, expired or revoked is refused even on public
   operations);
 - 403 unless the operation is public (``@access(None)``);
-- 404 when the path names an object or the operation writes (a body may name one);
+- 404 when the path or a query parameter names an object, or the operation writes (a body
+  may name one);
 - 409 when it writes (a state that does not allow the step, a duplicate);
 - 413 when it takes a body (larger than MAX_CONTENT_LENGTH), 422 when it takes any input.
 
@@ -71,7 +72,7 @@ class ProblemResponses(BasePlugin):
         statuses = [400, 401]
         if operation.get("security") != []:
             statuses.append(403)
-        if "{" in path or writes:
+        if "{" in path or writes or operation.get("parameters"):
             statuses.append(404)
         if writes:
             statuses.append(409)
