@@ -18,14 +18,17 @@ from marshmallow import ValidationError, fields, validate
 from mall.core.errors import ValidationFailed
 from mall.i18n_messages import N_
 
-MAX_ID = 2**63 - 1  # BIGINT and SQLite INTEGER: a larger id cannot name a row
+MAX_BIGINT = 2**63 - 1  # BIGINT columns (amounts in fen) and SQLite's INTEGER
+# Ids: the range of the narrowest id column (INTEGER). PostgreSQL refuses a larger value
+# even in a lookup, so a larger id is refused as input (404 in a path, a field error in a
+# body). The BIGINT ids of purchasing tables would need a wider bound past 2**31-1 rows.
+MAX_ID = 2**31 - 1
 MAX_COUNT = 2**31 - 1  # INTEGER columns (quantities, stock, days, counts)
 MAX_PAGE = 100_000  # page numbers: enough for any listing, small enough for an OFFSET
 
 CONTROL_CHARACTERS = N_("Remove the control characters (line breaks, tabs, invisible marks).")
 LINE_BREAKS_ONLY = N_("Remove the control characters (invisible marks).")
 NOT_AN_ID = N_("Not a valid id.")
-NUMBER_TOO_LARGE = N_("Too large a number.")
 
 # Characters a person types into a form are letters, digits, punctuation, spaces and (in
 # multi-line text) line breaks and tabs. Refused: C0/C1 controls (NUL, ESC …), lone
@@ -82,7 +85,7 @@ def check_text(field: str, text: str | None, *, multiline: bool = False,
 
 
 def in_id_range(value: object) -> bool:
-    """True for an int that can be a row id (1 … 2**63-1)."""
+    """True for an int that can be a row id (1 … MAX_ID)."""
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
@@ -116,7 +119,7 @@ class PlainText(fields.Str):
 
 
 def Id(**kwargs: Any) -> fields.Int:  # noqa: N802 - a field factory reads like a field class
-    """A row id: a whole number from 1 to 2**63-1 (larger ids name no row)."""
+    """A row id: a whole number from 1 to 2**31-1 (larger ids name no row)."""
     return fields.Int(validate=validate.Range(min=1, max=MAX_ID, error=NOT_AN_ID), **kwargs)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from mall.core.inputs import MAX_ID, Count, Day, Id, PageNumber, PlainText
+from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText
 from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork, ReturnStatus
 
-_fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_ID)}
+_fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 
 
 class EmptySchema(Schema):
@@ -160,7 +160,7 @@ _line_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not an o
 
 class ConfirmSchema(Schema):
     prices = fields.Dict(keys=_line_id,
-                         values=fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+                         values=fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_BIGINT)),
                          load_default=dict,
                          metadata={"description": "Order line id to a lower unit price in fen"})
 
@@ -222,7 +222,7 @@ class BudgetLineInSchema(Schema):
     project_code = PlainText(required=True, validate=validate.Length(min=1, max=40))
     project_name = PlainText(required=True, validate=validate.Length(min=1, max=200))
     category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
-    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_BIGINT))
 
 
 class BudgetLineSchema(BudgetLineInSchema):

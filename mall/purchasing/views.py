@@ -143,8 +143,8 @@ def _say(messages) -> str:
 
 
 def _int(text) -> int | None:
-    """A whole number typed into a form; None if it is none or past 64 bits (a field error,
-    never an overflow in the database driver)."""
+    """A whole number typed into a form (ids, quantities, days: INTEGER columns); None if it
+    is none or out of that range (a field error, never an overflow in the database driver)."""
     return whole_number(None if text is None else str(text), low=-MAX_ID, high=MAX_ID)
 
 

@@ -116,7 +116,7 @@ def whole_numbers_up_to(limit: int) -> str:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:…>`` in every route: a whole number from 1 to 2**63-1, else no route matches (404).
+    """``<int:…>`` in every route: a whole number from 1 to MAX_ID, else no route matches (404).
 
     The range is in the regex rather than in ``to_python``: Werkzeug checks a rule's method
     before converting, so a refusal there would turn into 405 where a route has one rule

@@ -17,7 +17,7 @@ import stripe
 
 from mall.accounts import services
 from mall.core.auth import ROLES_BY_KIND, SCOPES_BY_KIND, OrganisationKind, Role, Scope
-from mall.core.inputs import MAX_ID
+from mall.core.inputs import MAX_BIGINT, MAX_ID
 from tests.conftest import csrf_from, login
 from tests.factories.accounts import make_member
 
@@ -117,7 +117,7 @@ def test_a_json_body_that_is_not_an_object_is_a_field_error(client, tokens):
 
 # -- numbers past 64 bits ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [HUGE, MAX_ID + 1, 0])
+@pytest.mark.parametrize("value", [HUGE, MAX_BIGINT + 1, MAX_ID + 1, 0])
 def test_an_id_outside_the_database_range_in_any_path_is_not_found(client, tokens, value):
     document = _document(client)
     walked = 0
@@ -165,7 +165,7 @@ def test_the_document_bounds_every_integer_the_api_reads(client):
                 seen.add(name)
                 walk(schemas[name], name)
             return
-        if schema.get("type") == "integer" and not schema.get("maximum", MAX_ID + 1) <= MAX_ID:
+        if schema.get("type") == "integer" and not schema.get("maximum", MAX_BIGINT + 1) <= MAX_BIGINT:
             unbounded.append(where)
         for name, inner in schema.get("properties", {}).items():
             walk(inner, f"{where}.{name}")
