@@ -1,4 +1,4 @@
-"""Budget lines and the direct-purchase limit (DOMAIN.md: Purchase modes and thresholds,
+"""Budget lines and the direct-purchase limit (docs/domain.md: Purchase modes and limits,
 Supervision → Splitting).
 
 Every amount moves by one conditional UPDATE that also checks the rule, so two
@@ -143,7 +143,7 @@ def _closest(rows):
 
 def unit_limits(session: Session, organisation_id: int) -> Limits:
     """The limits of the unit's region (its own row, else its province's, else the mall
-    default row, else DOMAIN.md's default) and the unit's approval amount; one query."""
+    default row, else the default of docs/domain.md) and the unit's approval amount; one query."""
     region = Organisation.region_code
     rows = session.execute(
         select(region, PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen,

@@ -29,7 +29,7 @@ def _enum(kind: type[enum.Enum], name: str):
 
 
 class PurchaseSettings(Base):
-    """Limits per region (row with region_code NULL: the mall-wide default, DOMAIN.md)."""
+    """Limits per region (row with region_code NULL: the mall-wide default, docs/domain.md)."""
 
     __tablename__ = "purchase_settings"
     __table_args__ = (
@@ -392,7 +392,7 @@ class Rating(Base):
 
 
 class ReturnStatus(enum.StrEnum):
-    """Where a return of goods stands (DOMAIN.md: returns are agreed by both parties)."""
+    """Where a return of goods stands (docs/domain.md: returns are agreed by both parties)."""
 
     REQUESTED = "requested"  # 退货申请，待供应商答复
     REFUSED = "refused"  # 供应商拒绝；采购单位可申请运营方裁决

@@ -1,6 +1,6 @@
 """The order lifecycle: each transition is a service function that checks who acts, moves
 stock and budget, records the step on the order's timeline and in the audit trail, and
-tells the other party (DOMAIN.md: Direct-purchase flow, Lifecycle deadlines).
+tells the other party (docs/domain.md: The direct-purchase flow, Deadlines).
 
     pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
       → accepted → invoiced → paid → rated;  cancelled / returned release what was held.

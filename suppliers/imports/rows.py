@@ -1,6 +1,6 @@
 """The columns of an offer file, validation of one row, and reasons in the uploader's language.
 
-Validation is plain Python, not a marshmallow schema as STYLE.md prefers. Measured on
+Validation is plain Python, not a marshmallow schema as our house style prefers. Measured on
 this machine, a marshmallow 4 schema of these 15 fields loads a row in ~30 µs (before
 converting to fen and building the OfferInput); this code does all of it in ~9 µs. A
 million-row import has 180 µs per row for everything (reading, validating, matching,
