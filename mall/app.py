@@ -160,6 +160,13 @@ def _register_request_hooks(app: Flask) -> None:
         g.actor = actor_for(current_user)
         return None
 
+    @app.before_request
+    def refuse_nul():
+        """No text the database could not store reaches a view (mall.web.parsing)."""
+        from mall.web.parsing import refuse_nul_characters
+
+        refuse_nul_characters(request)
+
     @app.after_request
     def finish_unit_of_work(response):
         """One request, one transaction: commit on success, roll back on any error."""

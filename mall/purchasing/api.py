@@ -231,7 +231,9 @@ def _transition(name: str, roles: tuple[Role, ...], schema, doc: str, call):
         return orders.get_order(db.session, current_actor(), order_id)
 
     view.__name__ = "order_" + name.replace("-", "_")
-    view.__doc__ = doc
+    # Who takes the step is the order service's rule (it answers buyer_required or
+    # supplier_required, and 404 to other organisations); the roles are documented here.
+    view.__doc__ = doc + "\n\nTaken by: " + ", ".join(sorted(r.value for r in roles)) + "."
     blueprint.route(f"/orders/<int:order_id>/{name}", methods=["POST"])(
         access(Scope.ORDERS_WRITE)(
             blueprint.arguments(schema)(blueprint.response(200, OrderSchema)(view))))

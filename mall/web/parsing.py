@@ -21,7 +21,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
-from mall.core.errors import MallError
+from mall.core.errors import MallError, ValidationFailed
 from mall.core.inputs import MAX_ID
 from mall.i18n_messages import N_
 
@@ -76,6 +76,45 @@ def _finite_float(text: str) -> float:
     if math.isinf(number):
         raise ValueError(f"{text[:20]} is too large a number")
     return number
+
+
+NUL_CHARACTER = N_("Remove the NUL character: no text may contain it.")
+
+
+def refuse_nul_characters(request) -> None:
+    """Refuse a query, form or JSON body carrying a NUL character, on pages and API alike.
+
+    No database column can store one (PostgreSQL refuses it in text), and nobody types one;
+    answering 422 naming the field keeps a search filter or a free-text field from reaching
+    the driver with it. Other control characters are the fields' own rule (PlainText).
+    """
+    errors: dict[str, list[str]] = {}
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                errors.setdefault(key.replace("\x00", "\\0"), []).append(NUL_CHARACTER)
+    if request.is_json and b"\\u0000" in request.get_data(cache=True):
+        try:
+            body = parse_json_body(request.get_data(cache=True))
+        except MalformedJson:
+            body = None  # the parser answers that one when the view reads the body
+        for name in _fields_with_nul(body, ""):
+            errors.setdefault(name or "_body", []).append(NUL_CHARACTER)
+    if errors:
+        raise ValidationFailed(NUL_CHARACTER, errors=errors)
+
+
+def _fields_with_nul(value: Any, prefix: str) -> list[str]:
+    """The dotted names of the JSON fields (keys or strings) that hold a NUL character."""
+    found: list[str] = []
+    if isinstance(value, str):
+        return [prefix] if "\x00" in value else []
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        found.extend([name] if "\x00" in str(key) else _fields_with_nul(item, name))
+    return found
 
 
 class MallParser(FlaskParser):

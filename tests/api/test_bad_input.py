@@ -471,3 +471,33 @@ def test_a_token_expiry_at_the_end_of_the_calendar_is_a_field_error(client, sess
                                                 "expires_at": "0001-01-01T00:00:00+08:00"},
                          headers={"X-CSRFToken": csrf})
     assert "expires_at" in assert_problem(answer, 422, "validation_failed")["errors"]
+
+
+# -- NUL characters: no database column can store one -------------------------------------------
+
+def test_a_nul_in_any_query_parameter_is_a_field_error_not_a_crash(client, tokens, session):
+    """Seen by the fuzz run on PostgreSQL: GET /supplier/offers?sku=…%00 answered 500."""
+    document = _document(client)
+    walked = 0
+    for path, method, operation in _operations(document):
+        names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"
+                 and p.get("schema", {}).get("type") == "string"]
+        for name in names:
+            answer = client.open(_fill(path), method=method.upper(),
+                                 query_string={name: "A\x00B"}, headers=_caller(tokens, operation))
+            body = assert_problem(answer, 422, "validation_failed")
+            assert name in body["errors"], (method, path, name)
+            walked += 1
+    assert walked >= 5
+
+
+def test_a_nul_in_a_json_string_or_a_page_form_is_a_field_error(client, tokens, session):
+    answer = client.post("/api/v1/budget-lines", headers=tokens[OrganisationKind.PURCHASING_UNIT],
+                         data=b'{"name": "A\\u0000B"}', content_type="application/json")
+    assert "name" in assert_problem(answer, 422, "validation_failed")["errors"]
+    buyer = make_member(session, OrganisationKind.PURCHASING_UNIT)
+    session.flush()
+    login(client, buyer.login)
+    page = client.get("/search?q=%E7%BA%B8%00")
+    assert page.status_code == 422
+    assert "NUL" in page.get_data(as_text=True) or "空字符" in page.get_data(as_text=True)
