@@ -160,19 +160,41 @@ def unit_limits(session: Session, organisation_id: int) -> Limits:
     return Limits(best.direct_limit_fen, best.warn_pct, approval)
 
 
-def settlement_threshold(session: Session, organisation_id: int) -> int:
-    """The settlement-order threshold of a unit's region: its own row, else its province's,
-    else the mall default row, else DEFAULT_SETTLEMENT_MAX_FEN."""
+def _inherited(session: Session, organisation_id: int, column, default: int) -> int:
+    """A setting a region may leave to the one above: the unit's own region row, else its
+    province's, else the mall default row, else ``default``."""
     region = Organisation.region_code
     rows = session.execute(
-        select(region, PurchaseSettings.region_code, PurchaseSettings.settlement_max_fen)
+        select(region, PurchaseSettings.region_code, column.label("value"))
         .select_from(Organisation)
         .join(PurchaseSettings, _applies_to(region))
-        .where(Organisation.id == organisation_id,
-               PurchaseSettings.settlement_max_fen.is_not(None))).all()
-    if not rows:
-        return DEFAULT_SETTLEMENT_MAX_FEN
-    return _closest(rows).settlement_max_fen
+        .where(Organisation.id == organisation_id, column.is_not(None))).all()
+    return _closest(rows).value if rows else default
+
+
+def _set_inherited(session: Session, actor: Actor, *, region_code: str | None, field: str,
+                   value: int | None, action: str) -> PurchaseSettings:
+    """Write one inheritable setting on a region's row (None: the mall default row, created
+    at the default limits if missing); a region must have its limits set first."""
+    row = _settings_row(session, region_code)
+    if row is None and region_code is not None:
+        # A new region row would also pin the region's direct-purchase limit.
+        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
+    if row is None:  # the mall default row, at the limits that apply without one
+        row = PurchaseSettings(region_code=None, direct_limit_fen=DEFAULT_DIRECT_LIMIT_FEN,
+                               warn_pct=DEFAULT_WARN_PCT)
+        session.add(row)
+    setattr(row, field, value)
+    session.flush()
+    record_event(session, action=action, object_type="purchase_settings", object_id=row.id,
+                 actor=actor, data={"region_code": region_code, field: value})
+    return row
+
+
+def settlement_threshold(session: Session, organisation_id: int) -> int:
+    """The settlement-order threshold of a unit's region (inherited; DEFAULT_SETTLEMENT_MAX_FEN)."""
+    return _inherited(session, organisation_id, PurchaseSettings.settlement_max_fen,
+                      DEFAULT_SETTLEMENT_MAX_FEN)
 
 
 def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str | None,
@@ -182,35 +204,14 @@ def set_settlement_threshold(session: Session, actor: Actor, *, region_code: str
     actor.require_role(Role.OPERATOR)
     if amount_fen is not None and not within(amount_fen, AMOUNT):
         raise ValidationFailed(errors={"settlement_max_fen": [AMOUNT.message]})
-    row = _settings_row(session, region_code)
-    if row is None and region_code is not None:
-        # A new region row would also pin the region's direct-purchase limit.
-        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
-    if row is None:  # the mall default row, at the limits that apply without one
-        row = PurchaseSettings(region_code=None, direct_limit_fen=DEFAULT_DIRECT_LIMIT_FEN,
-                               warn_pct=DEFAULT_WARN_PCT)
-        session.add(row)
-    row.settlement_max_fen = amount_fen
-    session.flush()
-    record_event(session, action="purchase_settlement.set", object_type="purchase_settings",
-                 object_id=row.id, actor=actor,
-                 data={"region_code": region_code, "settlement_max_fen": amount_fen})
-    return row
+    return _set_inherited(session, actor, region_code=region_code, field="settlement_max_fen",
+                          value=amount_fen, action="purchase_settlement.set")
 
 
 def split_window_days(session: Session, organisation_id: int) -> int:
-    """The approval window of a unit's region: its own row, else its province's, else the
-    mall default row, else DEFAULT_SPLIT_WINDOW_DAYS."""
-    region = Organisation.region_code
-    rows = session.execute(
-        select(region, PurchaseSettings.region_code, PurchaseSettings.split_window_days)
-        .select_from(Organisation)
-        .join(PurchaseSettings, _applies_to(region))
-        .where(Organisation.id == organisation_id,
-               PurchaseSettings.split_window_days.is_not(None))).all()
-    if not rows:
-        return DEFAULT_SPLIT_WINDOW_DAYS
-    return _closest(rows).split_window_days
+    """The approval window of a unit's region (inherited; DEFAULT_SPLIT_WINDOW_DAYS)."""
+    return _inherited(session, organisation_id, PurchaseSettings.split_window_days,
+                      DEFAULT_SPLIT_WINDOW_DAYS)
 
 
 def set_split_window(session: Session, actor: Actor, *, region_code: str | None,
@@ -222,19 +223,8 @@ def set_split_window(session: Session, actor: Actor, *, region_code: str | None,
     if days is not None and (type(days) is not int or not 0 <= days <= MAX_SPLIT_WINDOW_DAYS):
         raise ValidationFailed(errors={"split_window_days": [
             N_("Enter a whole number of days from 0 to 366.")]})
-    row = _settings_row(session, region_code)
-    if row is None and region_code is not None:
-        raise ValidationFailed(errors={"region_code": [N_("Set the region's purchase limits first.")]})
-    if row is None:  # the mall default row, at the limits that apply without one
-        row = PurchaseSettings(region_code=None, direct_limit_fen=DEFAULT_DIRECT_LIMIT_FEN,
-                               warn_pct=DEFAULT_WARN_PCT)
-        session.add(row)
-    row.split_window_days = days
-    session.flush()
-    record_event(session, action="purchase_split_window.set", object_type="purchase_settings",
-                 object_id=row.id, actor=actor,
-                 data={"region_code": region_code, "split_window_days": days})
-    return row
+    return _set_inherited(session, actor, region_code=region_code, field="split_window_days",
+                          value=days, action="purchase_split_window.set")
 
 
 def region_settings(session: Session) -> list[PurchaseSettings]:
