@@ -120,7 +120,7 @@ def purchase_settings():
     limit with its warning share, and the settlement-order threshold. ``?region=`` fills the
     form with a row's current values (``default``: the mall default row)."""
     from mall.core.money import parse_yuan, yuan_text
-    from mall.purchasing import budget
+    from mall.purchasing.budget import services as budget
 
     actor = current_actor()
     rows = budget.region_settings(db.session)

@@ -53,8 +53,8 @@ def prepare(database_url: str, var_dir: str, clients: int) -> dict:
     from mall.accounts.services import actor_for, issue_token
     from mall.demo.seed import seed_demo
     from mall.extensions import db
-    from mall.purchasing import budget
-    from mall.purchasing.checkout import fiscal_year
+    from mall.purchasing.budget import services as budget
+    from mall.purchasing.orders.checkout import fiscal_year
 
     os.environ["MALL_VAR_DIR"] = var_dir
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False})

@@ -81,8 +81,11 @@ def _register_models() -> None:
     import mall.core.housekeeping_jobs  # noqa: F401
     import mall.core.idempotency  # noqa: F401
     import mall.core.outbox  # noqa: F401
-    import mall.purchasing.jobs  # noqa: F401
-    import mall.purchasing.models  # noqa: F401
+    import mall.purchasing.budget.models  # noqa: F401
+    import mall.purchasing.contracts.models  # noqa: F401
+    import mall.purchasing.orders.jobs  # noqa: F401
+    import mall.purchasing.orders.models  # noqa: F401
+    import mall.purchasing.payments.models  # noqa: F401
     import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
 
@@ -192,8 +195,8 @@ def _register_blueprints(app: Flask) -> None:
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.registration import blueprint as registration_pages
     from mall.accounts.views import blueprint as accounts_pages
-    from mall.purchasing.api import blueprint as purchasing_api
-    from mall.purchasing.views import blueprint as purchasing_pages
+    from mall.purchasing.orders.api import blueprint as purchasing_api
+    from mall.purchasing.orders.views import blueprint as purchasing_pages
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
     from suppliers.views import blueprint as supplier_pages

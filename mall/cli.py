@@ -210,7 +210,7 @@ def _start_localstripe(app: Flask, host: str, port: int) -> None:
     import signal
     from urllib.parse import urlsplit
 
-    from mall.purchasing.stripe_gateway import (
+    from mall.purchasing.payments.stripe_gateway import (
         StripeSettings,
         localstripe_answers,
         register_localstripe_webhook,

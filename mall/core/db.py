@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
@@ -37,6 +37,10 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Primary keys of high-volume tables: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 def text_enum(kind: type[enum.Enum], *, name: str | None = None, length: int = 20) -> Enum:

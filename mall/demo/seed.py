@@ -22,7 +22,7 @@ from mall.core.clock import local_today, now
 from mall.core.credit_codes import uscc_with_check_digit
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
-from mall.purchasing.models import BudgetLine, UnitSettings
+from mall.purchasing.budget.models import BudgetLine, UnitSettings
 from suppliers.models import (
     AdmissionApplication,
     AdmissionStatus,

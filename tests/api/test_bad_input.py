@@ -282,7 +282,7 @@ def test_an_offer_title_with_control_characters_is_refused_at_every_door(client,
 @pytest.mark.parametrize("reason", ["缺货\x00", "缺货\x1b", "缺\u202e货"])
 def test_a_reason_with_control_characters_is_a_field_error(client, tokens, session, reason):
     from mall.core.errors import ValidationFailed
-    from mall.purchasing.order_steps import require_reason
+    from mall.purchasing.orders.steps import require_reason
 
     answer = client.post(f"{API}/orders/1/decline", json={"reason": reason},
                          headers=tokens[OrganisationKind.SUPPLIER])

@@ -22,7 +22,7 @@ TIMEOUT_MS = 15_000
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A mall served on a free port with its own database and localstripe (webhook registered)."""
-    from mall.purchasing.stripe_gateway import register_localstripe_webhook
+    from mall.purchasing.payments.stripe_gateway import register_localstripe_webhook
 
     with running_localstripe(tmp_path_factory.mktemp("verify_stripe") / "localstripe.log") as stripe_server, \
             own_app(tmp_path_factory, "browser_verification", STRIPE_API_BASE=stripe_server.base_url,

@@ -50,7 +50,7 @@ def purchase_app(tmp_path_factory, stripe_server):
 @pytest.fixture(scope="module")
 def purchase_server(purchase_app, stripe_server):
     """The mall served for real, registered as localstripe's webhook endpoint."""
-    from mall.purchasing.stripe_gateway import register_localstripe_webhook
+    from mall.purchasing.payments.stripe_gateway import register_localstripe_webhook
 
     server = make_server("127.0.0.1", 0, purchase_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -189,7 +189,7 @@ def test_a_buyer_buys_from_two_suppliers_and_pays_one_order_by_card(browser, pur
 
     # The contract notice is published by the notices job and is public.
     from mall.extensions import db
-    from mall.purchasing.notices import publish_due
+    from mall.purchasing.contracts.notices import publish_due
 
     with purchase_app.app_context():
         assert publish_due(db.session) >= 2  # this order's result and contract notices

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
-from mall.purchasing.contract_document import render_html
+from mall.purchasing.contracts.document import render_html
 from mall.web.security import page_policy, stored_document_policy
 from tests.purchasing.test_contract_document import make_document
 

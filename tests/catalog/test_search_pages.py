@@ -12,7 +12,7 @@ from catalog.models import Offer, OfferStatus
 from catalog.search.documents import refresh_offers
 from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import OrganisationKind, Role
-from mall.purchasing.models import CartItem
+from mall.purchasing.orders.models import CartItem
 from suppliers.listings import save_offers
 from tests.conftest import (
     csrf_from,
@@ -196,7 +196,7 @@ def test_add_to_cart_increments_the_count_and_refuses_an_invisible_offer(client,
                                            "quantity": "2", "next": product_url},
                         follow_redirects=True)
     html = added.get_data(as_text=True)
-    # The count is of cart lines (mall.purchasing.cart.count_items), not of pieces.
+    # The count is of cart lines (mall.purchasing.orders.cart.count_items), not of pieces.
     assert _cart_count(html) == 1 and "Added to your cart" in html
     session.get(Offer, mall["ids"][2790]).status = OfferStatus.FROZEN
     session.flush()

@@ -75,7 +75,7 @@ def test_only_whole_numbers_inside_the_bound_pass(value, bound, ok):
 
 def test_every_bound_fits_its_column_with_room_for_sums():
     from mall.core.money import COUNT, MAX_AMOUNT_FEN, POSITIVE_AMOUNT
-    from mall.purchasing.cart import MAX_LINES
+    from mall.purchasing.orders.cart import MAX_LINES
 
     assert STOCK.high <= INTEGER_MAX and QUANTITY.high <= INTEGER_MAX
     assert COUNT.high == INTEGER_MAX

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from mall.accounts.models import Organisation, User
 from mall.accounts.services import actor_for
 from mall.core.auth import Actor, OrganisationKind, Role
-from mall.purchasing import budget
-from mall.purchasing.checkout import fiscal_year
-from mall.purchasing.models import PurchaseSettings
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import PurchaseSettings
+from mall.purchasing.orders.checkout import fiscal_year
 from suppliers.listings import save_offers
 from tests.factories.accounts import make_organisation, make_user
 from tests.factories.suppliers import DESKTOP, PAPER, admitted_supplier, offer_input

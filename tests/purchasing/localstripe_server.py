@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mall.purchasing.stripe_gateway import StripeSettings, start_localstripe, stop_localstripe
+from mall.purchasing.payments.stripe_gateway import StripeSettings, start_localstripe, stop_localstripe
 
 WEBHOOK_SECRET = "whsec_test_localstripe"
 

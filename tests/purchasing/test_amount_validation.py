@@ -16,8 +16,11 @@ from mall.core.auth import OrganisationKind
 from mall.core.clock import local_today
 from mall.core.errors import ValidationFailed
 from mall.core.money import AMOUNT, COUNT, POSITIVE_AMOUNT, PRICE, QUANTITY
-from mall.purchasing import budget, cart, checkout, orders
-from mall.purchasing.models import BudgetLine, CartItem, CategorySpend, OrderLine, UnitSettings
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import BudgetLine, CategorySpend, UnitSettings
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import CartItem, OrderLine
 from suppliers import admission, frameworks
 from tests.conftest import login, post_form
 from tests.factories.accounts import make_member

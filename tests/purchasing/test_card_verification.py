@@ -13,10 +13,10 @@ import pytest
 
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import NotFound, PermissionDenied
-from mall.purchasing import payments
-from mall.purchasing.models import Order, OrderStatus
-from mall.purchasing.order_steps import WrongState
-from mall.purchasing.stripe_gateway import StripeSettings, retrieve_payment
+from mall.purchasing.orders.models import Order, OrderStatus
+from mall.purchasing.orders.steps import WrongState
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.stripe_gateway import StripeSettings, retrieve_payment
 from tests.factories.purchasing import make_unit
 from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
 from tests.purchasing.test_stripe_gateway import tokenise_card
@@ -178,7 +178,7 @@ def test_a_checked_payment_the_network_still_processes_shows_as_processing(sessi
                                                                            stripe_settings):
     """Stripe may answer "processing" after the bank's check (localstripe goes straight to
     succeeded): the page must then poll, not offer the check again."""
-    from mall.purchasing.queries import order_record
+    from mall.purchasing.orders.queries import order_record
 
     world, payment = started(session, stripe_settings)
     payments._apply_gateway_status(session, payment, "processing")

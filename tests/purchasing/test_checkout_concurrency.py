@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from catalog.models import Offer
 from mall.accounts.services import actor_for
 from mall.extensions import db
-from mall.purchasing import cart, checkout
-from mall.purchasing.checkout import OutOfStock
-from mall.purchasing.models import BudgetLine, CategorySpend, Order, OrderLine
+from mall.purchasing.budget.models import BudgetLine, CategorySpend
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders.checkout import OutOfStock
+from mall.purchasing.orders.models import Order, OrderLine
 from tests.conftest import own_app
 from tests.factories.purchasing import make_unit, supplier_with_offers
 
@@ -78,7 +79,7 @@ def test_concurrent_checkouts_never_oversell_and_account_for_every_unit(committe
 
 def test_a_cancel_and_a_decline_racing_release_the_order_once(committed_app):
     from mall.core.errors import MallError
-    from mall.purchasing import orders
+    from mall.purchasing.orders import services as orders
 
     with committed_app.app_context():
         unit = make_unit(db.session)

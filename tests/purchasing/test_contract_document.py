@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 
-from mall.purchasing.contract_document import (
+from mall.purchasing.contracts.document import (
     ContractDocument,
     ContractItem,
     ContractParty,

@@ -6,8 +6,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from mall.purchasing.models import Notification
-from mall.purchasing.notifications import notify, send_pending_email
+from mall.purchasing.orders.models import Notification
+from mall.purchasing.orders.notifications import notify, send_pending_email
 from tests.factories.accounts import make_organisation, make_user
 from tests.factories.purchasing import make_unit
 from tests.purchasing.localstripe_server import free_port

@@ -9,8 +9,14 @@ import pytest
 from catalog.models import Offer
 from mall.core.clock import frozen_clock, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
-from mall.purchasing import budget, cart, checkout, contracts, jobs, notices, orders
-from mall.purchasing.models import BudgetLine, Notice, NoticeKind, OrderStatus
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import BudgetLine
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.contracts.models import Notice, NoticeKind
+from mall.purchasing.orders import cart, checkout, jobs
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import OrderStatus
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
 
 
@@ -142,7 +148,7 @@ def test_the_whole_lifecycle_with_contract_signatures_notices_and_treasury_payme
     orders.receive(session, unit.buyer, order.id)
     orders.accept(session, unit.buyer, order.id, result="pass")
     orders.invoice(session, supplier, order.id, invoice_number="E-2026-001")
-    from mall.purchasing import payments
+    from mall.purchasing.payments import services as payments
 
     payments.record_treasury_payment(session, unit.finance, order.id, voucher_number="GK-0001",
                                      paid_on=order.invoiced_at.date(), amount_fen=29_900)
@@ -250,7 +256,7 @@ def _operator(session):
 
 def test_payment_is_reminded_before_and_alerted_to_the_supervisor_after_30_days(session):
     from mall.core.auth import OrganisationKind
-    from mall.purchasing.models import Notification
+    from mall.purchasing.orders.models import Notification
     from tests.factories.accounts import make_organisation
 
     supervisor = make_organisation(session, OrganisationKind.SUPERVISOR)

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from mall.core.clock import local_today
-from mall.purchasing import orders, payments
-from mall.purchasing.models import Notification, Order, OrderStatus, Payment
-from mall.purchasing.order_steps import WrongState
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import Notification, Order, OrderStatus
+from mall.purchasing.orders.steps import WrongState
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.models import Payment
 from tests.purchasing.test_card_verification import three_d_secure_card
 from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
 from tests.purchasing.test_purchasing_pages import _client, _html, _post

@@ -32,16 +32,14 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import Actor, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import PermissionDenied
-from mall.purchasing import checkout, contracts, orders, payments
-from mall.purchasing.models import (
-    BudgetLine,
-    CategorySpend,
-    Order,
-    OrderStatus,
-    Payment,
-    WebhookReceipt,
-)
-from mall.purchasing.stripe_gateway import (
+from mall.purchasing.budget.models import BudgetLine, CategorySpend
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.orders import checkout
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import Order, OrderStatus
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.models import Payment, WebhookReceipt
+from mall.purchasing.payments.stripe_gateway import (
     PaymentGatewayError,
     StripeSettings,
     WebhookEvent,

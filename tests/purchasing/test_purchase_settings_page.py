@@ -4,7 +4,7 @@ warning share and the settlement threshold; units of the region then live by the
 from __future__ import annotations
 
 from mall.core.auth import OrganisationKind
-from mall.purchasing import budget
+from mall.purchasing.budget import services as budget
 from tests.conftest import login, post_form
 from tests.factories.accounts import make_member
 from tests.factories.purchasing import make_unit

@@ -13,9 +13,12 @@ from catalog.models import Offer
 from mall.accounts.models import User
 from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import Actor, Role
-from mall.purchasing import budget, notices, orders
-from mall.purchasing.checkout import fiscal_year
-from mall.purchasing.models import BudgetLine, Notice, NoticeKind
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import BudgetLine
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts.models import Notice, NoticeKind
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.checkout import fiscal_year
 from tests.conftest import csrf_from, login
 from tests.factories.accounts import make_user
 from tests.factories.purchasing import Unit, make_unit, supplier_with_offers

@@ -11,9 +11,16 @@ from sqlalchemy import func, select
 
 from catalog.models import Offer
 from mall.accounts.models import User
-from mall.purchasing import budget, cart, checkout, contracts, notices, orders, payments
-from mall.purchasing.models import BudgetLine, CartItem, Order, OrderStatus, Payment
-from mall.purchasing.stripe_gateway import WebhookEvent
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import BudgetLine
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import CartItem, Order, OrderStatus
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.models import Payment
+from mall.purchasing.payments.stripe_gateway import WebhookEvent
 from suppliers.models import SizeClass, SupplierProfile
 from tests.conftest import csrf_from, login, post_form
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
@@ -457,7 +464,7 @@ def test_public_notices_work_without_login_and_hide_secret_contracts(app, sessio
     assert "¥29.90" in detail and "¥59.80" in detail
     bad = _html(client.get("/notices?date_from=yesterday&category=A0501"))
     assert 'id="date_from-error"' in bad and 'value="A0501"' in bad
-    from mall.purchasing.models import Notice
+    from mall.purchasing.contracts.models import Notice
 
     withheld = session.scalar(select(Notice.id).where(Notice.order_id == secret.id,
                                                       Notice.withheld.is_(True)))

@@ -15,19 +15,13 @@ from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
-from mall.purchasing import payments, returns
-from mall.purchasing.models import (
-    BudgetLine,
-    CategorySpend,
-    Notification,
-    Order,
-    OrderReturn,
-    OrderStatus,
-    Payment,
-    ReturnStatus,
-)
-from mall.purchasing.order_steps import WrongState
-from mall.purchasing.stripe_gateway import CardRefund
+from mall.purchasing.budget.models import BudgetLine, CategorySpend
+from mall.purchasing.orders import returns
+from mall.purchasing.orders.models import Notification, Order, OrderReturn, OrderStatus, ReturnStatus
+from mall.purchasing.orders.steps import WrongState
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.models import Payment
+from mall.purchasing.payments.stripe_gateway import CardRefund
 from tests.factories.accounts import make_member
 from tests.factories.purchasing import make_unit, supplier_with_offers
 from tests.factories.suppliers import operator_actor
@@ -397,7 +391,7 @@ def test_a_return_is_asked_for_within_the_window_after_acceptance(session):
 
 
 def test_goods_not_yet_accepted_cannot_be_returned_this_way(session):
-    from mall.purchasing import checkout
+    from mall.purchasing.orders import checkout
     from tests.factories.purchasing import token
 
     unit = make_unit(session)

@@ -15,16 +15,16 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.audit import AuditEvent
 from mall.core.auth import OrganisationKind
 from mall.core.errors import PermissionDenied, ValidationFailed
-from mall.purchasing import budget, cart, checkout, contracts, notices, orders, payments
-from mall.purchasing.contract_document import fingerprint
-from mall.purchasing.models import (
-    BudgetLine,
-    Notice,
-    NoticeKind,
-    Notification,
-    OrderStatus,
-    Paperwork,
-)
+from mall.purchasing.budget import services as budget
+from mall.purchasing.budget.models import BudgetLine
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.contracts.document import fingerprint
+from mall.purchasing.contracts.models import Notice, NoticeKind
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import Notification, OrderStatus, Paperwork
+from mall.purchasing.payments import services as payments
 from suppliers.models import SizeClass, SupplierProfile
 from tests.conftest import csrf_from, login, post_form
 from tests.factories.accounts import make_member

@@ -15,8 +15,10 @@ from mall.core.auth import OrganisationKind
 from mall.core.clock import frozen_clock
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
-from mall.purchasing import budget, cart, checkout, orders
-from mall.purchasing.models import Order, OrderStatus
+from mall.purchasing.budget import services as budget
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import Order, OrderStatus
 from suppliers.listings import save_offers
 from tests.conftest import login, own_app, post_form
 from tests.factories.accounts import make_organisation

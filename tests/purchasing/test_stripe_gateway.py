@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mall.purchasing.stripe_gateway import (
+from mall.purchasing.payments.stripe_gateway import (
     CardPayment,
     PaymentGatewayError,
     StripeSettings,

@@ -12,8 +12,8 @@ from catalog.search import SearchQuery, make_backend
 from catalog.search.documents import refresh_offers
 from catalog.sync import drain_outbox
 from mall.core.clock import frozen_clock, local_today
-from mall.purchasing import cart, checkout
-from mall.purchasing.models import Notification
+from mall.purchasing.orders import cart, checkout
+from mall.purchasing.orders.models import Notification
 from suppliers import frameworks, moderation
 from suppliers.ceilings import AboveCeiling
 from suppliers.listings import PriceStockUpdate, update_prices

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation
 from mall.core.clock import SHANGHAI, local_today, now, working_day_deadline
-from mall.purchasing.budget import code_prefix
-from mall.purchasing.models import Contract, Notice, NoticeKind, Order, Paperwork
+from mall.purchasing.budget.services import code_prefix
+from mall.purchasing.contracts.models import Contract, Notice, NoticeKind
+from mall.purchasing.orders.models import Order, Paperwork
 from suppliers.models import SupplierProfile
 
 NOTICE_WORKING_DAYS = 2  # result and contract notices: within 2 working days

@@ -14,8 +14,8 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.i18n_messages import N_
-from mall.purchasing import budget
-from mall.purchasing.contract_document import (
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts.document import (
     ContractDocument,
     ContractItem,
     ContractParty,
@@ -24,10 +24,11 @@ from mall.purchasing.contract_document import (
     render_html,
     render_settlement_html,
 )
-from mall.purchasing.models import Contract, NoticeKind, Order, Paperwork
-from mall.purchasing.notices import record_notice
-from mall.purchasing.notifications import notify
-from mall.purchasing.order_steps import (
+from mall.purchasing.contracts.models import Contract, NoticeKind
+from mall.purchasing.contracts.notices import record_notice
+from mall.purchasing.orders.models import Order, Paperwork
+from mall.purchasing.orders.notifications import notify
+from mall.purchasing.orders.steps import (
     PAYMENT_DAYS,
     S,
     as_buyer,

@@ -9,18 +9,14 @@ from flask_babel import gettext as _
 from mall.core.auth import Role
 from mall.core.errors import NotFound, ValidationFailed
 from mall.extensions import db
-from mall.purchasing import (
-    budget,
-    checkout,
-    notices,
-    notifications,
-    order_steps,
-    orders,
-    queries,
-    splitting,
-)
-from mall.purchasing.models import NoticeKind, OrderStatus
-from mall.purchasing.views import UNIT_ROLES, _int, _yuan, blueprint
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts.models import NoticeKind
+from mall.purchasing.orders import checkout, notifications, queries, splitting
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders import steps as order_steps
+from mall.purchasing.orders.models import OrderStatus
+from mall.purchasing.orders.views import UNIT_ROLES, _int, _yuan, blueprint
 from mall.web import current_actor, page
 
 
@@ -119,7 +115,7 @@ def notifications_page():
 @blueprint.route("/notices")
 def notices_page():
     """Published result and contract notices, searchable without logging in."""
-    from mall.purchasing.schemas import NoticeQuerySchema
+    from mall.purchasing.orders.schemas import NoticeQuerySchema
     from mall.web import flatten_messages
 
     raw = {k: v.strip() for k, v in request.args.items() if v.strip()}

@@ -22,7 +22,7 @@ from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.inputs import check_text
 from mall.core.money import AMOUNT, POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
-from mall.purchasing.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
+from mall.purchasing.budget.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
 
 DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
 DEFAULT_WARN_PCT = 80

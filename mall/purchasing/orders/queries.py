@@ -13,29 +13,27 @@ from sqlalchemy.orm import Session
 from mall.accounts.models import Organisation, User
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
-from mall.purchasing.contract_document import fingerprint
-from mall.purchasing.models import (
+from mall.purchasing.budget.models import BudgetLine, UnitSettings
+from mall.purchasing.contracts.document import fingerprint
+from mall.purchasing.contracts.models import Contract, Notice
+from mall.purchasing.orders.models import (
     OPEN_RETURN_STATUSES,
     Acceptance,
-    BudgetLine,
-    Contract,
-    Notice,
     Order,
     OrderReturn,
     OrderStatus,
-    Payment,
     Rating,
     ReturnStatus,
-    UnitSettings,
 )
-from mall.purchasing.payments import FINAL_STATUSES, REQUIRES_ACTION
-from mall.purchasing.returns import (
+from mall.purchasing.orders.returns import (
     DEFAULT_WINDOW_DAYS,
     RETURNABLE,
     returnable_quantities,
     returns_of,
     window_closes,
 )
+from mall.purchasing.payments.models import Payment
+from mall.purchasing.payments.services import FINAL_STATUSES, REQUIRES_ACTION
 
 S = OrderStatus
 
@@ -133,7 +131,7 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
                   record: OrderRecord | None = None) -> set[str]:
     """The steps whose forms the order page offers this actor at the order's status.
 
-    Mirrors the checks of mall.purchasing.orders and payments so that nobody sees a button
+    Mirrors the checks of mall.purchasing.orders.services and payments so that nobody sees a button
     that can only be refused; the services check again when the form is posted.
     """
     allowed: set[str] = set()
@@ -185,7 +183,7 @@ def _may_ask_return(order: Order, record: OrderRecord) -> bool:
 
 
 def return_actions(actor: Actor, order: Order, ret: OrderReturn, record: OrderRecord) -> set[str]:
-    """The steps of one return the order page offers this actor (mall.purchasing.returns
+    """The steps of one return the order page offers this actor (mall.purchasing.orders.returns
     checks them again when posted)."""
     allowed: set[str] = set()
     buyer = actor.organisation_id == order.buyer_org_id
@@ -213,7 +211,7 @@ def return_actions(actor: Actor, order: Order, ret: OrderReturn, record: OrderRe
 
 
 def count_orders(session: Session, actor: Actor, *, status: str | None = None) -> int:
-    """How many orders ``mall.purchasing.order_steps.list_orders`` would page through."""
+    """How many orders ``mall.purchasing.orders.steps.list_orders`` would page through."""
     query = select(func.count()).select_from(Order)
     if actor.organisation_kind is OrganisationKind.SUPPLIER:
         query = query.where(Order.supplier_id == actor.organisation_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText
-from mall.purchasing.models import AcceptanceResult, NoticeKind, OrderStatus, Paperwork, ReturnStatus
+from mall.purchasing.contracts.models import NoticeKind
+from mall.purchasing.orders.models import AcceptanceResult, OrderStatus, Paperwork, ReturnStatus
 
 _fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 

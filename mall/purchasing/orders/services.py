@@ -5,8 +5,8 @@ tells the other party (docs/domain.md: The direct-purchase flow, Deadlines).
     pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
       → accepted → invoiced → paid → rated;  cancelled / returned release what was held.
 
-Payment follows the invoice (mall.purchasing.payments); accepted goods go back through a
-return both parties agree to (mall.purchasing.returns).
+Payment follows the invoice (mall.purchasing.payments.services); accepted goods go back through a
+return both parties agree to (mall.purchasing.orders.returns).
 
 A small order without centrally procured items is settled by a settlement order (结算单)
 instead of a contract: at confirmation it goes straight from confirmed to signed.
@@ -25,21 +25,14 @@ from mall.core.clock import format_local, local_today, now
 from mall.core.errors import PermissionDenied, ValidationFailed
 from mall.core.money import AMOUNT, PRICE, format_fen, require, within
 from mall.i18n_messages import N_
-from mall.purchasing import budget
-from mall.purchasing.checkout import CONFIRM_HOURS, restock
-from mall.purchasing.contracts import create_contract, issue_settlement, paperwork_for
-from mall.purchasing.models import (
-    Acceptance,
-    AcceptanceResult,
-    NoticeKind,
-    Order,
-    OrderStep,
-    Paperwork,
-    Rating,
-)
-from mall.purchasing.notices import record_notice
-from mall.purchasing.notifications import notify
-from mall.purchasing.order_steps import (
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts.models import NoticeKind
+from mall.purchasing.contracts.notices import record_notice
+from mall.purchasing.contracts.services import create_contract, issue_settlement, paperwork_for
+from mall.purchasing.orders.checkout import CONFIRM_HOURS, restock
+from mall.purchasing.orders.models import Acceptance, AcceptanceResult, Order, OrderStep, Paperwork, Rating
+from mall.purchasing.orders.notifications import notify
+from mall.purchasing.orders.steps import (
     PAYMENT_DAYS,
     S,
     WrongState,
@@ -61,7 +54,7 @@ PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
 
 def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | None) -> None:
     """A unit's approver sets the amount above which orders need internal approval."""
-    from mall.purchasing.models import UnitSettings
+    from mall.purchasing.budget.models import UnitSettings
 
     actor.require_role(Role.APPROVER)
     if actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:

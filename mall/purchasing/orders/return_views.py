@@ -11,8 +11,9 @@ from mall.core.auth import Role
 from mall.core.errors import NotFound, ValidationFailed
 from mall.core.money import format_fen, parse_yuan
 from mall.extensions import db
-from mall.purchasing import orders, queries, returns
-from mall.purchasing.views import ACTIONS, STATUS_LABELS, _date, _int, _stripe, blueprint
+from mall.purchasing.orders import queries, returns
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.views import ACTIONS, STATUS_LABELS, _date, _int, _stripe, blueprint
 from mall.web import current_actor, page
 
 # The order's timeline: each return step is an entry of its own.

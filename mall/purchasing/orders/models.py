@@ -1,5 +1,5 @@
-"""Tables of the purchasing core: budget lines and limits, carts, orders and their steps,
-contracts, notices, payments, acceptance, ratings and notifications."""
+"""Tables of carts and orders: checkouts, orders with their lines and steps, acceptance,
+ratings, returns and the notifications the steps send."""
 
 from __future__ import annotations
 
@@ -7,102 +7,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    CheckConstraint,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mall.core.db import Base, TimestampMixin, text_enum
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
-
-
-def _enum(kind: type[enum.Enum], name: str):
-    return text_enum(kind, name=name, length=24)
-
-
-class PurchaseSettings(Base):
-    """Limits per region (row with region_code NULL: the mall-wide default, docs/domain.md)."""
-
-    __tablename__ = "purchase_settings"
-    __table_args__ = (
-        CheckConstraint("direct_limit_fen > 0", name="direct_limit_positive"),
-        CheckConstraint("warn_pct BETWEEN 1 AND 100", name="warn_pct_range"),
-        CheckConstraint("settlement_max_fen >= 0", name="settlement_max_not_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    region_code: Mapped[str | None] = mapped_column(String(6), unique=True)
-    direct_limit_fen: Mapped[int] = mapped_column(BigInteger)  # 分散采购限额
-    warn_pct: Mapped[int] = mapped_column(default=80)
-    # Up to this total a small order without centrally procured items is settled by a
-    # settlement order (结算单) instead of a contract; None: the next row up decides.
-    settlement_max_fen: Mapped[int | None] = mapped_column(BigInteger)
-    # Orders of a unit to one supplier or in one category within this many days count
-    # together against its approval amount (拆分采购); None: the next row up decides.
-    split_window_days: Mapped[int | None]
-
-
-class UnitSettings(Base):
-    """A purchasing unit's own rule: internal approval above an amount it sets."""
-
-    __tablename__ = "unit_settings"
-    __table_args__ = (CheckConstraint("approval_above_fen >= 0", name="approval_not_negative"),)
-
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
-    approval_above_fen: Mapped[int | None] = mapped_column(BigInteger)  # None: no approval
-
-
-class BudgetLine(TimestampMixin, Base):
-    """A purchase plan line (采购计划/预算): what the unit may spend on a category this year.
-
-    ``reserved`` is held by submitted orders, ``committed`` by signed contracts, ``spent`` paid;
-    the rest is available. Amounts move by conditional UPDATEs, never read-modify-write.
-    """
-
-    __tablename__ = "budget_lines"
-    __table_args__ = (
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
-        CheckConstraint("reserved_fen >= 0 AND committed_fen >= 0 AND spent_fen >= 0",
-                        name="states_not_negative"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    fiscal_year: Mapped[int]
-    project_code: Mapped[str] = mapped_column(String(40))
-    project_name: Mapped[str] = mapped_column(String(200))
-    category_code: Mapped[str] = mapped_column(String(9))  # a catalogue code, any level
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    committed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    spent_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-
-    @property
-    def available_fen(self) -> int:
-        return self.amount_fen - self.reserved_fen - self.committed_fen - self.spent_fen
-
-
-class CategorySpend(Base):
-    """A unit's running total of direct purchases per category and fiscal year (anti-splitting)."""
-
-    __tablename__ = "category_spend"
-    __table_args__ = (UniqueConstraint("organisation_id", "fiscal_year", "category_code",
-                                       name="uq_category_spend_key"),
-                      CheckConstraint("total_fen >= 0", name="total_not_negative"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    fiscal_year: Mapped[int]
-    category_code: Mapped[str] = mapped_column(String(9))
-    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+from mall.core.db import BIG_ID, Base, TimestampMixin, text_enum
 
 
 class CartItem(Base):
@@ -112,7 +20,7 @@ class CartItem(Base):
     __table_args__ = (UniqueConstraint("user_id", "offer_id", name="uq_cart_items_user_offer"),
                       CheckConstraint("quantity > 0", name="quantity_positive"))
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
     quantity: Mapped[int]
@@ -125,7 +33,7 @@ class Checkout(Base):
     __tablename__ = "checkouts"
     __table_args__ = (UniqueConstraint("user_id", "token", name="uq_checkouts_user_token"),)
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     token: Mapped[str] = mapped_column(String(80))
     # An API checkout's token comes from its Idempotency-Key; the request's fingerprint tells
@@ -135,7 +43,7 @@ class Checkout(Base):
 
 
 class OrderStatus(enum.StrEnum):
-    """Where an order stands; transitions live in mall.purchasing.orders."""
+    """Where an order stands; transitions live in mall.purchasing.orders.steps."""
 
     PENDING_APPROVAL = "pending_approval"  # 待内部审批
     SENT = "sent"  # 已发送供应商，待确认
@@ -175,7 +83,7 @@ class Order(TimestampMixin, Base):
         CheckConstraint("delivery_days > 0", name="delivery_days_positive"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
     buyer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -183,7 +91,8 @@ class Order(TimestampMixin, Base):
     supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     budget_line_id: Mapped[int] = mapped_column(ForeignKey("budget_lines.id"), index=True)
     fiscal_year: Mapped[int]
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        text_enum(OrderStatus, name="order_status", length=24), index=True)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     # reserved -> committed (signed) -> spent (paid), or released (cancelled)
     budget_state: Mapped[str] = mapped_column(String(12), default="reserved")
@@ -193,7 +102,7 @@ class Order(TimestampMixin, Base):
     delivery_days: Mapped[int] = mapped_column(default=7, server_default="7")
     contact: Mapped[str] = mapped_column(String(100))
     secret: Mapped[bool] = mapped_column(default=False)  # 涉密: the contract is not published
-    paperwork: Mapped[Paperwork] = mapped_column(_enum(Paperwork, "order_paperwork"),
+    paperwork: Mapped[Paperwork] = mapped_column(text_enum(Paperwork, name="order_paperwork", length=24),
                                                  default=Paperwork.CONTRACT,
                                                  server_default=Paperwork.CONTRACT.value)
     submitted_at: Mapped[datetime]
@@ -211,7 +120,7 @@ class Order(TimestampMixin, Base):
     accepted_fen: Mapped[int | None] = mapped_column(BigInteger)  # what the unit owes after acceptance
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     # Why it waited for the unit's approver: its own amount, or with the orders it was split
-    # from (mall.purchasing.splitting); None: it did not wait.
+    # from (mall.purchasing.orders.splitting); None: it did not wait.
     approval_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
@@ -239,7 +148,7 @@ class OrderLine(Base):
                         name="accepted_within_quantity"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
@@ -264,7 +173,7 @@ class OrderStep(Base):
 
     __tablename__ = "order_steps"
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime]
@@ -273,101 +182,15 @@ class OrderStep(Base):
     deadline: Mapped[datetime | None]
 
 
-class Contract(TimestampMixin, Base):
-    """The document an order is concluded with: its contract (and who signed which
-    fingerprint) or, for a settlement order, its 结算单, which nobody signs."""
-
-    __tablename__ = "contracts"
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
-    number: Mapped[str] = mapped_column(String(40), unique=True)
-    html: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    supplier_signed_at: Mapped[datetime | None]
-    supplier_signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    supplier_signed_sha256: Mapped[str | None] = mapped_column(String(64))
-    buyer_signed_at: Mapped[datetime | None]
-    buyer_signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    buyer_signed_sha256: Mapped[str | None] = mapped_column(String(64))
-
-
-class NoticeKind(enum.StrEnum):
-    RESULT = "result"  # 成交结果公告
-    CONTRACT = "contract"  # 合同公告
-
-
-class Notice(Base):
-    """A public notice; due within 2 working days, published by a job, never if secret."""
-
-    __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),
-                      CheckConstraint("amount_fen >= 0", name="amount_not_negative"))
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind, "notice_kind"))
-    title: Mapped[str] = mapped_column(String(300))
-    buyer_name: Mapped[str] = mapped_column(String(200), index=True)
-    supplier_name: Mapped[str] = mapped_column(String(200), index=True)
-    category_codes: Mapped[str] = mapped_column(String(200))  # space separated
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    withheld: Mapped[bool] = mapped_column(default=False)  # secret: recorded, never published
-    created_at: Mapped[datetime]
-    due_by: Mapped[datetime]
-    published_at: Mapped[datetime | None] = mapped_column(index=True)
-
-
-class PaymentMethod(enum.StrEnum):
-    CARD = "card"  # 公务卡, through Stripe
-    TREASURY = "treasury"  # 国库集中支付
-
-
-class Payment(Base):
-    """Money moving for an order: a card payment (and its refunds) or a treasury transfer."""
-
-    __tablename__ = "payments"
-    __table_args__ = (
-        CheckConstraint("amount_fen > 0", name="amount_positive"),
-        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen",
-                        name="refunded_within_amount"),
-    )
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(24))  # pending/processing/succeeded/failed
-    intent_id: Mapped[str | None] = mapped_column(String(80), unique=True)
-    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
-    voucher_number: Mapped[str | None] = mapped_column(String(60))
-    paid_on: Mapped[date | None]
-    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
-class WebhookReceipt(Base):
-    """A payment provider event already handled: replays are acknowledged and ignored."""
-
-    __tablename__ = "webhook_receipts"
-
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(80), unique=True)
-    event_type: Mapped[str] = mapped_column(String(60))
-    received_at: Mapped[datetime]
-
-
 class Acceptance(Base):
     """The acceptance record (验收书) of an order."""
 
     __tablename__ = "acceptances"
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
-    result: Mapped[AcceptanceResult] = mapped_column(_enum(AcceptanceResult, "acceptance_result"))
+    result: Mapped[AcceptanceResult] = mapped_column(
+        text_enum(AcceptanceResult, name="acceptance_result", length=24))
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # line id, ordered, accepted
     reasons: Mapped[str | None] = mapped_column(String(1000))
     accepted_on: Mapped[date]
@@ -380,7 +203,7 @@ class Rating(Base):
 
     __tablename__ = "ratings"
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     quality: Mapped[int]
@@ -421,9 +244,10 @@ class OrderReturn(TimestampMixin, Base):
                         "refund_due_fen", name="refund_within_due"),
     )
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    status: Mapped[ReturnStatus] = mapped_column(_enum(ReturnStatus, "return_status"), index=True)
+    status: Mapped[ReturnStatus] = mapped_column(
+        text_enum(ReturnStatus, name="return_status", length=24), index=True)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # line id, title, quantity, price
     amount_fen: Mapped[int] = mapped_column(BigInteger)  # value of the goods sent back
     reason: Mapped[str] = mapped_column(String(500))
@@ -458,7 +282,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
 
-    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     kind: Mapped[str] = mapped_column(String(40))

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mall.purchasing.cart import SupplierGroup
-from mall.purchasing.models import Order, OrderLine, OrderStatus, UnitSettings
+from mall.purchasing.budget.models import UnitSettings
+from mall.purchasing.orders.cart import SupplierGroup
+from mall.purchasing.orders.models import Order, OrderLine, OrderStatus
 
 AMOUNT, SPLIT = "amount", "split"  # why an order waits for approval
 SUPPLIER, CATEGORY = "supplier", "category"  # what split orders have in common

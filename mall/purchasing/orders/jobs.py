@@ -14,10 +14,13 @@ from mall.core.auth import OrganisationKind
 from mall.core.clock import format_local, now
 from mall.core.db import claiming
 from mall.core.jobs import job
-from mall.purchasing import notices, orders, payments, returns
-from mall.purchasing.models import Order, OrderStatus
-from mall.purchasing.notifications import notify, send_pending_email
-from mall.purchasing.stripe_gateway import StripeSettings
+from mall.purchasing.contracts import notices
+from mall.purchasing.orders import returns
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders.models import Order, OrderStatus
+from mall.purchasing.orders.notifications import notify, send_pending_email
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.stripe_gateway import StripeSettings
 
 REMIND_HOURS_BEFORE = 24
 PAY_REMIND_DAYS_BEFORE = 5

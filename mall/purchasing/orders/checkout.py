@@ -3,7 +3,7 @@
 Stock is taken by one conditional UPDATE per offer (``stock >= quantity``), in offer-id
 order so that concurrent checkouts lock rows in the same order; the price written on
 the order line is the one that UPDATE returns. Budget and the direct-purchase limit
-move the same way (mall.purchasing.budget). Any refusal rolls the whole checkout back.
+move the same way (mall.purchasing.budget.services). Any refusal rolls the whole checkout back.
 A checkout token (form) or Idempotency-Key (API) makes a repeated submission return
 the orders of the first one.
 """
@@ -25,8 +25,8 @@ from mall.core.db import insert_ignoring_conflicts
 from mall.core.errors import Conflict, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
-from mall.purchasing import budget
-from mall.purchasing.cart import (
+from mall.purchasing.budget import services as budget
+from mall.purchasing.orders.cart import (
     CartLine,
     CartView,
     OutOfStock,
@@ -34,16 +34,10 @@ from mall.purchasing.cart import (
     view_cart,
     view_items,
 )
-from mall.purchasing.cart import clear as clear_cart
-from mall.purchasing.models import (
-    Checkout,
-    Order,
-    OrderLine,
-    OrderStatus,
-    OrderStep,
-)
-from mall.purchasing.notifications import notify
-from mall.purchasing.splitting import SplitCheck
+from mall.purchasing.orders.cart import clear as clear_cart
+from mall.purchasing.orders.models import Checkout, Order, OrderLine, OrderStatus, OrderStep
+from mall.purchasing.orders.notifications import notify
+from mall.purchasing.orders.splitting import SplitCheck
 from suppliers.ceilings import PricedItem, require_within_ceilings
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled

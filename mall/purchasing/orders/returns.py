@@ -30,29 +30,28 @@ from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
-from mall.purchasing import budget
-from mall.purchasing.checkout import restock
-from mall.purchasing.models import (
+from mall.purchasing.budget import services as budget
+from mall.purchasing.orders.checkout import restock
+from mall.purchasing.orders.models import (
     OPEN_RETURN_STATUSES,
     Acceptance,
     Order,
     OrderReturn,
     OrderStatus,
     OrderStep,
-    Payment,
-    PaymentMethod,
     ReturnStatus,
 )
-from mall.purchasing.notifications import notify
-from mall.purchasing.order_steps import (
+from mall.purchasing.orders.notifications import notify
+from mall.purchasing.orders.steps import (
     WrongState,
     as_buyer,
     as_supplier,
     get_order,
     record_step,
 )
-from mall.purchasing.payments import SUCCEEDED, refuse_while_in_progress
-from mall.purchasing.stripe_gateway import (
+from mall.purchasing.payments.models import Payment, PaymentMethod
+from mall.purchasing.payments.services import SUCCEEDED, refuse_while_in_progress
+from mall.purchasing.payments.stripe_gateway import (
     CardRefund,
     PaymentGatewayError,
     StripeSettings,

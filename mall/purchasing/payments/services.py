@@ -1,5 +1,5 @@
 """Paying orders: official card (公务卡) through Stripe, treasury transfer (国库集中支付)
-recorded by the unit's finance user (refunds of returned goods: mall.purchasing.returns).
+recorded by the unit's finance user (refunds of returned goods: mall.purchasing.orders.returns).
 
 Payment follows the contract: only an accepted order whose invoice is recorded is paid, and
 one attempt at a time (a card payment processing or waiting for its 3-D Secure check blocks
@@ -32,10 +32,11 @@ from mall.core.db import claiming
 from mall.core.errors import NotFound, ValidationFailed
 from mall.core.money import POSITIVE_AMOUNT, within
 from mall.i18n_messages import N_
-from mall.purchasing import order_steps
-from mall.purchasing import orders as order_service
-from mall.purchasing.models import Order, OrderStatus, Payment, PaymentMethod, WebhookReceipt
-from mall.purchasing.stripe_gateway import (
+from mall.purchasing.orders import services as order_service
+from mall.purchasing.orders import steps as order_steps
+from mall.purchasing.orders.models import Order, OrderStatus
+from mall.purchasing.payments.models import Payment, PaymentMethod, WebhookReceipt
+from mall.purchasing.payments.stripe_gateway import (
     PaymentGatewayError,
     StripeSettings,
     WebhookEvent,

@@ -16,7 +16,7 @@ from mall.core.clock import now
 from mall.core.db import claiming
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
-from mall.purchasing.models import Notification, Order
+from mall.purchasing.orders.models import Notification, Order
 from suppliers.frameworks import offers_held_above_ceiling
 
 log = logging.getLogger(__name__)

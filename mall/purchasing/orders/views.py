@@ -34,20 +34,14 @@ from mall.core.inputs import MAX_ID, page_number, whole_number
 from mall.core.money import format_fen, parse_yuan
 from mall.extensions import db
 from mall.i18n_messages import N_
-from mall.purchasing import (
-    budget,
-    cart,
-    checkout,
-    contracts,
-    notifications,
-    order_steps,
-    orders,
-    payments,
-    queries,
-    splitting,
-)
-from mall.purchasing.models import OrderStatus
-from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.orders import cart, checkout, notifications, queries, splitting
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders import steps as order_steps
+from mall.purchasing.orders.models import OrderStatus
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.stripe_gateway import PaymentGatewayError, StripeSettings
 from mall.web import current_actor, load_form, optional_actor, page
 from mall.web.security import safe_next, stored_document_policy
 
@@ -400,7 +394,7 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
 @page()
 def contract(order_id: int):
     """The contract as signed (HTML), or ?format=pdf; X-Contract-SHA256 is its fingerprint."""
-    from mall.purchasing.contract_document import render_pdf
+    from mall.purchasing.contracts.document import render_pdf
 
     document = contracts.get_contract(db.session, current_actor(), order_id)
     if request.args.get("format") == "pdf":
@@ -567,4 +561,4 @@ def _refusal_text(exc: MallError) -> str:
 # The unit's own pages (approvals, budget, inbox) and the public notices live in
 # unit_views, the return steps (they join ACTIONS) and the operator's disputes page in
 # return_views; they register on this blueprint when imported here.
-from mall.purchasing import return_views, unit_views  # noqa: E402,F401
+from mall.purchasing.orders import return_views, unit_views  # noqa: E402,F401

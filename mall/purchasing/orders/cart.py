@@ -14,7 +14,7 @@ from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.money import QUANTITY, require
 from mall.i18n_messages import N_
-from mall.purchasing.models import CartItem
+from mall.purchasing.orders.models import CartItem
 
 
 class OutOfStock(MallError):

@@ -10,18 +10,13 @@ from flask import Response, current_app, g, request
 
 from mall.core.auth import Role, Scope
 from mall.extensions import db
-from mall.purchasing import (
-    budget,
-    cart,
-    checkout,
-    contracts,
-    notices,
-    order_steps,
-    orders,
-    payments,
-    returns,
-)
-from mall.purchasing.schemas import (
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.orders import cart, checkout, returns
+from mall.purchasing.orders import services as orders
+from mall.purchasing.orders import steps as order_steps
+from mall.purchasing.orders.schemas import (
     AcceptSchema,
     BudgetLineInSchema,
     BudgetLineSchema,
@@ -55,7 +50,8 @@ from mall.purchasing.schemas import (
     TreasuryPaymentSchema,
     TreasuryRefundSchema,
 )
-from mall.purchasing.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
+from mall.purchasing.payments import services as payments
+from mall.purchasing.payments.stripe_gateway import PaymentGatewayError, StripeSettings, parse_webhook
 from mall.web import current_actor
 from mall.web.access import access
 from mall.web.idempotency import (
@@ -210,7 +206,7 @@ WEBHOOK_DOC = {
 @blueprint.doc(**CONTRACT_DOC)
 def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
-    from mall.purchasing.contract_document import render_pdf
+    from mall.purchasing.contracts.document import render_pdf
 
     contract = contracts.get_contract(db.session, current_actor(), order_id)
     if request.args.get("format") == "pdf":

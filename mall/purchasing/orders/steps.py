@@ -1,6 +1,6 @@
 """What every step of an order shares: who may see an order and act on it, the state check,
 and how a step is recorded (on the order's timeline and in the audit trail). The steps
-themselves are in mall.purchasing.orders (and the contract steps in contracts)."""
+themselves are in mall.purchasing.orders.services (and the contract steps in contracts)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
-from mall.purchasing.models import Order, OrderStatus, OrderStep
+from mall.purchasing.orders.models import Order, OrderStatus, OrderStep
 
 S = OrderStatus
 PAYMENT_DAYS = 30  # 财库〔2019〕38号: pay within 30 days of the invoice
