@@ -193,12 +193,12 @@ def _register_blueprints(app: Flask) -> None:
     from catalog.search_api import blueprint as search_api
     from catalog.views import blueprint as shopping_pages
     from mall.accounts.api import blueprint as accounts_api
-    from mall.accounts.registration import blueprint as registration_pages
     from mall.accounts.views import blueprint as accounts_pages
     from mall.purchasing.orders.api import blueprint as purchasing_api
     from mall.purchasing.orders.views import blueprint as purchasing_pages
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
+    from suppliers.registration_views import blueprint as registration_pages
     from suppliers.views import blueprint as supplier_pages
 
     app.register_blueprint(accounts_pages)

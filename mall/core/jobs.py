@@ -42,8 +42,9 @@ def job(*, id: str, seconds: int) -> Callable:
 
 def run_job(app: Flask, job_id: str) -> None:
     """Run one job as a unit of work: commit at the end, roll back on any error."""
-    from mall.extensions import db
-
+    # The app's Flask-SQLAlchemy, not mall.extensions: that module imports the web glue,
+    # which sits above mall.core.
+    db = app.extensions["sqlalchemy"]
     with app.app_context():
         try:
             REGISTRY[job_id].run(db.session)

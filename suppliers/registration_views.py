@@ -1,17 +1,15 @@
-"""Public supplier registration: a new company creates its account and applies for admission
-in one step (the supplier package cannot create accounts, so the composition happens here)."""
+"""The public supplier registration page over ``suppliers.registration.register_supplier``."""
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 
-from mall.accounts import services
-from mall.core.auth import OrganisationKind, Role
 from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
 from mall.web import form_dict, load_form
 from suppliers import admission
 from suppliers.forms import RegistrationForm, profile_input
+from suppliers.registration import register_supplier
 
 blueprint = Blueprint("registration", __name__)
 
@@ -25,16 +23,13 @@ def register():
         try:
             data = load_form(RegistrationForm(), form_dict(
                 request.form, ("delivery_regions", "category_codes")))
-            organisation = services.create_organisation(
-                db.session, kind=OrganisationKind.SUPPLIER, name=data["organisation_name"],
-                credit_code=data["credit_code"], region_code=data["region_code"])
-            user = services.create_user(
-                db.session, organisation=organisation, login=data["login"],
-                display_name=data["display_name"], password=data["password"],
-                email=data["contact_email"], roles=[Role.SUPPLIER_ADMIN])
-            admission.apply_for_admission(
-                db.session, services.actor_for(user), profile=profile_input(data),
-                category_codes=data["category_codes"], note=data["note"])
+            user = register_supplier(
+                db.session, organisation_name=data["organisation_name"],
+                credit_code=data["credit_code"], region_code=data["region_code"],
+                login=data["login"], display_name=data["display_name"],
+                password=data["password"], email=data["contact_email"],
+                profile=profile_input(data), category_codes=data["category_codes"],
+                note=data["note"])
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.errors
