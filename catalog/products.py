@@ -1,7 +1,7 @@
 """Read side of the product page: one product and every offer a buyer may see, cheapest first.
 
-Supplier names and sizes are read by table name: catalog sits below the packages that own
-those tables and must not import them.
+Supplier sizes are read by table name: the supplier profiles belong to ``suppliers``, which
+sits above catalog.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import column, select, table, true
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from catalog.models import Category, Offer, OfferStatus, Product
+from mall.accounts.models import Organisation
 from mall.core.errors import NotFound
 
-_organisations = table("organisations", column("id"), column("name"), column("active"))
 _profiles = table("supplier_profiles", column("organisation_id"), column("size"))
 _SME_SIZES = ("medium", "small", "micro")  # 中小企业 under 工信部联企业〔2011〕300号
 
@@ -79,12 +79,12 @@ def visible_offers(session: Session, product_id: int) -> list[VisibleOffer]:
     """Listed, unsuspended offers of active suppliers for one product, cheapest first."""
     rows = session.execute(
         select(Offer.id, Offer.supplier_id, Offer.price_fen, Offer.stock, Offer.lead_time_days,
-               Offer.warranty_months, Product.unit, _organisations.c.name, _profiles.c.size)
+               Offer.warranty_months, Product.unit, Organisation.name, _profiles.c.size)
         .join(Product, Product.id == Offer.product_id)
-        .join(_organisations, _organisations.c.id == Offer.supplier_id)
+        .join(Organisation, Organisation.id == Offer.supplier_id)
         .outerjoin(_profiles, _profiles.c.organisation_id == Offer.supplier_id)
         .where(Offer.product_id == product_id, Offer.status == OfferStatus.LISTED,
-               Offer.suspended.is_(False), _organisations.c.active == true())
+               Offer.suspended.is_(False), Organisation.active.is_(True))
         .order_by(Offer.price_fen, Offer.id))
     return [VisibleOffer(offer_id=r.id, supplier_id=r.supplier_id, supplier_name=r.name,
                          price_fen=r.price_fen, stock=r.stock, lead_time_days=r.lead_time_days,
@@ -113,10 +113,10 @@ def is_offer_visible(session: Session, offer_id: int) -> bool:
         select(Offer.id)
         .join(Product, Product.id == Offer.product_id)
         .join(Category, Category.id == Product.category_id)
-        .join(_organisations, _organisations.c.id == Offer.supplier_id)
+        .join(Organisation, Organisation.id == Offer.supplier_id)
         .where(Offer.id == offer_id, Offer.status == OfferStatus.LISTED,
                Offer.suspended.is_(False), Category.enabled.is_(True),
-               _organisations.c.active == true()))
+               Organisation.active.is_(True)))
     return found is not None
 
 
@@ -132,8 +132,8 @@ def supplier_names(session: Session, supplier_ids: list[int]) -> dict[int, str]:
     """Names of supplier organisations (for facet labels)."""
     if not supplier_ids:
         return {}
-    return dict(session.execute(select(_organisations.c.id, _organisations.c.name)
-                                .where(_organisations.c.id.in_(set(supplier_ids)))).all())
+    return dict(session.execute(select(Organisation.id, Organisation.name)
+                                .where(Organisation.id.in_(set(supplier_ids)))).all())
 
 
 @dataclass(frozen=True)

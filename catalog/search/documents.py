@@ -1,8 +1,8 @@
 """Index documents built from the database, the source of truth, streamed in bulk.
 
 Only offers a buyer may see become documents: listed, not suspended, in an enabled
-category, from an active supplier. Supplier names and sizes are read by table name, as
-catalog sits below the packages that own those tables.
+category, from an active supplier. Supplier sizes are read by table name, as the supplier
+profiles belong to ``suppliers``, which sits above catalog.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import Select, column, func, select, table, true
+from sqlalchemy import Select, column, func, select, table
 from sqlalchemy.orm import Session
 
 from catalog.models import Category, Offer, OfferStatus, Product
 from catalog.search.types import SearchBackend, SearchDocument
+from mall.accounts.models import Organisation
 
-_organisations = table("organisations", column("id"), column("name"), column("active"))
 _profiles = table("supplier_profiles", column("organisation_id"), column("size"))
 _SME_SIZES = ("medium", "small", "micro")  # 中小企业 under 工信部联企业〔2011〕300号
 
@@ -45,14 +45,14 @@ def _visible_offers() -> Select:
         select(Offer.id, Offer.product_id, Offer.supplier_id, Offer.price_fen, Offer.stock,
                Offer.delivery_regions, Offer.created_at, Product.title, Product.brand,
                Product.model, Product.attributes, Product.energy_saving, Product.green,
-               Product.category_id, _organisations.c.name.label("supplier_name"),
+               Product.category_id, Organisation.name.label("supplier_name"),
                _profiles.c.size)
         .join(Product, Product.id == Offer.product_id)
         .join(Category, Category.id == Product.category_id)
-        .join(_organisations, _organisations.c.id == Offer.supplier_id)
+        .join(Organisation, Organisation.id == Offer.supplier_id)
         .outerjoin(_profiles, _profiles.c.organisation_id == Offer.supplier_id)
         .where(Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False),
-               Category.enabled.is_(True), _organisations.c.active == true())
+               Category.enabled.is_(True), Organisation.active.is_(True))
     )
 
 
