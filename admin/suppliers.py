@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from catalog.models import Category
 from mall.accounts.models import Organisation
-from mall.core.auth import OrganisationKind, Role
+from mall.core.auth import OVERSIGHT_STAFF, OrganisationKind, Role
 from mall.core.errors import MallError, ValidationFailed
 from mall.core.inputs import page_number as parse_page_number
 from mall.core.money import parse_yuan
@@ -18,7 +18,6 @@ from suppliers.forms import AgreementForm, CapForm, DecisionForm, OfferActionFor
 from suppliers.models import AdmissionApplication, ApplicationStatus, SupplierProfile
 
 blueprint = Blueprint("admin_suppliers", __name__, url_prefix="/admin")
-OVERSIGHT = (Role.OPERATOR, Role.SUPERVISOR)
 
 
 def _flash_error(exc: MallError) -> None:
@@ -27,7 +26,7 @@ def _flash_error(exc: MallError) -> None:
 
 
 @blueprint.route("/admissions")
-@page(*OVERSIGHT)
+@page(*OVERSIGHT_STAFF)
 def admissions():
     """Applications waiting for a decision, with each supplier's declared profile."""
     actor = current_actor()
@@ -65,7 +64,7 @@ def decide(application_id: int):
 
 
 @blueprint.route("/reviews")
-@page(*OVERSIGHT)
+@page(*OVERSIGHT_STAFF)
 def reviews():
     """The listing review queue: offers the automatic checks held back, with their reasons."""
     reason = request.args.get("reason") or None
@@ -98,7 +97,7 @@ def decide_offers():
 
 
 @blueprint.route("/suppliers")
-@page(*OVERSIGHT)
+@page(*OVERSIGHT_STAFF)
 def suppliers():
     """Every supplier with its size and application state."""
     rows = db.session.scalars(select(Organisation).where(
@@ -108,7 +107,7 @@ def suppliers():
 
 
 @blueprint.route("/suppliers/<int:supplier_id>")
-@page(*OVERSIGHT)
+@page(*OVERSIGHT_STAFF)
 def supplier(supplier_id: int):
     """One supplier: profile, admissions with sanctions, offer counts, decisions."""
     actor = current_actor()
@@ -155,7 +154,7 @@ def sanction(admission_id: int):
 
 
 @blueprint.route("/frameworks", methods=["GET", "POST"])
-@page(*OVERSIGHT)
+@page(*OVERSIGHT_STAFF)
 def agreements():
     """Framework agreements per category; operators record new ones."""
     actor = current_actor()

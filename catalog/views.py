@@ -9,12 +9,12 @@ from marshmallow import ValidationError as SchemaValidationError
 
 from catalog import products
 from catalog.search_forms import SearchPageSchema, search_query
-from mall.core.auth import Role
+from mall.core.auth import OVERSIGHT_STAFF, UNIT_STAFF
 from mall.extensions import db
 from mall.web import flatten_messages, form_dict, page
 
 blueprint = Blueprint("catalog", __name__)
-BROWSERS = (Role.BUYER, Role.APPROVER, Role.FINANCE, Role.OPERATOR, Role.SUPERVISOR)
+BROWSERS = (*UNIT_STAFF, *OVERSIGHT_STAFF)
 LIST_FIELDS = ("brand", "supplier")
 
 

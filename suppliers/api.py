@@ -7,7 +7,7 @@ so a supplier can only see and change its own offers: another supplier's SKU is
 
 from marshmallow import RAISE
 
-from mall.core.auth import Role, Scope
+from mall.core.auth import SUPPLIER_STAFF, Scope
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
 from mall.web import current_actor, load_form
@@ -51,9 +51,6 @@ REFUSALS = {
     "category_not_sold": ("category_code", "This category is not sold in the mall."),
     "category_not_admitted": ("category_code", "Your company is not admitted for this category."),
 }
-
-
-SUPPLIER_STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 
 
 def _supplier_id() -> int:

@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from mall.core.auth import Role
+from mall.core.auth import SUPPLIER_STAFF
 from mall.core.clock import now
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
@@ -31,13 +31,12 @@ from suppliers.imports import service
 from suppliers.models import ImportJob, ImportStatus
 
 blueprint = Blueprint("imports", __name__, url_prefix="/supplier/imports")
-STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 log = logging.getLogger(__name__)
 RESTART_WAITING_AFTER = timedelta(seconds=5)
 
 
 @blueprint.route("/", methods=["GET", "POST"])
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def index():
     """The upload form, the supplier's latest imports with live progress, and templates."""
     actor = current_actor()
@@ -93,7 +92,7 @@ def start_in_background(app: Flask, job_id: int) -> threading.Thread:
 
 
 @blueprint.route("/<int:job_id>/progress")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def progress(job_id: int):
     """Where an import stands, as JSON for the page's progress bar.
 
@@ -153,7 +152,7 @@ def failure_text(job: ImportJob) -> str:
 
 
 @blueprint.route("/<int:job_id>/errors.csv")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def error_report(job_id: int):
     """The rows that were not imported: row number, column and reason."""
     job = service.get_import_job(db.session, current_actor(), job_id)
@@ -163,7 +162,7 @@ def error_report(job_id: int):
 
 
 @blueprint.route("/templates/<code>.csv")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def template(code: str):
     """A CSV template for one category, headed in the reader's language."""
     text = service.category_template(db.session, current_actor(), code=code,

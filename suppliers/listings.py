@@ -36,7 +36,7 @@ from sqlalchemy.types import TypeDecorator
 from catalog.models import Category, Offer, OfferStatus, PriceChange, Product
 from catalog.normalise import normalise_model
 from catalog.sync import offers_changed
-from mall.core.auth import Actor, Role, Scope
+from mall.core.auth import SUPPLIER_STAFF, Actor, Scope
 from mall.core.clock import now, to_local
 from mall.core.errors import NotFound, ValidationFailed
 from mall.core.inputs import CONTROL_CHARACTERS, control_characters
@@ -52,7 +52,6 @@ from suppliers.models import (
 )
 from suppliers.review import DEFAULT_MAX_RATIO_PCT, MANUAL_REVIEW, ListingFacts, check_listing
 
-SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 MAX_PRICE_BATCH = 10_000
 _KEY_CHUNK = 1_000  # keys per VALUES list: 3 parameters each, under every driver's limit
 _KEY_SIZES = (1, 10, 100, _KEY_CHUNK)
@@ -126,7 +125,7 @@ def require_supplier(actor: Actor, supplier_id: int) -> None:
     """Only the supplier's own staff (or its tokens with offers:write) touch its offers."""
     if actor.organisation_id != supplier_id:
         raise NotFound()
-    actor.require_role(*SUPPLIER_ROLES)
+    actor.require_role(*SUPPLIER_STAFF)
     actor.require_scope(Scope.OFFERS_WRITE)
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from catalog.models import Offer, OfferStatus, Product
-from mall.core.auth import Role
+from mall.core.auth import SUPPLIER_STAFF, Role
 from mall.core.errors import ValidationFailed
 from mall.core.inputs import page_number as parse_page_number
 from mall.core.money import PRICE, read_yuan
@@ -18,14 +18,13 @@ from suppliers.listings import PriceStockUpdate, figure_refusal, update_prices
 from suppliers.models import AdmissionApplication, SupplierProfile
 
 blueprint = Blueprint("suppliers", __name__, url_prefix="/supplier")
-STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAGE_SIZE = 50
 SORTS = {"updated": Offer.updated_at.desc(), "price": Offer.price_fen.asc(),
          "-price": Offer.price_fen.desc(), "stock": Offer.stock.asc(), "sku": Offer.supplier_sku}
 
 
 @blueprint.route("/")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def dashboard():
     """Counts of listed/pending/rejected offers, admissions and the latest decisions."""
     actor = current_actor()
@@ -85,7 +84,7 @@ def _profile_defaults(profile):
 
 
 @blueprint.route("/offers")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def offers():
     """The supplier's offers: filter by status and text, sort, paginate, edit price and stock."""
     actor = current_actor()
@@ -109,7 +108,7 @@ def offers():
 
 
 @blueprint.route("/offers/<sku>/quick", methods=["POST"])
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def quick_edit(sku: str):
     """Inline edit of one offer's price and stock from the offers table."""
     actor = current_actor()
@@ -138,7 +137,7 @@ def quick_edit(sku: str):
 
 
 @blueprint.route("/decisions")
-@page(*STAFF)
+@page(*SUPPLIER_STAFF)
 def decisions():
     """Every review decision on the supplier's offers."""
     actor = current_actor()

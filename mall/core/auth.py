@@ -35,9 +35,15 @@ class Role(enum.StrEnum):
     BANK_USER = "bank_user"
 
 
+# Groups of roles that pages, API operations and services allow together, defined once.
+BUYERS = (Role.BUYER, Role.APPROVER)  # who may fill a cart and order
+UNIT_STAFF = (Role.BUYER, Role.APPROVER, Role.FINANCE)  # every role of a purchasing unit
+SUPPLIER_STAFF = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)  # every role of a supplier
+OVERSIGHT_STAFF = (Role.OPERATOR, Role.SUPERVISOR)  # the trading centre and the supervisor
+
 ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
-    OrganisationKind.PURCHASING_UNIT: frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE}),
-    OrganisationKind.SUPPLIER: frozenset({Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR}),
+    OrganisationKind.PURCHASING_UNIT: frozenset(UNIT_STAFF),
+    OrganisationKind.SUPPLIER: frozenset(SUPPLIER_STAFF),
     OrganisationKind.OPERATOR: frozenset({Role.OPERATOR}),
     OrganisationKind.SUPERVISOR: frozenset({Role.SUPERVISOR}),
     OrganisationKind.FINANCE_PARTNER: frozenset({Role.BANK_USER}),
