@@ -1,4 +1,4 @@
-"""One error envelope: problem+json on the API, templates/errors/<status>.html on pages."""
+"""One error envelope: problem+json on the API, templates/errors/page.html on pages."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ _CODES = {400: "bad_request", 401: "authentication_required", 403: "permission_d
 
 
 def _page(status: int, title: str, detail: str):
-    template = f"errors/{status}.html" if status in (401, 403, 404, 429, 500) else "errors/generic.html"
-    return render_template(template, status=status, title=title, detail=detail), status
+    return render_template("errors/page.html", status=status, title=gettext(title),
+                           detail=gettext(detail) if detail else ""), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -51,7 +51,7 @@ def register_error_handlers(app: Flask) -> None:
         limit = current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024)
         if is_api_request():
             return problem(413, "too_large", title, detail % {"mb": limit})
-        return render_template("errors/413.html", status=413, title=title,
+        return render_template("errors/page.html", status=413, title=gettext(title),
                                detail=gettext(detail, mb=limit),
                                back="/" + request.path.lstrip("/")), 413
 
