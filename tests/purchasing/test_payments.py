@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import Actor, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import PermissionDenied
+from mall.core.jobs import run_job
 from mall.purchasing.budget.models import BudgetLine, CategorySpend
 from mall.purchasing.contracts import services as contracts
 from mall.purchasing.orders import checkout
@@ -118,27 +120,38 @@ def assert_problem(response, status: int, code: str) -> dict:
 # -- the app served on a real port, with localstripe's webhook pointing at it ------------------
 
 class DeliveryRecorder:
-    """WSGI middleware keeping every webhook delivery (body and Stripe-Signature) it passes on."""
+    """WSGI middleware keeping every webhook delivery (body and Stripe-Signature) once the app
+    has answered it, so a test can wait for the delivery's work to be committed."""
 
     def __init__(self, app):
         self.app = app
         self.deliveries: list[tuple[bytes, str]] = []
-        self.lock = threading.Lock()
+        self.answered = threading.Condition()
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == WEBHOOK_PATH:
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
-            with self.lock:
-                self.deliveries.append((body, environ.get("HTTP_STRIPE_SIGNATURE", "")))
-        return self.app(environ, start_response)
+        if environ.get("PATH_INFO") != WEBHOOK_PATH:
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer = self.app(environ, start_response)  # the request's transaction has ended here
+        with self.answered:
+            self.deliveries.append((body, environ.get("HTTP_STRIPE_SIGNATURE", "")))
+            self.answered.notify_all()
+        return answer
 
-    def delivery_for(self, intent_id: str) -> tuple[bytes, str]:
-        with self.lock:
-            for body, signature in self.deliveries:
-                if json.loads(body)["data"]["object"].get("id") == intent_id:
-                    return body, signature
-        raise AssertionError(f"no webhook delivery for {intent_id}")
+    def _delivery_for(self, intent_id: str) -> tuple[bytes, str] | None:
+        for body, signature in self.deliveries:
+            if json.loads(body)["data"]["object"].get("id") == intent_id:
+                return body, signature
+        return None
+
+    def wait_for(self, intent_id: str, timeout: float = WEBHOOK_WAIT) -> tuple[bytes, str]:
+        """The answered delivery about ``intent_id``; fails after ``timeout`` seconds."""
+        with self.answered:
+            if not self.answered.wait_for(lambda: self._delivery_for(intent_id), timeout):
+                raise AssertionError(f"localstripe delivered no webhook for {intent_id} to the "
+                                     f"app within {timeout} s")
+            return self._delivery_for(intent_id)
 
 
 @dataclass
@@ -178,17 +191,6 @@ class Live:
             finally:
                 db.session.remove()
 
-    def wait_for(self, check, timeout: float = WEBHOOK_WAIT) -> float:
-        """Poll the live database until ``check(session)`` is true; returns the seconds waited."""
-        started = time.monotonic()
-        while True:
-            with self.session() as session:
-                if check(session):
-                    return time.monotonic() - started
-            if time.monotonic() - started > timeout:
-                raise AssertionError(f"not true after {timeout} s")
-            time.sleep(0.1)
-
 
 @pytest.fixture(scope="module")
 def live(localstripe, tmp_path_factory) -> Iterator[Live]:
@@ -220,7 +222,7 @@ class CardPaid:
     payment_id: int
     intent_id: str
     just_after_commit: tuple  # (order status, paid_fen, payment status) before the webhook
-    seconds_to_paid: float
+    seconds_to_webhook: float
     body: bytes
     signature: str
 
@@ -238,8 +240,9 @@ def card_paid(live) -> CardPaid:
         with live.session() as session:
             order = session.get(Order, world.order_id)
             before = (order.status, order.paid_fen, session.get(Payment, payment_id).status)
-        waited = live.wait_for(lambda s: s.get(Order, world.order_id).status is OrderStatus.PAID)
-    body, signature = live.recorder.delivery_for(intent_id)
+        started = time.monotonic()
+        body, signature = live.recorder.wait_for(intent_id)
+        waited = time.monotonic() - started
     return CardPaid(world.order_id, payment_id, intent_id, before, waited, body, signature)
 
 
@@ -265,7 +268,7 @@ def test_a_card_payment_stays_processing_until_the_signed_webhook_marks_the_orde
         live, card_paid):
     assert card_paid.just_after_commit == (OrderStatus.INVOICED, 0, "processing")
     assert card_paid.intent_id.startswith("pi_")
-    assert card_paid.seconds_to_paid < WEBHOOK_WAIT  # localstripe sends it about a second later
+    assert card_paid.seconds_to_webhook < WEBHOOK_WAIT  # localstripe sends it about a second later
     event = json.loads(card_paid.body)
     assert (event["type"], event["data"]["object"]["id"]) == ("payment_intent.succeeded",
                                                                card_paid.intent_id)
@@ -274,7 +277,7 @@ def test_a_card_payment_stays_processing_until_the_signed_webhook_marks_the_orde
         order = session.get(Order, card_paid.order_id)
         payment = session.get(Payment, card_paid.payment_id)
         line = session.get(BudgetLine, order.budget_line_id)
-        assert (order.paid_fen, order.amount_due_fen) == (TOTAL, 0)
+        assert (order.status, order.paid_fen, order.amount_due_fen) == (OrderStatus.PAID, TOTAL, 0)
         assert (payment.status, payment.amount_fen, payment.paid_on) == ("succeeded", TOTAL,
                                                                          local_today())
         assert order.steps[-1].status == "paid" and card_paid.intent_id in order.steps[-1].note
@@ -362,16 +365,28 @@ def refunded_at_gateway(settings: StripeSettings, intent_id: str) -> int:
         http_client.close()
 
 
-def test_reconciliation_marks_a_card_payment_paid_when_its_webhook_never_came(session, stripe_settings):
+def test_the_payments_job_marks_a_card_payment_paid_when_its_webhook_never_came(
+        session, card_app, stripe_settings, caplog):
     world = accepted_order(session)
-    payment = payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
-                                   payment_method="pm_card_visa")
-    assert payment.status == "processing"
-    assert payments.reconcile(session, stripe_settings) == 0  # too early: the webhook may come
-    with frozen_clock(now() + timedelta(seconds=31)):
-        assert payments.reconcile(session, stripe_settings) == 1
+    with frozen_clock(now()) as clock:
+        payment = payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
+                                       payment_method="pm_card_visa")
+        session.flush()
+        assert payment.status == "processing"
+
+        def run_the_job_once(after: timedelta) -> None:
+            clock[0] += after
+            caplog.clear()
+            run_job(card_app, "purchasing.payments")
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+            session.expire_all()
+
+        run_the_job_once(timedelta(seconds=10))  # too early: the webhook may still come
+        assert fresh(session, Payment, payment.id).status == "processing"
+        run_the_job_once(timedelta(seconds=21))
     order = fresh(session, Order, world.order_id)
-    assert (order.status, order.paid_fen, payment.status) == (OrderStatus.PAID, TOTAL, "succeeded")
+    assert (order.status, order.paid_fen) == (OrderStatus.PAID, TOTAL)
+    assert fresh(session, Payment, payment.id).status == "succeeded"
     assert fresh(session, BudgetLine, world.unit.line_id).spent_fen == TOTAL
     with frozen_clock(now() + timedelta(minutes=5)):
         assert payments.reconcile(session, stripe_settings) == 0  # nothing left to ask about
