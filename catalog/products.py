@@ -107,19 +107,6 @@ def product_with_offers(session: Session, product_id: int) -> ProductWithOffers:
         offers=visible_offers(session, product.id))
 
 
-def is_offer_visible(session: Session, offer_id: int) -> bool:
-    """Whether a buyer may see (and so put in a cart) this offer right now."""
-    found = session.scalar(
-        select(Offer.id)
-        .join(Product, Product.id == Offer.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .join(Organisation, Organisation.id == Offer.supplier_id)
-        .where(Offer.id == offer_id, Offer.status == OfferStatus.LISTED,
-               Offer.suspended.is_(False), Category.enabled.is_(True),
-               Organisation.active.is_(True)))
-    return found is not None
-
-
 def category_names(session: Session, codes: list[str]) -> dict[str, str]:
     """Names of the given category codes (for facet labels)."""
     if not codes:

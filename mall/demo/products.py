@@ -233,11 +233,6 @@ def enabled_category_codes() -> list[str]:
     return list(dict.fromkeys(spec.code for spec in CATEGORY_SPECS))
 
 
-def enabled_category_groups() -> dict[str, str]:
-    """Display group (e.g. 办公设备) of each enabled code, for seeding reports and menus."""
-    return {spec.code: spec.group for spec in CATEGORY_SPECS}
-
-
 def _round_price(fen: int) -> int:
     """Round like shop prices do: ¥4,599.00, ¥459.00, ¥45.90; small prices stay as they are."""
     if fen >= 100_000:
