@@ -139,6 +139,16 @@ def session(app):
 
 
 @pytest.fixture
+def anchor_keys(tmp_path, app, monkeypatch):
+    """Audit anchors and signing key of this test only (its database work is rolled back)."""
+    from mall.core.audit_anchor import AnchorKeys
+
+    monkeypatch.setitem(app.config, "AUDIT_SIGNING_KEY_FILE", str(tmp_path / "key.pem"))
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_DIR", str(tmp_path / "anchors"))
+    return AnchorKeys.from_config(app.config)
+
+
+@pytest.fixture
 def client(app, session):
     with app.test_client() as test_client:
         yield test_client

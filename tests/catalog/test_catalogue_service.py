@@ -8,7 +8,7 @@ from catalog.models import Category
 from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind
 from mall.core.errors import PermissionDenied, ValidationFailed
-from tests.conftest import login, post_form
+from tests.conftest import login
 from tests.factories.accounts import make_member
 
 
@@ -97,16 +97,3 @@ def test_the_api_lists_children_and_finds_categories_by_name(client, session):
     bad = client.get("/api/v1/categories?parent=XYZ")
     assert bad.status_code == 422 and "parent" in bad.json["errors"]
 
-
-def test_the_operator_page_switches_a_leaf_on(client, session):
-    make_member(session, OrganisationKind.OPERATOR, login="centre-op2")
-    login(client, "centre-op2")
-    page = "/admin/categories?parent=A05040100"
-    html = client.get(page).get_data(as_text=True)
-    assert "复印纸" in html
-    response = post_form(client, page, "/admin/categories",
-                         {"codes": ["A05040101"], "action": "enable", "back": page})
-    assert response.status_code == 302
-    assert "已启用" in client.get(page).get_data(as_text=True)
-    session.expire_all()
-    assert services.get_category(session, "A05040101").enabled

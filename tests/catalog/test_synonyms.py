@@ -10,7 +10,6 @@ from catalog.synonyms import add_synonym_group, delete_synonym_group, ensure_def
 from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind
 from mall.core.errors import PermissionDenied, ValidationFailed
-from tests.conftest import login, post_form
 from tests.factories.accounts import make_member
 from tests.factories.suppliers import admitted_supplier, offer_input, operator_actor
 
@@ -55,17 +54,3 @@ def test_the_defaults_are_loaded_once(session):
     assert ensure_default_synonyms(session) > 10
     assert ensure_default_synonyms(session) == 0
 
-
-def test_the_operator_page_adds_and_removes_a_group(client, session):
-    make_member(session, OrganisationKind.OPERATOR, login="centre-syn")
-    login(client, "centre-syn")
-    bad = post_form(client, "/admin/synonyms", "/admin/synonyms", {"terms": "白板"})
-    assert bad.status_code == 422 and 'id="terms-error"' in bad.get_data(as_text=True)
-    ok = post_form(client, "/admin/synonyms", "/admin/synonyms", {"terms": "白板，书写板"})
-    assert ok.status_code == 302
-    assert "白板 = 书写板" in client.get("/admin/synonyms").get_data(as_text=True)
-    session.expire_all()
-    group = session.query(SynonymGroup).filter(SynonymGroup.terms.is_not(None)).order_by(
-        SynonymGroup.id.desc()).first()
-    post_form(client, "/admin/synonyms", "/admin/synonyms", {"delete": str(group.id)})
-    assert "白板 = 书写板" not in client.get("/admin/synonyms").get_data(as_text=True)

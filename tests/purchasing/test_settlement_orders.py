@@ -344,26 +344,6 @@ def test_the_category_api_marks_items_for_operators_only(app, session):
     assert client.get(f"{API}/categories/{DESKTOP}").json["centrally_procured"] is True
 
 
-def test_the_operator_page_shows_and_toggles_the_mark(app, session):
-    make_member(session, OrganisationKind.OPERATOR, login="central-op2")
-    client = app.test_client()
-    login(client, "central-op2")
-    page = "/admin/categories?parent=A02010100"
-    response = post_form(client, page, "/admin/categories",
-                         {"codes": [DESKTOP], "action": "central", "back": page})
-    assert response.status_code == 302
-    session.expire_all()
-    assert catalog.get_category(session, DESKTOP).centrally_procured
-    html = client.get(page).get_data(as_text=True)
-    row = re.search(rf"<tr>(?:(?!</tr>).)*{DESKTOP}(?:(?!</tr>).)*</tr>", html, re.DOTALL).group(0)
-    assert "是，须签订合同" in row
-    assert 'value="central"' in html and 'value="not-central"' in html
-    post_form(client, page, "/admin/categories",
-              {"codes": [DESKTOP], "action": "not-central", "back": page})
-    session.expire_all()
-    assert not catalog.get_category(session, DESKTOP).centrally_procured
-
-
 def test_the_demo_marks_its_centrally_procured_items(session):
     from catalog.models import Category
     from mall.demo.seed import CENTRALLY_PROCURED_CODES, seed_demo

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from mall.accounts.services import actor_for
-from mall.core.auth import OrganisationKind
 from mall.core.clock import frozen_clock
 from mall.core.errors import ValidationFailed
 from mall.extensions import db
@@ -21,7 +20,6 @@ from mall.purchasing.orders import services as orders
 from mall.purchasing.orders.models import Order, OrderStatus
 from suppliers.listings import save_offers
 from tests.conftest import login, own_app, post_form
-from tests.factories.accounts import make_organisation
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
 from tests.factories.suppliers import DESKTOP, offer_input, operator_actor
 
@@ -177,24 +175,6 @@ def test_the_approver_sees_the_orders_that_sent_one_to_approval(app, session, cl
     # The supplier does not see the unit's other orders.
     seller = _client(app, session, supplier)
     assert "approval-reason" not in seller.get(f"/orders/{second.id}").get_data(as_text=True)
-
-
-def test_the_operator_sets_the_approval_window_on_the_purchase_limits_page(app, session):
-    operator = operator_actor(session)
-    browser = _client(app, session, operator)
-    refused = post_form(browser, "/admin/purchase-settings", "/admin/purchase-settings", {
-        "region_code": "", "direct_limit": "1,000,000", "warn_pct": "80",
-        "split_window": "abc"})
-    assert refused.status_code == 422 and 'id="split_window-error"' in refused.get_data(
-        as_text=True)
-    saved = post_form(browser, "/admin/purchase-settings", "/admin/purchase-settings", {
-        "region_code": "", "direct_limit": "1,000,000", "warn_pct": "80",
-        "split_window": "14"})
-    assert saved.status_code == 302
-    unit_org = make_organisation(session, OrganisationKind.PURCHASING_UNIT, region_code="110100")
-    assert budget.split_window_days(session, unit_org.id) == 14
-    html = browser.get("/admin/purchase-settings?region=default").get_data(as_text=True)
-    assert 'name="split_window" inputmode="numeric" maxlength="3" value="14"' in html
 
 
 @pytest.fixture(scope="module")

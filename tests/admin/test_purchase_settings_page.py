@@ -1,15 +1,29 @@
 """The operator sets purchase limits per region on a page: the direct-purchase limit, the
-warning share and the settlement threshold; units of the region then live by them."""
+warning share, the settlement threshold and the split-order window; units of the region then
+live by them."""
 
 from __future__ import annotations
+
+import pytest
 
 from mall.core.auth import OrganisationKind
 from mall.purchasing.budget import services as budget
 from tests.conftest import login, post_form
-from tests.factories.accounts import make_member
+from tests.factories.accounts import make_member, make_organisation
 from tests.factories.purchasing import make_unit
+from tests.factories.suppliers import operator_actor
 
 PAGE = "/admin/purchase-settings"
+HUGE = "99999999999999999999"
+
+
+def _client(app, session, actor):
+    from mall.accounts.models import User
+
+    browser = app.test_client()
+    post_form(browser, "/login", "/language/en", {"next": "/login"})
+    login(browser, session.get(User, actor.user_id).login)
+    return browser
 
 
 def test_the_operator_sets_a_regions_limits_and_its_units_follow_them(client, session):
@@ -92,3 +106,35 @@ def test_a_warning_share_out_of_range_is_named_next_to_its_own_field(client, ses
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert 'id="warn_pct-error"' in html and 'id="direct_limit-error"' not in html
+
+
+@pytest.mark.parametrize(("form", "field"), [
+    ({"direct_limit": HUGE}, "direct_limit"), ({"direct_limit": "1e30"}, "direct_limit"),
+    ({"settlement_max": HUGE}, "settlement_max"), ({"warn_pct": "²"}, "warn_pct"),
+    ({"warn_pct": HUGE}, "warn_pct")])
+def test_the_purchase_limits_page_refuses_huge_numbers_next_to_their_fields(client, session,
+                                                                           form, field):
+    make_member(session, OrganisationKind.OPERATOR, login="centre-money")
+    login(client, "centre-money")
+    page = "/admin/purchase-settings"
+    refused = post_form(client, page, page, {"region_code": "", "direct_limit": "800000",
+                                             "warn_pct": "80", "settlement_max": "", **form})
+    assert refused.status_code == 422 and f'id="{field}-error"' in refused.text
+
+
+def test_the_operator_sets_the_approval_window_on_the_purchase_limits_page(app, session):
+    operator = operator_actor(session)
+    browser = _client(app, session, operator)
+    refused = post_form(browser, "/admin/purchase-settings", "/admin/purchase-settings", {
+        "region_code": "", "direct_limit": "1,000,000", "warn_pct": "80",
+        "split_window": "abc"})
+    assert refused.status_code == 422 and 'id="split_window-error"' in refused.get_data(
+        as_text=True)
+    saved = post_form(browser, "/admin/purchase-settings", "/admin/purchase-settings", {
+        "region_code": "", "direct_limit": "1,000,000", "warn_pct": "80",
+        "split_window": "14"})
+    assert saved.status_code == 302
+    unit_org = make_organisation(session, OrganisationKind.PURCHASING_UNIT, region_code="110100")
+    assert budget.split_window_days(session, unit_org.id) == 14
+    html = browser.get("/admin/purchase-settings?region=default").get_data(as_text=True)
+    assert 'name="split_window" inputmode="numeric" maxlength="3" value="14"' in html
