@@ -194,13 +194,17 @@ def _register_blueprints(app: Flask) -> None:
     from catalog.views import blueprint as shopping_pages
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.views import blueprint as accounts_pages
-    from mall.purchasing.orders.api import blueprint as purchasing_api
-    from mall.purchasing.orders.views import blueprint as purchasing_pages
+    from mall.purchasing.budget.api import blueprint as budget_api
+    from mall.purchasing.contracts.api import blueprint as contracts_api
+    from mall.purchasing.orders.api import blueprint as orders_api
+    from mall.purchasing.pages import blueprint as purchasing_pages
+    from mall.purchasing.payments.api import blueprint as payments_api
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
     from suppliers.registration_views import blueprint as registration_pages
     from suppliers.views import blueprint as supplier_pages
 
+    _import_purchasing_pages()
     app.register_blueprint(accounts_pages)
     app.register_blueprint(admin_pages)
     app.register_blueprint(audit_anchor_pages)
@@ -210,10 +214,19 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(shopping_pages)
     app.register_blueprint(import_pages)
     app.register_blueprint(purchasing_pages)
-    for blueprint in (accounts_api, catalog_api, supplier_api, search_api, purchasing_api):
+    for blueprint in (accounts_api, catalog_api, supplier_api, search_api, orders_api, payments_api,
+                      budget_api, contracts_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
+
+
+def _import_purchasing_pages() -> None:
+    """The purchasing sub-packages' pages register on one blueprint (mall.purchasing.pages)."""
+    import mall.purchasing.budget.views  # noqa: F401
+    import mall.purchasing.contracts.views  # noqa: F401
+    import mall.purchasing.orders.cart_views  # noqa: F401
+    import mall.purchasing.orders.views  # noqa: F401
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -9,6 +9,10 @@ class MallError(Exception):
     code = "mall_error"
     status = 400
     title = "Request refused"
+    # A refusal after which what the service recorded must still be committed (a declined
+    # card attempt: the next attempt needs a new idempotency key). The web unit of work
+    # rolls every other refusal back.
+    keeps_changes = False
 
     def __init__(self, detail: str = "", *, code: str | None = None,
                  errors: dict[str, list[str]] | None = None,
@@ -74,3 +78,25 @@ class TooManyRequests(MallError):
     code = "too_many_requests"
     status = 429
     title = "Too many requests"
+
+
+class FieldMessage(str):
+    """A field error with parameters: reads as the English text filled in (the API's
+    problem document) and keeps its message id and parameters, so that pages show it
+    translated (``translate_field_message``)."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> FieldMessage:
+        made = super().__new__(cls, msgid % params if params else msgid)
+        made.msgid, made.params = msgid, params
+        return made
+
+
+def translate_field_message(message: str, gettext) -> str:
+    """A field error in the user's language, given flask_babel's gettext."""
+    if isinstance(message, FieldMessage):
+        return gettext(message.msgid, **message.params)
+    return gettext(message)
+

@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from mall.core.errors import ValidationFailed
+from mall.core.money import AmountTooLarge, Bound, parse_yuan, within
 from mall.i18n_messages import N_
 
 MAX_BIGINT = 2**63 - 1  # BIGINT columns (amounts in fen) and SQLite's INTEGER
@@ -174,3 +175,26 @@ def whole_number(text: str | None, *, low: int = 0, high: int = MAX_COUNT) -> in
 def page_number(text: str | None) -> int:
     """A page number from a query string: 1 unless it is a number from 1 to MAX_PAGE."""
     return whole_number(text, low=1, high=MAX_PAGE) or 1
+
+
+class Yuan(fields.Field):
+    """An amount typed by a person in yuan ("1,234.50", "¥12"), loaded as integer fen inside
+    ``bound``: the page forms' twin of the API's ``*_fen`` integers."""
+
+    def __init__(self, bound: Bound, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.bound = bound
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str):
+            raise ValidationError(self.bound.typed)
+        try:
+            fen = parse_yuan(value)
+        except AmountTooLarge:
+            raise ValidationError(self.bound.message) from None
+        except ValueError:
+            raise ValidationError(self.bound.typed) from None
+        if not within(fen, self.bound):
+            raise ValidationError(self.bound.message)
+        return fen
+

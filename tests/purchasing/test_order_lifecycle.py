@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 
 from catalog.models import Offer
+from mall.accounts.services import actor_for
+from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import frozen_clock, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from mall.purchasing.budget import services as budget
@@ -17,6 +19,8 @@ from mall.purchasing.contracts.models import Notice, NoticeKind
 from mall.purchasing.orders import cart, checkout, jobs
 from mall.purchasing.orders import services as orders
 from mall.purchasing.orders.models import OrderStatus
+from mall.purchasing.orders.steps import WrongState
+from tests.factories.accounts import make_member
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
 
 
@@ -136,8 +140,8 @@ def test_the_whole_lifecycle_with_contract_signatures_notices_and_treasury_payme
     orders.confirm(session, supplier, order.id)
     contract = contracts.get_contract(session, unit.buyer, order.id)
     assert "贰佰玖拾玖元" in contract.html  # ¥299.00 in capitals
-    contracts.sign_as_supplier(session, supplier, order.id, contract.sha256)
-    contracts.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
+    contracts.sign(session, supplier, order.id, contract.sha256)
+    contracts.sign(session, unit.buyer, order.id, contract.sha256)
     assert contracts.verify_signatures(session, unit.buyer, order.id) == {"supplier": True, "buyer": True}
     contract.html = contract.html.replace("29.90", "19.90")  # tampering is noticed
     assert contracts.verify_signatures(session, unit.buyer, order.id) == {"supplier": False,
@@ -168,8 +172,8 @@ def test_a_secret_contract_is_recorded_but_never_published(session):
     _s, supplier, (paper,) = supplier_with_offers(session)
     (order,) = _buy(session, unit, {paper: 1}, secret=True).orders
     orders.confirm(session, supplier, order.id)
-    contracts.sign_as_supplier(session, supplier, order.id)
-    contracts.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign(session, supplier, order.id)
+    contracts.sign(session, unit.buyer, order.id)
     notices.publish_due(session)
     contract_notice = session.query(Notice).filter_by(order_id=order.id, kind=NoticeKind.CONTRACT).one()
     assert contract_notice.withheld and contract_notice.published_at is None
@@ -197,7 +201,7 @@ def _step_function(name: str):
     return getattr(contracts if module == "contracts" else orders, function)
 
 
-@pytest.mark.parametrize("step", ["confirm", "contracts.sign_as_supplier", "ship", "invoice"])
+@pytest.mark.parametrize("step", ["confirm", "ship", "invoice"])
 def test_supplier_steps_are_refused_to_the_buyer_and_to_other_suppliers(session, step):
     unit = make_unit(session)
     _s, supplier, (paper,) = supplier_with_offers(session)
@@ -212,7 +216,7 @@ def test_supplier_steps_are_refused_to_the_buyer_and_to_other_suppliers(session,
         call(session, stranger, order.id, **kwargs)
 
 
-@pytest.mark.parametrize("step", ["contracts.sign_as_buyer", "receive", "cancel", "approve"])
+@pytest.mark.parametrize("step", ["receive", "cancel", "approve"])
 def test_buyer_steps_are_refused_to_the_supplier_and_to_other_units(session, step):
     unit = make_unit(session)
     other = make_unit(session)
@@ -224,6 +228,22 @@ def test_buyer_steps_are_refused_to_the_supplier_and_to_other_units(session, ste
         call(session, supplier, order.id, *args)
     with pytest.raises(NotFound):
         call(session, other.buyer, order.id, *args)
+
+
+def test_only_the_two_parties_sign_and_the_supplier_signs_first(session):
+    unit, other = make_unit(session), make_unit(session)
+    _s, supplier, (paper,) = supplier_with_offers(session)
+    (order,) = _buy(session, unit, {paper: 1}).orders
+    orders.confirm(session, supplier, order.id)
+    with pytest.raises(NotFound):
+        contracts.sign(session, other.buyer, order.id)
+    supervisor = actor_for(make_member(session, OrganisationKind.SUPERVISOR, [Role.SUPERVISOR]))
+    with pytest.raises(PermissionDenied):
+        contracts.sign(session, supervisor, order.id)
+    with pytest.raises(WrongState):  # the supplier's authorised signatory signs first
+        contracts.sign(session, unit.buyer, order.id)
+    assert contracts.sign(session, supplier, order.id).status is OrderStatus.SUPPLIER_SIGNED
+    assert contracts.sign(session, unit.buyer, order.id).status is OrderStatus.SIGNED
 
 
 def test_orders_above_the_units_amount_wait_for_its_approver(session):
@@ -242,8 +262,8 @@ def test_orders_above_the_units_amount_wait_for_its_approver(session):
 
 def _through_delivery(session, unit, supplier, order):
     orders.confirm(session, supplier, order.id)
-    contracts.sign_as_supplier(session, supplier, order.id)
-    contracts.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign(session, supplier, order.id)
+    contracts.sign(session, unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF1")
     orders.receive(session, unit.buyer, order.id)
 

@@ -34,6 +34,7 @@ from mall.core.auth import Actor, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import PermissionDenied
 from mall.core.jobs import run_job
+from mall.core.money import format_fen
 from mall.purchasing.budget.models import BudgetLine, CategorySpend
 from mall.purchasing.contracts import services as contracts
 from mall.purchasing.orders import checkout
@@ -78,8 +79,8 @@ def accepted_order(session, *, invoiced: bool = True) -> Accepted:
                                  delivery_address="长沙市岳麓区麓山路1号", contact="李四",
                                  token=token(), items=[(offer, QUANTITY)]).orders
     orders.confirm(session, supplier, order.id)
-    contracts.sign_as_supplier(session, supplier, order.id)
-    contracts.sign_as_buyer(session, unit.buyer, order.id)
+    contracts.sign(session, supplier, order.id)
+    contracts.sign(session, unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF1")
     orders.receive(session, unit.buyer, order.id)
     orders.accept(session, unit.buyer, order.id, result="pass")
@@ -561,7 +562,7 @@ def test_the_finance_user_records_a_treasury_transfer_checked_against_the_amount
 
     wrong = assert_problem(client.post(url, json={**body, "amount_fen": TOTAL - 1}, headers=finance),
                            422, "validation_failed")
-    assert wrong["errors"] == {"amount_fen": [f"The amount due is {TOTAL} fen."]}
+    assert wrong["errors"] == {"amount_fen": [f"Enter the amount due: {format_fen(TOTAL)}."]}
     future = (local_today() + timedelta(days=1)).isoformat()
     assert "paid_on" in assert_problem(client.post(url, json={**body, "paid_on": future},
                                                    headers=finance), 422, "validation_failed")["errors"]
@@ -600,8 +601,8 @@ def _another_order(session, world: Accepted) -> int:
                                  delivery_address="长沙市", contact="李四", token=token(),
                                  items=[(world.offer_id, QUANTITY)]).orders
     orders.confirm(session, world.supplier, order.id)
-    contracts.sign_as_supplier(session, world.supplier, order.id)
-    contracts.sign_as_buyer(session, world.unit.buyer, order.id)
+    contracts.sign(session, world.supplier, order.id)
+    contracts.sign(session, world.unit.buyer, order.id)
     orders.ship(session, world.supplier, order.id, carrier="顺丰", tracking_number="SF2")
     orders.receive(session, world.unit.buyer, order.id)
     orders.accept(session, world.unit.buyer, order.id, result="pass")

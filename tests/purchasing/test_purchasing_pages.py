@@ -351,8 +351,8 @@ def test_a_card_payment_shows_processing_until_the_webhook_marks_it_paid(app, se
     (order,) = _buy(session, shop.unit, {shop.paper: 2})
     _, supplier, _ids = shop.first
     orders.confirm(session, supplier, order.id)
-    contracts.sign_as_supplier(session, supplier, order.id)
-    contracts.sign_as_buyer(session, shop.unit.buyer, order.id)
+    contracts.sign(session, supplier, order.id)
+    contracts.sign(session, shop.unit.buyer, order.id)
     orders.ship(session, supplier, order.id, carrier="顺丰", tracking_number="SF2")
     orders.receive(session, shop.unit.buyer, order.id)
     orders.accept(session, shop.unit.buyer, order.id, result="pass")
@@ -446,8 +446,8 @@ def test_public_notices_work_without_login_and_hide_secret_contracts(app, sessio
     (secret,) = _buy(session, shop.unit, {shop.paper: 1}, secret=True)
     for order in (public, secret):
         orders.confirm(session, supplier, order.id)
-        contracts.sign_as_supplier(session, supplier, order.id)
-        contracts.sign_as_buyer(session, shop.unit.buyer, order.id)
+        contracts.sign(session, supplier, order.id)
+        contracts.sign(session, shop.unit.buyer, order.id)
     notices.publish_due(session)
     session.flush()
 

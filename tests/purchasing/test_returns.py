@@ -15,8 +15,9 @@ from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import frozen_clock, local_today, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
+from mall.core.money import format_fen
 from mall.purchasing.budget.models import BudgetLine, CategorySpend
-from mall.purchasing.orders import returns
+from mall.purchasing.orders import return_refunds, returns
 from mall.purchasing.orders.models import Notification, Order, OrderReturn, OrderStatus, ReturnStatus
 from mall.purchasing.orders.steps import WrongState
 from mall.purchasing.payments import services as payments
@@ -101,7 +102,7 @@ def test_after_a_treasury_payment_nothing_is_refunded_until_finance_records_the_
     assert (line_of(session, world).spent_fen, running_total(session, world)) == (TOTAL, TOTAL)
 
     ret = sent_back(session, world, QUANTITY)
-    returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
 
     # The goods are back with the supplier, the money is not: nothing moved but the stock.
     order = order_of(session, world)
@@ -118,21 +119,21 @@ def test_after_a_treasury_payment_nothing_is_refunded_until_finance_records_the_
 
     for someone in (world.unit.buyer, world.unit.approver):
         with pytest.raises(PermissionDenied):
-            returns.record_treasury_refund(session, someone, world.order_id, ret.id,
+            return_refunds.record_treasury_refund(session, someone, world.order_id, ret.id,
                                            voucher_number="TK-1", refunded_on=local_today(),
                                            amount_fen=TOTAL)
     with pytest.raises(PermissionDenied):
-        returns.record_treasury_refund(session, world.supplier, world.order_id, ret.id,
+        return_refunds.record_treasury_refund(session, world.supplier, world.order_id, ret.id,
                                        voucher_number="TK-1", refunded_on=local_today(),
                                        amount_fen=TOTAL)
     with pytest.raises(ValidationFailed) as wrong:
-        returns.record_treasury_refund(session, world.unit.finance, world.order_id, ret.id,
+        return_refunds.record_treasury_refund(session, world.unit.finance, world.order_id, ret.id,
                                        voucher_number=" ", refunded_on=local_today() + timedelta(days=1),
                                        amount_fen=TOTAL - 1)
     assert set(wrong.value.errors) == {"voucher_number", "refunded_on", "amount_fen"}
     assert ret.status is ReturnStatus.RECEIVED
 
-    returns.record_treasury_refund(session, world.unit.finance, world.order_id, ret.id,
+    return_refunds.record_treasury_refund(session, world.unit.finance, world.order_id, ret.id,
                                    voucher_number="TK-2026-1", refunded_on=local_today(),
                                    amount_fen=TOTAL)
     order = order_of(session, world)
@@ -156,7 +157,7 @@ def test_a_partial_return_after_a_card_payment_is_refunded_through_localstripe(s
     ret = sent_back(session, world, 4)
     assert (line_of(session, world).spent_fen, payment.refunded_fen) == (TOTAL, 0)
 
-    returns.receive_return(session, world.supplier, world.order_id, ret.id,
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id,
                            settings=stripe_settings)
 
     returned = 4 * PRICE
@@ -180,7 +181,7 @@ def test_a_partial_return_after_a_card_payment_is_refunded_through_localstripe(s
         ask(session, world, QUANTITY - 4 + 1)
     assert list(too_many.value.errors) == [f"quantities.{order.lines[0].id}"]
     second = sent_back(session, world, QUANTITY - 4)
-    returns.receive_return(session, world.supplier, world.order_id, second.id,
+    return_refunds.receive_return(session, world.supplier, world.order_id, second.id,
                            settings=stripe_settings)
     assert refunded_at_gateway(stripe_settings, payment.intent_id) == TOTAL
     order = order_of(session, world)
@@ -198,19 +199,19 @@ def test_a_card_refund_the_network_still_processes_moves_nothing_until_it_succee
         answers["re_pending_1"] = CardRefund("re_pending_1", "pending", amount_fen)
         return answers["re_pending_1"]
 
-    monkeypatch.setattr(returns, "create_refund", pending)
-    monkeypatch.setattr(returns, "retrieve_refund", lambda settings, rid: answers[rid])
-    returns.receive_return(session, world.supplier, world.order_id, ret.id,
+    monkeypatch.setattr(return_refunds, "create_refund", pending)
+    monkeypatch.setattr(return_refunds, "retrieve_refund", lambda settings, rid: answers[rid])
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id,
                            settings=stripe_settings)
     order = order_of(session, world)
     assert (ret.status, ret.refunded_fen, order.refunded_fen) == (ReturnStatus.REFUND_PENDING, 0, 0)
     assert line_of(session, world).spent_fen == TOTAL
 
-    assert returns.check_pending_refunds(session, stripe_settings) == 1
+    assert return_refunds.check_pending_refunds(session, stripe_settings) == 1
     assert ret.status is ReturnStatus.REFUND_PENDING  # still pending: nothing moved
 
     answers["re_pending_1"] = CardRefund("re_pending_1", "succeeded", 2 * PRICE)
-    assert returns.check_pending_refunds(session, stripe_settings) == 1
+    assert return_refunds.check_pending_refunds(session, stripe_settings) == 1
     assert (ret.status, ret.refunded_fen) == (ReturnStatus.COMPLETED, 2 * PRICE)
     assert order_of(session, world).refunded_fen == 2 * PRICE
     assert line_of(session, world).spent_fen == TOTAL - 2 * PRICE
@@ -220,18 +221,18 @@ def test_a_failed_card_refund_goes_back_to_the_supplier_to_try_again(session, st
                                                                     monkeypatch):
     world = paid_by_card(session, stripe_settings)
     ret = sent_back(session, world, 2)
-    monkeypatch.setattr(returns, "create_refund", lambda settings, **kw: CardRefund(
+    monkeypatch.setattr(return_refunds, "create_refund", lambda settings, **kw: CardRefund(
         "re_will_fail", "pending", kw["amount_fen"]))
-    monkeypatch.setattr(returns, "retrieve_refund", lambda settings, rid: CardRefund(
+    monkeypatch.setattr(return_refunds, "retrieve_refund", lambda settings, rid: CardRefund(
         rid, "failed", 2 * PRICE))
-    returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=stripe_settings)
-    returns.check_pending_refunds(session, stripe_settings)
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id, settings=stripe_settings)
+    return_refunds.check_pending_refunds(session, stripe_settings)
     assert (ret.status, ret.refunded_fen) == (ReturnStatus.RECEIVED, 0)
     assert notified(session, world, "return_refund_failed") == {world.supplier.organisation_id}
     assert line_of(session, world).spent_fen == TOTAL
 
     monkeypatch.undo()
-    returns.retry_card_refund(session, world.supplier, world.order_id, ret.id,
+    return_refunds.retry_card_refund(session, world.supplier, world.order_id, ret.id,
                               settings=stripe_settings)
     assert (ret.status, ret.refunded_fen) == (ReturnStatus.COMPLETED, 2 * PRICE)
 
@@ -246,14 +247,14 @@ def test_a_refund_the_gateway_refuses_at_once_leaves_the_goods_received_and_the_
         keys.append(idempotency_key)
         return CardRefund("re_refused", "failed", amount_fen)
 
-    monkeypatch.setattr(returns, "create_refund", refused)
-    returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=stripe_settings)
+    monkeypatch.setattr(return_refunds, "create_refund", refused)
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id, settings=stripe_settings)
     assert (ret.status, ret.refunded_fen, order_of(session, world).refunded_fen) == (
         ReturnStatus.RECEIVED, 0, 0)
     assert line_of(session, world).spent_fen == TOTAL
     assert order_of(session, world).steps[-1].status == "return_refund_failed"
     monkeypatch.undo()
-    returns.retry_card_refund(session, world.supplier, world.order_id, ret.id,
+    return_refunds.retry_card_refund(session, world.supplier, world.order_id, ret.id,
                               settings=stripe_settings)
     assert (ret.status, ret.refunded_fen) == (ReturnStatus.COMPLETED, 2 * PRICE)
     assert keys[0].endswith("-1")  # the retry went with a key of its own
@@ -262,7 +263,7 @@ def test_a_refund_the_gateway_refuses_at_once_leaves_the_goods_received_and_the_
 def test_goods_returned_before_payment_lower_what_is_due_and_the_commitment(session):
     world = accepted_order(session, invoiced=True)
     ret = sent_back(session, world, 3)
-    returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
+    return_refunds.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
     order = order_of(session, world)
     assert (ret.status, ret.refund_due_fen, ret.refunded_fen) == (ReturnStatus.COMPLETED, 0, 0)
     assert (order.status, order.refunded_fen, order.amount_due_fen) == (
@@ -367,7 +368,7 @@ def test_each_return_step_belongs_to_one_party(session):
         returns.ship_return(session, world.supplier, world.order_id, ret.id, carrier="x",
                             tracking_number="y")
     with pytest.raises(WrongState) as early:
-        returns.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
+        return_refunds.receive_return(session, world.supplier, world.order_id, ret.id, settings=None)
     assert early.value.code == "return_state_conflict"
     other = accepted_order(session)
     with pytest.raises(NotFound):  # a return id of another order
@@ -410,7 +411,7 @@ def test_no_receipt_while_a_card_payment_is_processing(session, stripe_settings)
     payments.pay_by_card(session, world.unit.buyer, world.order_id, stripe_settings,
                          payment_method="pm_card_visa")
     with pytest.raises(WrongState) as busy:
-        returns.receive_return(session, world.supplier, world.order_id, ret.id,
+        return_refunds.receive_return(session, world.supplier, world.order_id, ret.id,
                                settings=stripe_settings)
     assert busy.value.code == "payment_in_progress"
     assert ret.status is ReturnStatus.SHIPPED
@@ -475,7 +476,7 @@ def test_the_api_walks_a_return_through_a_dispute_with_each_party_in_its_place(c
     assert client.post(f"{steps}/refund-treasury", json=refund, headers=buyer).status_code == 403
     wrong = office.post(f"{steps}/refund-treasury", json={**refund, "amount_fen": 1},
                         headers=finance)
-    assert wrong.json["errors"] == {"amount_fen": [f"The refund due is {2 * PRICE} fen."]}
+    assert wrong.json["errors"] == {"amount_fen": [f"Enter the refund due: {format_fen(2 * PRICE)}."]}
     done = office.post(f"{steps}/refund-treasury", json=refund, headers=finance)
     assert (done.json["status"], done.json["refunded_fen"]) == ("completed", 2 * PRICE)
     (shown,) = client.get(url, headers=buyer).json

@@ -113,8 +113,8 @@ def test_an_order_with_a_centrally_procured_line_is_signed_as_a_contract(session
     contract = contracts.get_contract(session, unit.buyer, order.id)
     assert contract.number.startswith("HT") and "政府采购合同" in contract.html
     assert (unit.organisation.id, "order_confirmed") in _notified(session, order)
-    contracts.sign_as_supplier(session, supplier, order.id, contract.sha256)
-    contracts.sign_as_buyer(session, unit.buyer, order.id, contract.sha256)
+    contracts.sign(session, supplier, order.id, contract.sha256)
+    contracts.sign(session, unit.buyer, order.id, contract.sha256)
     assert order.status is OrderStatus.SIGNED
 
 
@@ -192,7 +192,7 @@ def _settled(session):
 def test_signing_a_settlement_order_is_refused_as_there_is_no_contract(session):
     unit, supplier, order = _settled(session)
     sha = contracts.get_contract(session, supplier, order.id).sha256
-    for call, actor in ((contracts.sign_as_supplier, supplier), (contracts.sign_as_buyer, unit.buyer)):
+    for call, actor in ((contracts.sign, supplier), (contracts.sign, unit.buyer)):
         with pytest.raises(contracts.NoContractToSign) as refused:
             call(session, actor, order.id, sha)
         assert refused.value.code == "no_contract_to_sign" and refused.value.status == 409

@@ -26,16 +26,21 @@ from mall.purchasing.contracts.document import (
 )
 from mall.purchasing.contracts.models import Contract, NoticeKind
 from mall.purchasing.contracts.notices import record_notice
+from mall.purchasing.contracts.schemas import SignSchema
 from mall.purchasing.orders.models import Order, Paperwork
 from mall.purchasing.orders.notifications import notify
 from mall.purchasing.orders.steps import (
+    BUYER_ROLES,
     PAYMENT_DAYS,
+    Moved,
+    Party,
     S,
     as_buyer,
-    as_supplier,
     expect,
     get_order,
     record_step,
+    step,
+    transition,
 )
 from suppliers.models import SupplierProfile
 
@@ -142,27 +147,24 @@ def _signable(contract: Contract, presented_sha256: str | None) -> str:
     return current
 
 
-def sign_as_supplier(session: Session, actor: Actor, order_id: int,
-                     sha256: str | None = None) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_supplier(actor, order)
+@step("sign", party=Party.PARTY, roles=(*BUYER_ROLES, Role.SUPPLIER_ADMIN), schema=SignSchema)
+def _sign(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """Sign the contract as read (its fingerprint): the supplier's authorised signatory first,
+    then the purchasing unit (no_contract_to_sign for a settlement order). Signed by both,
+    the reserved budget is committed and the contract notice is published."""
     _refuse_settlement(order)
-    expect(order, S.CONFIRMED)
-    actor.require_role(Role.SUPPLIER_ADMIN)  # an authorised signatory
-    contract = get_contract(session, actor, order_id)
-    contract.supplier_signed_sha256 = _signable(contract, sha256)
-    contract.supplier_signed_at, contract.supplier_signed_by = now(), actor.user_id
-    record_step(session, order, actor, S.SUPPLIER_SIGNED, data={"sha256": contract.supplier_signed_sha256})
-    notify(session, order.buyer_org_id, order, "contract_to_sign")
-    return order
-
-
-def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | None = None) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
+    sha256 = data.get("sha256")
+    if actor.organisation_id == order.supplier_id:
+        expect(order, S.CONFIRMED)
+        actor.require_role(Role.SUPPLIER_ADMIN)  # an authorised signatory
+        contract = get_contract(session, actor, order.id)
+        contract.supplier_signed_sha256 = _signable(contract, sha256)
+        contract.supplier_signed_at, contract.supplier_signed_by = now(), actor.user_id
+        return Moved(S.SUPPLIER_SIGNED, data={"sha256": contract.supplier_signed_sha256},
+                     tell=((order.buyer_org_id, "contract_to_sign", {}),))
     as_buyer(actor, order)
-    _refuse_settlement(order)
     expect(order, S.SUPPLIER_SIGNED)
-    contract = get_contract(session, actor, order_id)
+    contract = get_contract(session, actor, order.id)
     signed = _signable(contract, sha256)
     if signed != contract.supplier_signed_sha256:
         raise MallError("The supplier signed another version of this contract.",
@@ -171,10 +173,14 @@ def sign_as_buyer(session: Session, actor: Actor, order_id: int, sha256: str | N
     contract.buyer_signed_at, contract.buyer_signed_by = now(), actor.user_id
     budget.move(session, order.budget_line_id, order.total_fen, "reserved", "committed")
     order.budget_state = "committed"
-    record_step(session, order, actor, S.SIGNED, data={"sha256": signed})
     record_notice(session, order, NoticeKind.CONTRACT)
-    notify(session, order.supplier_id, order, "contract_signed")
-    return order
+    return Moved(S.SIGNED, data={"sha256": signed}, tell=((order.supplier_id, "contract_signed", {}),))
+
+
+def sign(session: Session, actor: Actor, order_id: int, sha256: str | None = None) -> Order:
+    """Sign the order's contract as whichever party the actor is."""
+    return transition(session, actor, order_id, "sign", {"sha256": sha256})
+
 
 
 def verify_signatures(session: Session, actor: Actor, order_id: int) -> dict[str, bool]:

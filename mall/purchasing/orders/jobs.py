@@ -15,7 +15,7 @@ from mall.core.clock import format_local, now
 from mall.core.db import claiming
 from mall.core.jobs import job
 from mall.purchasing.contracts import notices
-from mall.purchasing.orders import returns
+from mall.purchasing.orders import return_refunds
 from mall.purchasing.orders import services as orders
 from mall.purchasing.orders.models import Order, OrderStatus
 from mall.purchasing.orders.notifications import notify, send_pending_email
@@ -31,7 +31,7 @@ def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
     overdue = list(session.scalars(claiming(select(Order).where(
         Order.status == OrderStatus.SENT, Order.confirm_by < now()).limit(limit), session)))
     for order in overdue:
-        orders._cancel(session, order, None, "not confirmed by the supplier within 72 hours")
+        orders.cancel_unconfirmed(session, order, "not confirmed by the supplier within 72 hours")
     return len(overdue)
 
 
@@ -95,7 +95,7 @@ def reconcile_payments(session: Session) -> None:
     network had not finished: asked at the gateway and applied."""
     settings = StripeSettings.from_config(current_app.config)
     payments.reconcile(session, settings)
-    returns.check_pending_refunds(session, settings)
+    return_refunds.check_pending_refunds(session, settings)
 
 
 @job(id="purchasing.email", seconds=60)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText
-from mall.purchasing.contracts.models import NoticeKind
 from mall.purchasing.orders.models import AcceptanceResult, OrderStatus, Paperwork, ReturnStatus
 
 _fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
@@ -166,11 +165,6 @@ class ConfirmSchema(Schema):
                          metadata={"description": "Order line id to a lower unit price in fen"})
 
 
-class SignSchema(Schema):
-    sha256 = fields.Str(load_default=None, validate=validate.Length(equal=64),
-                        metadata={"description": "Fingerprint of the contract as read"})
-
-
 class ShipSchema(Schema):
     carrier = PlainText(required=True, validate=validate.Length(min=1, max=60))
     tracking_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
@@ -189,89 +183,12 @@ class InvoiceSchema(Schema):
     invoice_number = PlainText(required=True, validate=validate.Length(min=1, max=40))
 
 
-class CardPaymentSchema(Schema):
-    payment_method = fields.Str(required=True, validate=validate.Length(min=1, max=100),
-                                metadata={"description": "A Stripe PaymentMethod or card id"})
-
-
-class TreasuryPaymentSchema(Schema):
-    voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
-    paid_on = Day(required=True)
-    amount_fen = fields.Int(required=True, **_fen)
-
-
 class RateSchema(Schema):
     quality = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
     delivery = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
     service = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=5))
     comment = PlainText(multiline=True, load_default="", validate=validate.Length(max=500))
 
-
-class PaymentSchema(Schema):
-    id = fields.Int()
-    method = fields.Str(attribute="method.value")
-    amount_fen = fields.Int()
-    status = fields.Str()
-    intent_id = fields.Str(allow_none=True)
-    voucher_number = fields.Str(allow_none=True)
-    paid_on = fields.Date(allow_none=True)
-    refunded_fen = fields.Int()
-
-
-class BudgetLineInSchema(Schema):
-    fiscal_year = fields.Int(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
-    project_code = PlainText(required=True, validate=validate.Length(min=1, max=40))
-    project_name = PlainText(required=True, validate=validate.Length(min=1, max=200))
-    category_code = fields.Str(required=True, validate=validate.Regexp(r"^[ABC]\d{8}$"))
-    amount_fen = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_BIGINT))
-
-
-class BudgetLineSchema(BudgetLineInSchema):
-    id = fields.Int()
-    reserved_fen = fields.Int()
-    committed_fen = fields.Int()
-    spent_fen = fields.Int()
-    available_fen = fields.Int()
-
-
-class NoticeQuerySchema(Schema):
-    kind = fields.Enum(NoticeKind, by_value=True, load_default=None)
-    buyer = fields.Str(load_default="", validate=validate.Length(max=100))
-    supplier = fields.Str(load_default="", validate=validate.Length(max=100))
-    category = fields.Str(load_default="", validate=validate.Regexp(r"^([ABC]\d{0,8})?$"))
-    date_from = Day(load_default=None)
-    date_to = Day(load_default=None)
-    page = PageNumber()
-    page_size = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
-
-
-class NoticeSchema(Schema):
-    id = fields.Int()
-    kind = fields.Enum(NoticeKind, by_value=True)
-    title = fields.Str()
-    buyer_name = fields.Str()
-    supplier_name = fields.Str()
-    amount_fen = fields.Int()
-    published_at = fields.DateTime()
-    body = fields.Dict()
-
-
-class NoticePageSchema(Schema):
-    items = fields.List(fields.Nested(NoticeSchema))
-    total = fields.Int()
-
-
-class CardVerificationSchema(Schema):
-    payment_id = fields.Int()
-    intent_id = fields.Str()
-    status = fields.Str(metadata={"description": "requires_action while the check waits; "
-                                                 "otherwise what the payment became"})
-    client_secret = fields.Str(allow_none=True, metadata={
-        "description": "For stripe.confirmCardPayment in the buyer's browser; null once "
-                       "nothing is left to check"})
-
-
-# -- returns of goods ----------------------------------------------------------------------------
 
 class ReturnCreateSchema(Schema):
     """The unit asks to return accepted goods: quantities per order line and why."""

@@ -1,6 +1,7 @@
-"""The order lifecycle: each transition is a service function that checks who acts, moves
-stock and budget, records the step on the order's timeline and in the audit trail, and
-tells the other party (docs/domain.md: The direct-purchase flow, Deadlines).
+"""The order lifecycle: the effects of the order steps (declared with ``@step``, taken
+through ``mall.purchasing.orders.steps.transition``), which move stock and budget and say
+what the timeline records and whom to tell (docs/domain.md: The direct-purchase flow,
+Deadlines). The plain functions below each effect are the same steps called from Python.
 
     pending_approval → sent → confirmed → supplier_signed → signed → shipped → delivered
       → accepted → invoiced → paid → rated;  cancelled / returned release what was held.
@@ -32,22 +33,30 @@ from mall.purchasing.contracts.services import create_contract, issue_settlement
 from mall.purchasing.orders.checkout import CONFIRM_HOURS, restock
 from mall.purchasing.orders.models import Acceptance, AcceptanceResult, Order, OrderStep, Paperwork, Rating
 from mall.purchasing.orders.notifications import notify
+from mall.purchasing.orders.schemas import (
+    AcceptSchema,
+    ConfirmSchema,
+    EmptySchema,
+    InvoiceSchema,
+    RateSchema,
+    ReasonSchema,
+    ShipSchema,
+)
 from mall.purchasing.orders.steps import (
+    BUYER_ROLES,
     PAYMENT_DAYS,
+    SUPPLIER_ROLES,
+    Moved,
+    Party,
     S,
     WrongState,
-    as_buyer,
-    as_supplier,
-    expect,
-    get_order,
     record_step,
     require_reason,
+    step,
+    transition,
 )
 
 RAISE_REFUSED = N_("A confirmed price may be lowered, never raised.")
-BUYER_ROLES = (Role.BUYER, Role.APPROVER)
-SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
-PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
 
 
 # -- approval -----------------------------------------------------------------------------
@@ -71,52 +80,55 @@ def set_approval_threshold(session: Session, actor: Actor, amount_fen: int | Non
                  object_id=actor.organisation_id, actor=actor, data={"approval_above_fen": amount_fen})
 
 
-def approve(session: Session, actor: Actor, order_id: int) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order, (Role.APPROVER,))
-    expect(order, S.PENDING_APPROVAL)
+
+@step("approve", party=Party.BUYER, roles=(Role.APPROVER,), states=(S.PENDING_APPROVAL,),
+      schema=EmptySchema)
+def _approve(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The unit's approver approves an order above its approval amount: it goes to the supplier."""
     if actor.user_id == order.buyer_user_id:
         raise PermissionDenied(N_("Another approver of the unit must approve your own order."),
                                code="own_order_approval")
-    order.steps.append(OrderStep(status="approved", at=now(), user_id=actor.user_id))
     order.confirm_by = now() + timedelta(hours=CONFIRM_HOURS)
-    record_step(session, order, actor, S.SENT, deadline=order.confirm_by)
-    notify(session, order.supplier_id, order, "order_received")
-    notify(session, order.buyer_org_id, order, "order_approved")
-    return order
+    return Moved(S.SENT, deadline=order.confirm_by, before="approved",
+                 tell=((order.supplier_id, "order_received", {}),
+                       (order.buyer_org_id, "order_approved", {})))
 
 
-def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
-    """The approver refuses: the order is cancelled and everything it held is released."""
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order, (Role.APPROVER,))
-    expect(order, S.PENDING_APPROVAL)
+def approve(session: Session, actor: Actor, order_id: int) -> Order:
+    return transition(session, actor, order_id, "approve", {})
+
+
+@step("return", party=Party.BUYER, roles=(Role.APPROVER,), states=(S.PENDING_APPROVAL,),
+      schema=ReasonSchema)
+def _return_to_buyer(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The approver returns the order: it is cancelled and everything it held is released."""
+    reason = data.get("reason", "")
     require_reason(reason)
     _release(session, order)
     order.cancel_reason = reason
-    record_step(session, order, actor, S.CANCELLED, note=f"returned by approver: {reason}")
-    notify(session, order.buyer_org_id, order, "order_returned", reason=reason)
-    return order
+    return Moved(S.CANCELLED, note=f"returned by approver: {reason}",
+                 tell=((order.buyer_org_id, "order_returned", {"reason": reason}),))
+
+
+def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    return transition(session, actor, order_id, "return", {"reason": reason})
 
 
 # -- supplier confirmation and contract ---------------------------------------------------
 
-def confirm(session: Session, actor: Actor, order_id: int,
-            prices: dict[int, int] | None = None) -> Order:
-    """The supplier confirms, optionally lowering line prices (never raising them). A small
-    order without centrally procured items is then settled by a settlement order, ready to
-    ship; any other gets its contract to sign."""
-    order = get_order(session, actor, order_id, lock=True)
-    as_supplier(actor, order)
-    expect(order, S.SENT)
+@step("confirm", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SENT,), schema=ConfirmSchema)
+def _confirm(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Order:
+    """The supplier confirms, optionally lowering (never raising) line prices. A small order
+    without centrally procured items is then settled by a settlement order, ready to ship;
+    any other gets its contract to sign."""
     if order.confirm_by is not None and order.confirm_by <= now():
         raise WrongState(N_("The 72 hours to confirm this order have passed; it is being cancelled."),
                          code="confirmation_deadline_passed")
-    prices = prices or {}
+    prices = {int(k): v for k, v in (data.get("prices") or {}).items()}
     lines = {line.id: line for line in order.lines}
     errors = {}
     for line_id, price in prices.items():
-        line = lines.get(int(line_id))
+        line = lines.get(line_id)
         if line is None:
             errors[f"prices.{line_id}"] = [N_("No such line on this order.")]
         elif not within(price, PRICE):
@@ -129,7 +141,7 @@ def confirm(session: Session, actor: Actor, order_id: int,
                                errors=errors, code="price_raise_refused" if raised else None)
     savings: dict[str, int] = {}
     for line_id, price in prices.items():
-        line = lines[int(line_id)]
+        line = lines[line_id]
         saving = (line.unit_price_fen - price) * line.quantity
         savings[line.category_code] = savings.get(line.category_code, 0) + saving
         line.unit_price_fen = price
@@ -151,31 +163,52 @@ def confirm(session: Session, actor: Actor, order_id: int,
     return order
 
 
-def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_supplier(actor, order)
-    expect(order, S.SENT)
+def confirm(session: Session, actor: Actor, order_id: int,
+            prices: dict[int, int] | None = None) -> Order:
+    return transition(session, actor, order_id, "confirm", {"prices": prices or {}})
+
+
+@step("decline", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SENT,), schema=ReasonSchema)
+def _decline(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The supplier declines the order, with a reason; everything it held is released."""
+    reason = data.get("reason", "")
     require_reason(reason)
-    return _cancel(session, order, actor, f"declined by supplier: {reason}")
+    return cancelled(session, order, f"declined by supplier: {reason}")
+
+
+def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
+    return transition(session, actor, order_id, "decline", {"reason": reason})
+
+
+@step("cancel", party=Party.BUYER, roles=BUYER_ROLES, states=(S.PENDING_APPROVAL, S.SENT),
+      schema=ReasonSchema)
+def _cancel(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The buyer withdraws an order the supplier has not confirmed yet, with a reason."""
+    reason = data.get("reason", "")
+    require_reason(reason)
+    return cancelled(session, order, reason)
 
 
 def cancel(session: Session, actor: Actor, order_id: int, reason: str) -> Order:
-    """The buyer withdraws an order the supplier has not confirmed yet."""
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order)
-    expect(order, S.PENDING_APPROVAL, S.SENT)
-    require_reason(reason)
-    return _cancel(session, order, actor, reason)
+    return transition(session, actor, order_id, "cancel", {"reason": reason})
 
 
-def _cancel(session: Session, order: Order, actor: Actor | None, reason: str) -> Order:
+def cancelled(session: Session, order: Order, reason: str) -> Moved:
+    """Release what the order held; the move to cancelled that tells both parties."""
     _release(session, order)
     order.cancel_reason = reason
     order.confirm_by = None
-    record_step(session, order, actor, S.CANCELLED, note=reason)
-    for organisation_id in (order.buyer_org_id, order.supplier_id):
-        notify(session, organisation_id, order, "order_cancelled", reason=reason)
-    return order
+    return Moved(S.CANCELLED, note=reason,
+                 tell=tuple((organisation_id, "order_cancelled", {"reason": reason})
+                            for organisation_id in (order.buyer_org_id, order.supplier_id)))
+
+
+def cancel_unconfirmed(session: Session, order: Order, reason: str) -> None:
+    """The 72-hour job cancels an order its supplier did not confirm (no one acts)."""
+    moved = cancelled(session, order, reason)
+    record_step(session, order, None, moved.status, note=moved.note)
+    for organisation_id, kind, params in moved.tell:
+        notify(session, organisation_id, order, kind, **params)
 
 
 def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None = None,
@@ -204,47 +237,51 @@ def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None
         order.budget_state = "released"
 
 
+
 # -- delivery, acceptance, invoice ----------------------------------------------------------
 
-def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, tracking_number: str) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_supplier(actor, order)
-    expect(order, S.SIGNED)
+@step("ship", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SIGNED,), schema=ShipSchema)
+def _ship(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The supplier ships the goods, with the carrier and the tracking number."""
+    carrier, tracking_number = data.get("carrier", "").strip(), data.get("tracking_number", "").strip()
     errors = {}
-    if not carrier.strip():
+    if not carrier:
         errors["carrier"] = ["Enter the carrier."]
-    if not tracking_number.strip():
+    if not tracking_number:
         errors["tracking_number"] = ["Enter the tracking number."]
     if errors:
         raise ValidationFailed(errors=errors)
-    order.carrier, order.tracking_number = carrier.strip(), tracking_number.strip()
-    record_step(session, order, actor, S.SHIPPED, note=f"{order.carrier} {order.tracking_number}")
-    notify(session, order.buyer_org_id, order, "order_shipped", carrier=order.carrier,
-           tracking=order.tracking_number)
-    return order
+    order.carrier, order.tracking_number = carrier, tracking_number
+    return Moved(S.SHIPPED, note=f"{carrier} {tracking_number}",
+                 tell=((order.buyer_org_id, "order_shipped",
+                        {"carrier": carrier, "tracking": tracking_number}),))
+
+
+def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, tracking_number: str) -> Order:
+    return transition(session, actor, order_id, "ship",
+                      {"carrier": carrier, "tracking_number": tracking_number})
+
+
+@step("receive", party=Party.BUYER, roles=BUYER_ROLES, states=(S.SHIPPED,), schema=EmptySchema)
+def _receive(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The buyer records the goods as received; acceptance follows."""
+    return Moved(S.DELIVERED, tell=((order.supplier_id, "order_delivered", {}),))
 
 
 def receive(session: Session, actor: Actor, order_id: int) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order)
-    expect(order, S.SHIPPED)
-    record_step(session, order, actor, S.DELIVERED)
-    notify(session, order.supplier_id, order, "order_delivered")
-    return order
+    return transition(session, actor, order_id, "receive", {})
 
 
-def accept(session: Session, actor: Actor, order_id: int, *, result: str,
-           quantities: dict[int, int] | None = None, reasons: str = "",
-           accepted_on: date | None = None) -> Order:
-    """The acceptance record (验收书): pass, partial with accepted quantities, or reject."""
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order)
-    expect(order, S.DELIVERED)
+@step("accept", party=Party.BUYER, roles=BUYER_ROLES, states=(S.DELIVERED,), schema=AcceptSchema)
+def _accept(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The acceptance record (验收书): pass, partial (with the quantities accepted) or reject."""
+    reasons = data.get("reasons") or ""
+    accepted_on: date | None = data.get("accepted_on")
     try:
-        outcome = AcceptanceResult(result)
+        outcome = AcceptanceResult(data.get("result"))
     except ValueError:
         raise ValidationFailed(errors={"result": ["Choose pass, partial or reject."]}) from None
-    quantities = {int(k): v for k, v in (quantities or {}).items()}
+    quantities = {int(k): v for k, v in (data.get("quantities") or {}).items()}
     errors = {}
     accepted = {}
     for line in order.lines:
@@ -280,22 +317,30 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
                                         for ln in order.lines], amount_fen=kept_back)
     if outcome is AcceptanceResult.REJECT:
         order.budget_state = "released"
-        record_step(session, order, actor, S.RETURNED, note=reasons.strip(), data={"result": outcome.value})
-        notify(session, order.supplier_id, order, "order_returned_goods", reason=reasons.strip())
-        return order
-    record_step(session, order, actor, S.ACCEPTED, note=reasons.strip() or None,
-          data={"result": outcome.value, "accepted_fen": order.accepted_fen})
-    notify(session, order.supplier_id, order, "order_accepted", result=outcome.value)
-    return order
+        return Moved(S.RETURNED, note=reasons.strip(), data={"result": outcome.value},
+                     tell=((order.supplier_id, "order_returned_goods", {"reason": reasons.strip()}),))
+    return Moved(S.ACCEPTED, note=reasons.strip() or None,
+                 data={"result": outcome.value, "accepted_fen": order.accepted_fen},
+                 tell=((order.supplier_id, "order_accepted", {"result": outcome.value}),))
 
 
-def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: str) -> Order:
-    order = get_order(session, actor, order_id, lock=True)
-    as_supplier(actor, order)
-    expect(order, S.ACCEPTED, S.PAID)
-    if not invoice_number.strip():
+def accept(session: Session, actor: Actor, order_id: int, *, result: str,
+           quantities: dict[int, int] | None = None, reasons: str = "",
+           accepted_on: date | None = None) -> Order:
+    return transition(session, actor, order_id, "accept",
+                      {"result": result, "quantities": quantities or {}, "reasons": reasons,
+                       "accepted_on": accepted_on})
+
+
+
+@step("invoice", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.ACCEPTED, S.PAID),
+      schema=InvoiceSchema)
+def _invoice(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved | None:
+    """The supplier records its e-invoice; payment is due within 30 days of it."""
+    invoice_number = data.get("invoice_number", "").strip()
+    if not invoice_number:
         raise ValidationFailed(errors={"invoice_number": ["Enter the e-invoice number."]})
-    order.invoice_number = invoice_number.strip()
+    order.invoice_number = invoice_number
     if order.status is S.PAID:  # paid before payment had to wait for the invoice (old orders)
         if order.invoiced_at is not None:
             raise WrongState(N_("This order is invoiced already."), code="already_invoiced")
@@ -304,13 +349,16 @@ def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: st
                                      user_id=actor.user_id, note=order.invoice_number))
         record_event(session, action="order.invoice_recorded", object_type="order",
                      object_id=order.id, actor=actor, data={"invoice": order.invoice_number})
-        return order
+        return None
     order.invoiced_at = now()
     order.pay_by = order.invoiced_at + timedelta(days=PAYMENT_DAYS)
-    record_step(session, order, actor, S.INVOICED, deadline=order.pay_by, note=order.invoice_number)
-    notify(session, order.buyer_org_id, order, "order_invoiced", invoice=order.invoice_number,
-           pay_by=format_local(order.pay_by))
-    return order
+    return Moved(S.INVOICED, deadline=order.pay_by, note=order.invoice_number,
+                 tell=((order.buyer_org_id, "order_invoiced",
+                        {"invoice": order.invoice_number, "pay_by": format_local(order.pay_by)}),))
+
+
+def invoice(session: Session, actor: Actor, order_id: int, *, invoice_number: str) -> Order:
+    return transition(session, actor, order_id, "invoice", {"invoice_number": invoice_number})
 
 
 def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen: int,
@@ -345,21 +393,25 @@ def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen
         notify(session, order.supplier_id, order, "order_paid")
 
 
-def rate(session: Session, actor: Actor, order_id: int, *, quality: int, delivery: int,
-         service: int, comment: str = "") -> Rating:
-    order = get_order(session, actor, order_id, lock=True)
-    as_buyer(actor, order)
-    expect(order, S.PAID)
+
+@step("rate", party=Party.BUYER, roles=BUYER_ROLES, states=(S.PAID,), schema=RateSchema)
+def _rate(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+    """The buyer rates the supplier: quality, delivery and service, 1 to 5 stars each."""
+    quality, delivery, service = (data.get(k) for k in ("quality", "delivery", "service"))
     errors = {name: ["Give 1 to 5 stars."] for name, value in
               (("quality", quality), ("delivery", delivery), ("service", service))
               if not isinstance(value, int) or not 1 <= value <= 5}
     if errors:
         raise ValidationFailed(errors=errors)
-    rating = Rating(order_id=order.id, supplier_id=order.supplier_id, quality=quality,
-                    delivery=delivery, service=service, comment=comment.strip() or None,
-                    user_id=actor.user_id, created_at=now())
-    session.add(rating)
-    record_step(session, order, actor, S.RATED, data={"quality": quality, "delivery": delivery,
-                                                "service": service})
-    notify(session, order.supplier_id, order, "order_rated")
-    return rating
+    session.add(Rating(order_id=order.id, supplier_id=order.supplier_id, quality=quality,
+                       delivery=delivery, service=service,
+                       comment=(data.get("comment") or "").strip() or None,
+                       user_id=actor.user_id, created_at=now()))
+    return Moved(S.RATED, data={"quality": quality, "delivery": delivery, "service": service},
+                 tell=((order.supplier_id, "order_rated", {}),))
+
+
+def rate(session: Session, actor: Actor, order_id: int, *, quality: int, delivery: int,
+         service: int, comment: str = "") -> Order:
+    return transition(session, actor, order_id, "rate", {"quality": quality, "delivery": delivery,
+                                                         "service": service, "comment": comment})

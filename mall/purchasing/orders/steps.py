@@ -1,9 +1,26 @@
-"""What every step of an order shares: who may see an order and act on it, the state check,
-and how a step is recorded (on the order's timeline and in the audit trail). The steps
-themselves are in mall.purchasing.orders.services (and the contract steps in contracts)."""
+"""The order-step registry: every step of an order (and of a return of its goods) is
+declared once, with the states it starts from, who takes it and its input schema, and is
+taken through one path, ``transition``, that the pages and the API both call:
+
+    transition(session, actor, order_id, "confirm", data, **context)
+
+takes the order's row lock, checks the organisation and the role, checks the state, runs
+the step's effect and, when the effect answers ``Moved``, records the step on the order's
+timeline and in the audit trail and sends its notifications. Effects that move the order
+more than once (a confirmation that issues a settlement order) record their further steps
+with ``record_step``. The effects live in their services (orders, contracts, payments,
+returns) and register with ``@step``; this module imports none of them.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,12 +30,16 @@ from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
 from mall.purchasing.orders.models import Order, OrderStatus, OrderStep
+from mall.purchasing.orders.notifications import notify
 
 S = OrderStatus
 PAYMENT_DAYS = 30  # 财库〔2019〕38号: pay within 30 days of the invoice
 BUYER_ROLES = (Role.BUYER, Role.APPROVER)
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
 PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
+UNIT_ROLES = (Role.BUYER, Role.APPROVER, Role.FINANCE)
+# Who may read orders: the unit's staff, the supplier's staff, the operator and the supervisor.
+ORDER_READERS = (*UNIT_ROLES, *SUPPLIER_ROLES, Role.OPERATOR, Role.SUPERVISOR)
 
 
 class WrongState(MallError):
@@ -44,13 +65,6 @@ def get_order(session: Session, actor: Actor, order_id: int, *, lock: bool = Fal
     return order
 
 
-def get_by_number(session: Session, actor: Actor, number: str) -> Order:
-    order = session.scalar(select(Order).where(Order.number == number))
-    if order is None:
-        raise NotFound()
-    return get_order(session, actor, order.id)
-
-
 def list_orders(session: Session, actor: Actor, *, status: str | None = None,
                 limit: int = 50, offset: int = 0) -> list[Order]:
     query = select(Order)
@@ -73,12 +87,12 @@ def as_buyer(actor: Actor, order: Order, roles=BUYER_ROLES) -> None:
     actor.require_role(*roles)
 
 
-def as_supplier(actor: Actor, order: Order) -> None:
+def as_supplier(actor: Actor, order: Order, roles=SUPPLIER_ROLES) -> None:
     if actor.organisation_id != order.supplier_id:
         if actor.organisation_id == order.buyer_org_id or actor.is_oversight:
             raise PermissionDenied("Only the supplier does this.", code="supplier_required")
         raise NotFound()
-    actor.require_role(*SUPPLIER_ROLES)
+    actor.require_role(*roles)
 
 
 def expect(order: Order, *states: OrderStatus) -> None:
@@ -102,3 +116,104 @@ def require_reason(reason: str) -> None:
     if not (reason or "").strip():
         raise ValidationFailed(errors={"reason": ["Give a reason."]})
     check_text("reason", reason, multiline=True)
+
+
+# -- the registry --------------------------------------------------------------------------
+
+class Party(enum.StrEnum):
+    """Whose side takes a step."""
+
+    BUYER = "buyer"  # the purchasing unit that placed the order
+    SUPPLIER = "supplier"  # the supplier the order went to
+    PARTY = "party"  # either of the two (signing: the contracts service decides which)
+    OPERATOR = "operator"  # the mall's operator (a disputed return)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a step's effect did to the order: the status it moved to, what the timeline and
+    the audit trail say, and who is told (organisation id, notification kind, parameters)."""
+
+    status: OrderStatus
+    note: str | None = None
+    deadline: datetime | None = None
+    data: dict | None = None
+    tell: tuple[tuple[int, str, dict], ...] = ()
+    before: str | None = None  # a timeline entry of its own before the move (approved)
+
+
+Effect = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    party: Party
+    roles: tuple[Role, ...]
+    states: tuple[OrderStatus, ...]  # empty: the effect checks (the state of a return)
+    schema: type[Schema]
+    effect: Effect
+    doc: str
+    on_return: bool = False  # a step of one return of the order's goods (data["return_id"])
+
+
+STEPS: dict[str, Step] = {}
+
+
+def step(name: str, *, party: Party, roles: tuple[Role, ...], schema: type[Schema],
+         states: tuple[OrderStatus, ...] = (), on_return: bool = False) -> Callable[[Effect], Effect]:
+    """Declare an effect as the step ``name``; its docstring documents the step."""
+
+    def register(effect: Effect) -> Effect:
+        if name in STEPS:
+            raise RuntimeError(f"order step {name} declared twice")
+        STEPS[name] = Step(name=name, party=party, roles=roles, states=states, schema=schema,
+                           effect=effect, doc=" ".join((effect.__doc__ or "").split()),
+                           on_return=on_return)
+        return effect
+
+    return register
+
+
+def admit(actor: Actor, order: Order, declared: Step) -> None:
+    """Whether the actor's organisation and role may take the step on this order."""
+    if declared.party is Party.BUYER:
+        as_buyer(actor, order, declared.roles)
+    elif declared.party is Party.SUPPLIER:
+        as_supplier(actor, order, declared.roles)
+    elif declared.party is Party.PARTY:
+        if actor.organisation_id not in (order.buyer_org_id, order.supplier_id):
+            if actor.is_oversight:
+                raise PermissionDenied("Only the parties to the order do this.",
+                                       code="party_required")
+            raise NotFound()
+        actor.require_role(*declared.roles)
+    else:
+        actor.require_role(*declared.roles)
+
+
+def transition(session: Session, actor: Actor, order_id: int, name: str, data: dict,
+               **context: Any) -> Any:
+    """Take the step ``name`` of an order: the one path of every order step (module doc).
+
+    ``data`` is the step's input as its schema loaded it; ``context`` carries what the
+    effect needs from the application's settings (``stripe``, ``window_days``). Answers
+    the order, or what the effect returns when it is not a move (a payment, a return).
+    """
+    declared = STEPS.get(name)
+    if declared is None:
+        raise NotFound()
+    order = get_order(session, actor, order_id, lock=True)
+    admit(actor, order, declared)
+    if declared.states:
+        expect(order, *declared.states)
+    outcome = declared.effect(session, actor, order, data, **context)
+    if not isinstance(outcome, Moved):
+        return order if outcome is None else outcome
+    if outcome.before:
+        order.steps.append(OrderStep(status=outcome.before, at=now(), user_id=actor.user_id))
+    record_step(session, order, actor, outcome.status, note=outcome.note,
+                deadline=outcome.deadline, data=outcome.data)
+    for organisation_id, kind, params in outcome.tell:
+        notify(session, organisation_id, order, kind, **params)
+    return order

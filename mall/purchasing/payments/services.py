@@ -29,13 +29,16 @@ from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
-from mall.core.errors import NotFound, ValidationFailed
-from mall.core.money import POSITIVE_AMOUNT, within
+from mall.core.errors import FieldMessage, NotFound, ValidationFailed
+from mall.core.money import POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
 from mall.purchasing.orders import services as order_service
 from mall.purchasing.orders import steps as order_steps
 from mall.purchasing.orders.models import Order, OrderStatus
+from mall.purchasing.orders.schemas import EmptySchema
+from mall.purchasing.orders.steps import Party, step
 from mall.purchasing.payments.models import Payment, PaymentMethod, WebhookReceipt
+from mall.purchasing.payments.schemas import CardPaymentSchema, TreasuryPaymentSchema
 from mall.purchasing.payments.stripe_gateway import (
     PaymentGatewayError,
     StripeSettings,
@@ -91,13 +94,8 @@ def refuse_while_in_progress(session: Session, order: Order) -> None:
                                      code="payment_in_progress")
 
 
-def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
-    order = order_steps.get_order(session, actor, order_id)
-    order_steps.as_buyer(actor, order, roles)
-    # The order's row lock makes two payment requests for one order take turns (PostgreSQL;
-    # SQLite writers are serialised anyway), so both cannot pass the checks below.
-    session.flush()
-    session.refresh(order, with_for_update=True)
+def _require_payable(session: Session, order: Order) -> None:
+    """Payment follows the invoice, one attempt at a time, while something is due."""
     if order.status is OrderStatus.ACCEPTED:
         raise order_steps.WrongState(
             N_("The supplier's invoice is not recorded yet; the contract has payment follow "
@@ -106,21 +104,22 @@ def _payable(session: Session, actor: Actor, order_id: int, roles) -> Order:
     refuse_while_in_progress(session, order)
     if order.amount_due_fen <= 0:
         raise order_steps.WrongState("Nothing is left to pay on this order.")
-    return order
 
 
-def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeSettings, *,
-                payment_method: str) -> Payment:
-    """Charge the unit's official card for what is due; paid once Stripe confirms.
+@step("pay-card", party=Party.BUYER, roles=order_steps.PAYER_ROLES, schema=CardPaymentSchema)
+def _pay_by_card(session: Session, actor: Actor, order: Order, data: dict, *,
+                 stripe: StripeSettings, **_context) -> Payment:
+    """Pay by official card through Stripe; the order shows as paid once Stripe confirms.
 
     A declined card raises ``payment_failed`` with the attempt recorded as failed: the caller
     keeps that record (commits despite the error), so the next attempt gets a new idempotency
     key. Any other gateway error leaves nothing behind, and a retry with the same card sends
     the same key, so a charge Stripe made before the connection broke is not made twice.
     """
+    payment_method = data.get("payment_method") or ""
     if not payment_method or len(payment_method) > 100:  # before any unfinished check is dropped
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
-    order = _payable(session, actor, order_id, order_steps.PAYER_ROLES)
+    _require_payable(session, order)
     attempt = session.scalar(select(func.count()).select_from(Payment)
                              .where(Payment.order_id == order.id)) + 1
     # Stripe refuses a key reused with other parameters: another card is another request.
@@ -133,12 +132,13 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     session.add(payment)
     session.flush()
     try:
-        card = create_card_payment(settings, amount_fen=payment.amount_fen,
+        card = create_card_payment(stripe, amount_fen=payment.amount_fen,
                                    order_number=order.number,
                                    idempotency_key=payment.idempotency_key,
                                    payment_method=payment_method, confirm=True)
     except PaymentGatewayError as error:
         if error.code == "payment_failed":
+            error.keeps_changes = True
             payment.status, payment.updated_at = FAILED, now()
             record_event(session, action="payment.card_declined", object_type="order",
                          object_id=order.id, actor=actor,
@@ -151,6 +151,12 @@ def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeS
     record_event(session, action="payment.card_started", object_type="order", object_id=order.id,
                  actor=actor, data={"intent_id": card.intent_id, "amount_fen": payment.amount_fen})
     return payment
+
+
+def pay_by_card(session: Session, actor: Actor, order_id: int, settings: StripeSettings, *,
+                payment_method: str) -> Payment:
+    return order_steps.transition(session, actor, order_id, "pay-card",
+                                  {"payment_method": payment_method}, stripe=settings)
 
 
 def card_verification(session: Session, actor: Actor, order_id: int,
@@ -175,20 +181,24 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     return CardVerification(payment.id, payment.intent_id, payment.status, None)
 
 
-def cancel_card_verification(session: Session, actor: Actor, order_id: int,
-                             settings: StripeSettings) -> Payment:
+@step("cancel-card-check", party=Party.BUYER, roles=order_steps.PAYER_ROLES, schema=EmptySchema)
+def _cancel_card_verification(session: Session, actor: Actor, order: Order, data: dict, *,
+                              stripe: StripeSettings, **_context) -> Payment:
     """The buyer gives up a 3-D Secure check: its intent is cancelled at the gateway first, so
     it cannot be completed (and charged) later, and the order may be paid another way. One the
     gateway says is paid or failed meanwhile gets that status instead."""
-    order = order_steps.get_order(session, actor, order_id, lock=True)
-    order_steps.as_buyer(actor, order, order_steps.PAYER_ROLES)
     payment = session.scalar(select(Payment).where(
         Payment.order_id == order.id, Payment.status == REQUIRES_ACTION).order_by(Payment.id.desc()))
     if payment is None:
         raise NotFound(N_("No card payment of this order waits for verification."),
                        code="no_verification_pending")
-    _cancel_verification(session, payment, settings, actor)
+    _cancel_verification(session, payment, stripe, actor)
     return payment
+
+
+def cancel_card_verification(session: Session, actor: Actor, order_id: int,
+                             settings: StripeSettings) -> Payment:
+    return order_steps.transition(session, actor, order_id, "cancel-card-check", {}, stripe=settings)
 
 
 def _cancel_verification(session: Session, payment: Payment, settings: StripeSettings,
@@ -215,11 +225,13 @@ def _apply_gateway_status(session: Session, payment: Payment, gateway_status: st
         payment.updated_at = now()
 
 
-def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, voucher_number: str,
-                            paid_on: date, amount_fen: int) -> Payment:
+@step("pay-treasury", party=Party.BUYER, roles=(Role.FINANCE,), schema=TreasuryPaymentSchema)
+def _record_treasury_payment(session: Session, actor: Actor, order: Order, data: dict,
+                             **_context) -> Payment:
     """The unit's finance user records a treasury transfer with its voucher (支付凭证号), which
     pays one order: a number the unit already recorded is refused."""
-    order = _payable(session, actor, order_id, (Role.FINANCE,))
+    _require_payable(session, order)
+    voucher_number, paid_on, amount_fen = data["voucher_number"], data["paid_on"], data["amount_fen"]
     errors = {}
     voucher_number = voucher_number.strip()
     if not voucher_number:
@@ -231,7 +243,8 @@ def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, vo
     if paid_on > local_today():
         errors["paid_on"] = ["The payment date cannot be in the future."]
     if not within(amount_fen, POSITIVE_AMOUNT) or amount_fen != order.amount_due_fen:
-        errors["amount_fen"] = [f"The amount due is {order.amount_due_fen} fen."]
+        errors["amount_fen"] = [FieldMessage(N_("Enter the amount due: %(amount)s."),
+                                                 amount=format_fen(order.amount_due_fen))]
     if errors:
         raise ValidationFailed(errors=errors)
     moment = now()
@@ -248,6 +261,12 @@ def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, vo
     order_service.mark_paid(session, order, actor, amount_fen=amount_fen,
                             note=f"treasury voucher {payment.voucher_number}")
     return payment
+
+
+def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, voucher_number: str,
+                            paid_on: date, amount_fen: int) -> Payment:
+    return order_steps.transition(session, actor, order_id, "pay-treasury", {
+        "voucher_number": voucher_number, "paid_on": paid_on, "amount_fen": amount_fen})
 
 
 def handle_webhook(session: Session, event: WebhookEvent) -> str:

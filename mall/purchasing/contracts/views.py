@@ -1,0 +1,61 @@
+"""Pages of contracts and notices: a contract (or settlement order) document as signed, and
+the public result and contract notices, searchable without logging in."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_babel import gettext as _
+
+from mall.core.errors import NotFound
+from mall.extensions import db
+from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import services as contracts
+from mall.purchasing.contracts.models import NoticeKind
+from mall.purchasing.pages import blueprint
+from mall.web import current_actor, page
+from mall.web.security import stored_document_policy
+
+
+@blueprint.route("/orders/<int:order_id>/contract")
+@page()
+def contract(order_id: int):
+    """The contract as signed (HTML), or ?format=pdf; X-Contract-SHA256 is its fingerprint."""
+    from mall.purchasing.contracts.document import render_pdf
+
+    document = contracts.get_contract(db.session, current_actor(), order_id)
+    if request.args.get("format") == "pdf":
+        response = Response(render_pdf(document.html), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    else:
+        response = Response(document.html, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = stored_document_policy(document.html)
+    response.headers["X-Contract-SHA256"] = document.sha256
+    return response
+
+
+# -- public notices -------------------------------------------------------------------------------
+
+@blueprint.route("/notices")
+def notices_page():
+    """Published result and contract notices, searchable without logging in."""
+    from mall.purchasing.contracts.schemas import NoticeQuerySchema
+    from mall.web import flatten_messages
+
+    raw = {k: v.strip() for k, v in request.args.items() if v.strip()}
+    schema = NoticeQuerySchema()
+    errors = {k: [_(m) for m in v] for k, v in flatten_messages(schema.validate(raw)).items()
+              if k in schema.fields}
+    query = schema.load({k: v for k, v in raw.items() if k not in errors and k in schema.fields})
+    query["page_size"] = min(query["page_size"], 50)
+    rows, total = notices.search_notices(db.session, notices.NoticeFilter(**query))
+    return render_template("purchasing/notices.html", rows=rows, total=total, raw=raw,
+                           errors=errors, kinds=list(NoticeKind), page=query["page"],
+                           pages=max(1, -(-total // query["page_size"])))
+
+
+@blueprint.route("/notices/<int:notice_id>")
+def notice_page(notice_id: int):
+    notice = notices.get_notice(db.session, notice_id)
+    if notice is None:
+        raise NotFound()
+    return render_template("purchasing/notice.html", notice=notice, body=notice.body or {})
