@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from mall.core.auth import Role, Scope
+from mall.core.auth import UNIT_STAFF, Role, Scope
 from mall.extensions import db
 from mall.purchasing.budget import services as budget
 from mall.purchasing.budget.schemas import BudgetLineInSchema, BudgetLineSchema
-from mall.purchasing.orders.steps import UNIT_ROLES
 from mall.web import current_actor
 from mall.web.access import access
 from mall.web.parsing import Blueprint
 
 blueprint = Blueprint("budget_api", __name__, url_prefix="", description="Budget lines of purchasing units")
-UNIT_STAFF = UNIT_ROLES
 
 
 @blueprint.route("/budget-lines")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from mall.core.auth import Role
+from mall.core.auth import UNIT_STAFF, Role
 from mall.core.errors import ValidationFailed
 from mall.core.inputs import MAX_ID, whole_number
 from mall.core.money import parse_yuan
@@ -16,8 +16,6 @@ from mall.purchasing.orders import checkout, queries
 from mall.purchasing.orders import services as orders
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, page
-
-UNIT_ROLES = (Role.BUYER, Role.APPROVER, Role.FINANCE)
 
 
 def _int(text) -> int | None:
@@ -43,7 +41,7 @@ def _render_budget(errors=None, form=None, status=200):
 
 
 @blueprint.route("/budget", methods=["GET", "POST"])
-@page(*UNIT_ROLES)
+@page(*UNIT_STAFF)
 def budget_page():
     """The unit's budget lines with what is reserved, committed, spent and left; new lines."""
     if request.method == "GET":

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Category
 from mall.accounts.models import Organisation
-from mall.core.auth import Actor, Role
+from mall.core.auth import BUYERS, Actor, Role
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.i18n_messages import N_
@@ -30,7 +30,6 @@ from mall.purchasing.contracts.schemas import SignSchema
 from mall.purchasing.orders.models import Order, Paperwork
 from mall.purchasing.orders.notifications import notify
 from mall.purchasing.orders.steps import (
-    BUYER_ROLES,
     PAYMENT_DAYS,
     Moved,
     Party,
@@ -147,7 +146,7 @@ def _signable(contract: Contract, presented_sha256: str | None) -> str:
     return current
 
 
-@step("sign", party=Party.PARTY, roles=(*BUYER_ROLES, Role.SUPPLIER_ADMIN), schema=SignSchema)
+@step("sign", party=Party.PARTY, roles=(*BUYERS, Role.SUPPLIER_ADMIN), schema=SignSchema)
 def _sign(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """Sign the contract as read (its fingerprint): the supplier's authorised signatory first,
     then the purchasing unit (no_contract_to_sign for a settlement order). Signed by both,

@@ -9,7 +9,7 @@ import secrets
 
 from flask import g
 
-from mall.core.auth import Role, Scope
+from mall.core.auth import BUYERS, Role, Scope
 from mall.core.errors import MallError
 from mall.extensions import db
 from mall.purchasing import registry
@@ -53,8 +53,6 @@ CHECKOUT_KEY_DOC = {"parameters": [{
                            "was sent with another request)."}}}
 
 
-BUYERS = order_steps.BUYER_ROLES
-ORDER_READERS = order_steps.ORDER_READERS
 
 
 
@@ -136,7 +134,7 @@ def _checkout_token(key: str | None) -> str:
 
 
 @blueprint.route("/orders")
-@access(Scope.ORDERS_READ, *ORDER_READERS)
+@access(Scope.ORDERS_READ, *order_steps.ORDER_READERS)
 @blueprint.arguments(OrderQuerySchema, location="query")
 @blueprint.response(200, OrderSchema(many=True))
 def list_orders(query):
@@ -146,7 +144,7 @@ def list_orders(query):
 
 
 @blueprint.route("/orders/<int:order_id>")
-@access(Scope.ORDERS_READ, *ORDER_READERS)
+@access(Scope.ORDERS_READ, *order_steps.ORDER_READERS)
 @blueprint.response(200, OrderSchema)
 def get_order(order_id: int):
     """One order with its lines and its timeline of steps and deadlines."""
@@ -154,7 +152,7 @@ def get_order(order_id: int):
 
 
 @blueprint.route("/orders/<int:order_id>/returns")
-@access(Scope.ORDERS_READ, *ORDER_READERS)
+@access(Scope.ORDERS_READ, *order_steps.ORDER_READERS)
 @blueprint.response(200, ReturnSchema(many=True))
 def list_returns(order_id: int):
     """The order's returns of goods with where each stands and what was refunded."""

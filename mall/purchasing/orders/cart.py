@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Offer
 from mall.accounts.models import Organisation
-from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.auth import BUYERS, Actor, OrganisationKind
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.money import QUANTITY, require
@@ -85,7 +85,7 @@ class CartView:
 def require_buyer(actor: Actor) -> None:
     if actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:
         raise PermissionDenied("Only purchasing units buy in the mall.", code="buyer_required")
-    actor.require_role(Role.BUYER, Role.APPROVER)
+    actor.require_role(*BUYERS)
 
 
 def _check_quantity(quantity: int) -> None:

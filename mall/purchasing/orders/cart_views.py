@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from catalog.search_forms import CartAddSchema
-from mall.core.auth import Role
+from mall.core.auth import BUYERS
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.inputs import MAX_ID, whole_number
 from mall.core.money import format_fen
@@ -19,8 +19,6 @@ from mall.purchasing.orders import cart, checkout
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, load_form, page
 from mall.web.security import safe_next
-
-BUYERS = (Role.BUYER, Role.APPROVER)
 
 
 def _say(messages) -> str:

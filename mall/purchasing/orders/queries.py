@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation, User
-from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.auth import BUYERS, SUPPLIER_STAFF, UNIT_STAFF, Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.purchasing.budget.models import BudgetLine, UnitSettings
 from mall.purchasing.contracts.document import fingerprint
@@ -137,7 +137,7 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
     allowed: set[str] = set()
     status = order.status
     if actor.organisation_id == order.buyer_org_id:
-        buyer = actor.has_role(Role.BUYER, Role.APPROVER)
+        buyer = actor.has_role(*BUYERS)
         if actor.has_role(Role.APPROVER) and status is S.PENDING_APPROVAL:
             allowed |= {"approve", "return"}
         if buyer and status in (S.PENDING_APPROVAL, S.SENT):
@@ -152,7 +152,7 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
         # finished or cancelled first (the page shows it instead of another card form).
         payable = (status is S.INVOICED and order.amount_due_fen > 0
                    and not payment_in_progress and not verification_pending)
-        payer = actor.has_role(Role.FINANCE, Role.BUYER, Role.APPROVER)
+        payer = actor.has_role(*UNIT_STAFF)
         if payable and payer:
             allowed.add("pay-card")
         if payable and actor.has_role(Role.FINANCE):
@@ -163,8 +163,7 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
             allowed.add("return-request")
         if buyer and status is S.PAID:
             allowed.add("rate")
-    elif actor.organisation_id == order.supplier_id and actor.has_role(
-            Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR):
+    elif actor.organisation_id == order.supplier_id and actor.has_role(*SUPPLIER_STAFF):
         if status is S.SENT:
             allowed |= {"confirm", "decline"}
         if status is S.CONFIRMED and actor.has_role(Role.SUPPLIER_ADMIN):
@@ -187,9 +186,8 @@ def return_actions(actor: Actor, order: Order, ret: OrderReturn, record: OrderRe
     checks them again when posted)."""
     allowed: set[str] = set()
     buyer = actor.organisation_id == order.buyer_org_id
-    supplier = actor.organisation_id == order.supplier_id and actor.has_role(
-        Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
-    buying = buyer and actor.has_role(Role.BUYER, Role.APPROVER)
+    supplier = actor.organisation_id == order.supplier_id and actor.has_role(*SUPPLIER_STAFF)
+    buying = buyer and actor.has_role(*BUYERS)
     if ret.status is ReturnStatus.REQUESTED and supplier:
         allowed |= {"return-agree", "return-refuse"}
     if ret.status is ReturnStatus.REFUSED and buying and not record.return_open:

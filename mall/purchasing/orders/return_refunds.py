@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mall.core.auth import Actor, Role
+from mall.core.auth import SUPPLIER_STAFF, Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.errors import FieldMessage, ValidationFailed
 from mall.core.inputs import check_text
@@ -31,13 +31,7 @@ from mall.purchasing.orders.returns import (
     record_return_step,
 )
 from mall.purchasing.orders.schemas import EmptySchema, TreasuryRefundSchema
-from mall.purchasing.orders.steps import (
-    SUPPLIER_ROLES,
-    Party,
-    record_step,
-    step,
-    transition,
-)
+from mall.purchasing.orders.steps import Party, record_step, step, transition
 from mall.purchasing.payments.models import Payment, PaymentMethod
 from mall.purchasing.payments.services import SUCCEEDED, refuse_while_in_progress
 from mall.purchasing.payments.stripe_gateway import (
@@ -49,7 +43,7 @@ from mall.purchasing.payments.stripe_gateway import (
 )
 
 
-@step("return-receive", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, schema=EmptySchema, on_return=True)
+@step("return-receive", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, schema=EmptySchema, on_return=True)
 def _receive_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The supplier confirms the goods came back: stock returns, and the money paid for them
     is refunded (by card through the gateway at once; by treasury transfer, recorded by the
@@ -86,7 +80,7 @@ def receive_return(session: Session, actor: Actor, order_id: int, return_id: int
     return transition(session, actor, order_id, "return-receive", {"return_id": return_id}, stripe=settings)
 
 
-@step("return-refund-card", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, schema=EmptySchema, on_return=True)
+@step("return-refund-card", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, schema=EmptySchema, on_return=True)
 def _retry_card_refund(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The supplier tries the card refund again after the gateway refused or failed it."""
     return_id = data["return_id"]

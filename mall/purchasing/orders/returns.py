@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
-from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.auth import BUYERS, SUPPLIER_STAFF, Actor, OrganisationKind, Role
 from mall.core.clock import format_local, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
@@ -47,14 +47,7 @@ from mall.purchasing.orders.schemas import (
     ReturnNoteSchema,
     ReturnShipSchema,
 )
-from mall.purchasing.orders.steps import (
-    BUYER_ROLES,
-    SUPPLIER_ROLES,
-    Party,
-    WrongState,
-    step,
-    transition,
-)
+from mall.purchasing.orders.steps import Party, WrongState, step, transition
 
 R = ReturnStatus
 DEFAULT_WINDOW_DAYS = 7
@@ -147,7 +140,7 @@ def record_return_step(session: Session, order: Order, ret: OrderReturn, actor: 
                                     **data})
 
 
-@step("return-request", party=Party.BUYER, roles=BUYER_ROLES, schema=ReturnCreateSchema)
+@step("return-request", party=Party.BUYER, roles=BUYERS, schema=ReturnCreateSchema)
 def _request_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The unit asks to send accepted goods back (items, quantities, reason) within the window."""
     quantities = data["quantities"]
@@ -215,7 +208,7 @@ def _chosen_lines(session: Session, order: Order, quantities: dict[int, int],
     return rows, amount
 
 
-@step("return-agree", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, schema=EmptySchema, on_return=True)
+@step("return-agree", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, schema=EmptySchema, on_return=True)
 def _agree_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The supplier agrees: the unit sends the goods back next."""
     return_id = data["return_id"]
@@ -231,7 +224,7 @@ def agree_return(session: Session, actor: Actor, order_id: int, return_id: int) 
     return transition(session, actor, order_id, "return-agree", {"return_id": return_id})
 
 
-@step("return-refuse", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, schema=ReturnNoteSchema, on_return=True)
+@step("return-refuse", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, schema=ReturnNoteSchema, on_return=True)
 def _refuse_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The supplier refuses with a reason; the unit may take it to the operator."""
     return_id = data["return_id"]
@@ -250,7 +243,7 @@ def refuse_return(session: Session, actor: Actor, order_id: int, return_id: int,
     return transition(session, actor, order_id, "return-refuse", {"return_id": return_id, "reason": reason})
 
 
-@step("return-dispute", party=Party.BUYER, roles=BUYER_ROLES, schema=ReturnNoteSchema, on_return=True)
+@step("return-dispute", party=Party.BUYER, roles=BUYERS, schema=ReturnNoteSchema, on_return=True)
 def _dispute_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The unit asks the operator to decide a refused return."""
     return_id = data["return_id"]
@@ -306,7 +299,7 @@ def decide_dispute(session: Session, actor: Actor, order_id: int, return_id: int
                       {"return_id": return_id, "decision": "agree" if agree else "refuse", "note": note})
 
 
-@step("return-ship", party=Party.BUYER, roles=BUYER_ROLES, schema=ReturnShipSchema, on_return=True)
+@step("return-ship", party=Party.BUYER, roles=BUYERS, schema=ReturnShipSchema, on_return=True)
 def _ship_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The unit sends the agreed goods back (carrier and tracking number)."""
     return_id = data["return_id"]

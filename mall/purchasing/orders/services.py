@@ -21,7 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mall.core.audit import record_event
-from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.auth import BUYERS, SUPPLIER_STAFF, Actor, OrganisationKind, Role
 from mall.core.clock import format_local, local_today, now
 from mall.core.errors import PermissionDenied, ValidationFailed
 from mall.core.money import AMOUNT, PRICE, format_fen, require, within
@@ -43,9 +43,7 @@ from mall.purchasing.orders.schemas import (
     ShipSchema,
 )
 from mall.purchasing.orders.steps import (
-    BUYER_ROLES,
     PAYMENT_DAYS,
-    SUPPLIER_ROLES,
     Moved,
     Party,
     S,
@@ -116,7 +114,7 @@ def return_to_buyer(session: Session, actor: Actor, order_id: int, reason: str) 
 
 # -- supplier confirmation and contract ---------------------------------------------------
 
-@step("confirm", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SENT,), schema=ConfirmSchema)
+@step("confirm", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, states=(S.SENT,), schema=ConfirmSchema)
 def _confirm(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Order:
     """The supplier confirms, optionally lowering (never raising) line prices. A small order
     without centrally procured items is then settled by a settlement order, ready to ship;
@@ -168,7 +166,7 @@ def confirm(session: Session, actor: Actor, order_id: int,
     return transition(session, actor, order_id, "confirm", {"prices": prices or {}})
 
 
-@step("decline", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SENT,), schema=ReasonSchema)
+@step("decline", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, states=(S.SENT,), schema=ReasonSchema)
 def _decline(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The supplier declines the order, with a reason; everything it held is released."""
     reason = data.get("reason", "")
@@ -180,7 +178,7 @@ def decline(session: Session, actor: Actor, order_id: int, reason: str) -> Order
     return transition(session, actor, order_id, "decline", {"reason": reason})
 
 
-@step("cancel", party=Party.BUYER, roles=BUYER_ROLES, states=(S.PENDING_APPROVAL, S.SENT),
+@step("cancel", party=Party.BUYER, roles=BUYERS, states=(S.PENDING_APPROVAL, S.SENT),
       schema=ReasonSchema)
 def _cancel(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The buyer withdraws an order the supplier has not confirmed yet, with a reason."""
@@ -240,7 +238,7 @@ def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None
 
 # -- delivery, acceptance, invoice ----------------------------------------------------------
 
-@step("ship", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.SIGNED,), schema=ShipSchema)
+@step("ship", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, states=(S.SIGNED,), schema=ShipSchema)
 def _ship(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The supplier ships the goods, with the carrier and the tracking number."""
     carrier, tracking_number = data.get("carrier", "").strip(), data.get("tracking_number", "").strip()
@@ -262,7 +260,7 @@ def ship(session: Session, actor: Actor, order_id: int, *, carrier: str, trackin
                       {"carrier": carrier, "tracking_number": tracking_number})
 
 
-@step("receive", party=Party.BUYER, roles=BUYER_ROLES, states=(S.SHIPPED,), schema=EmptySchema)
+@step("receive", party=Party.BUYER, roles=BUYERS, states=(S.SHIPPED,), schema=EmptySchema)
 def _receive(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The buyer records the goods as received; acceptance follows."""
     return Moved(S.DELIVERED, tell=((order.supplier_id, "order_delivered", {}),))
@@ -272,7 +270,7 @@ def receive(session: Session, actor: Actor, order_id: int) -> Order:
     return transition(session, actor, order_id, "receive", {})
 
 
-@step("accept", party=Party.BUYER, roles=BUYER_ROLES, states=(S.DELIVERED,), schema=AcceptSchema)
+@step("accept", party=Party.BUYER, roles=BUYERS, states=(S.DELIVERED,), schema=AcceptSchema)
 def _accept(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The acceptance record (验收书): pass, partial (with the quantities accepted) or reject."""
     reasons = data.get("reasons") or ""
@@ -333,7 +331,7 @@ def accept(session: Session, actor: Actor, order_id: int, *, result: str,
 
 
 
-@step("invoice", party=Party.SUPPLIER, roles=SUPPLIER_ROLES, states=(S.ACCEPTED, S.PAID),
+@step("invoice", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, states=(S.ACCEPTED, S.PAID),
       schema=InvoiceSchema)
 def _invoice(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved | None:
     """The supplier records its e-invoice; payment is due within 30 days of it."""
@@ -394,7 +392,7 @@ def mark_paid(session: Session, order: Order, actor: Actor | None, *, amount_fen
 
 
 
-@step("rate", party=Party.BUYER, roles=BUYER_ROLES, states=(S.PAID,), schema=RateSchema)
+@step("rate", party=Party.BUYER, roles=BUYERS, states=(S.PAID,), schema=RateSchema)
 def _rate(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """The buyer rates the supplier: quality, delivery and service, 1 to 5 stars each."""
     quality, delivery, service = (data.get(k) for k in ("quality", "delivery", "service"))

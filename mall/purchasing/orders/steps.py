@@ -25,7 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mall.core.audit import record_event
-from mall.core.auth import Actor, OrganisationKind, Role
+from mall.core.auth import (
+    BUYERS,
+    OVERSIGHT_STAFF,
+    SUPPLIER_STAFF,
+    UNIT_STAFF,
+    Actor,
+    OrganisationKind,
+    Role,
+)
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
@@ -34,12 +42,8 @@ from mall.purchasing.orders.notifications import notify
 
 S = OrderStatus
 PAYMENT_DAYS = 30  # 财库〔2019〕38号: pay within 30 days of the invoice
-BUYER_ROLES = (Role.BUYER, Role.APPROVER)
-SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_OPERATOR)
-PAYER_ROLES = (Role.FINANCE, Role.BUYER, Role.APPROVER)
-UNIT_ROLES = (Role.BUYER, Role.APPROVER, Role.FINANCE)
 # Who may read orders: the unit's staff, the supplier's staff, the operator and the supervisor.
-ORDER_READERS = (*UNIT_ROLES, *SUPPLIER_ROLES, Role.OPERATOR, Role.SUPERVISOR)
+ORDER_READERS = (*UNIT_STAFF, *SUPPLIER_STAFF, *OVERSIGHT_STAFF)
 
 
 class WrongState(MallError):
@@ -79,7 +83,7 @@ def list_orders(session: Session, actor: Actor, *, status: str | None = None,
     return list(session.scalars(query.order_by(Order.id.desc()).limit(limit).offset(offset)))
 
 
-def as_buyer(actor: Actor, order: Order, roles=BUYER_ROLES) -> None:
+def as_buyer(actor: Actor, order: Order, roles=BUYERS) -> None:
     if actor.organisation_id != order.buyer_org_id:
         if actor.organisation_id == order.supplier_id or actor.is_oversight:
             raise PermissionDenied("Only the purchasing unit does this.", code="buyer_required")
@@ -87,7 +91,7 @@ def as_buyer(actor: Actor, order: Order, roles=BUYER_ROLES) -> None:
     actor.require_role(*roles)
 
 
-def as_supplier(actor: Actor, order: Order, roles=SUPPLIER_ROLES) -> None:
+def as_supplier(actor: Actor, order: Order, roles=SUPPLIER_STAFF) -> None:
     if actor.organisation_id != order.supplier_id:
         if actor.organisation_id == order.buyer_org_id or actor.is_oversight:
             raise PermissionDenied("Only the supplier does this.", code="supplier_required")

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from mall.core.auth import Role
+from mall.core.auth import UNIT_STAFF, Role
 from mall.core.clock import local_today
 from mall.core.errors import (
     MallError,
@@ -108,7 +108,7 @@ def _render_order(order_id: int, *, action: str | None = None, errors=None, form
         errors=errors or {}, form=form or {}, today=local_today().isoformat(),
         stripe_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe"),
         is_supplier=actor.organisation_id == order.supplier_id,
-        payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*order_steps.PAYER_ROLES),
+        payer=actor.organisation_id == order.buyer_org_id and actor.has_role(*UNIT_STAFF),
     ), status
 
 

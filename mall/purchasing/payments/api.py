@@ -18,7 +18,6 @@ from mall.web.parsing import Blueprint
 
 blueprint = Blueprint("payments_api", __name__, url_prefix="",
                       description="Payments of orders: card (Stripe) and treasury transfers")
-ORDER_READERS = order_steps.ORDER_READERS
 
 WEBHOOK_DOC = {
     "parameters": [{"in": "header", "name": "Stripe-Signature", "required": True,
@@ -38,7 +37,7 @@ def _settings():
 
 
 @blueprint.route("/orders/<int:order_id>/payments")
-@access(Scope.ORDERS_READ, *ORDER_READERS)
+@access(Scope.ORDERS_READ, *order_steps.ORDER_READERS)
 @blueprint.response(200, PaymentSchema(many=True))
 def list_payments(order_id: int):
     return payments.payments_of(db.session, order_steps.get_order(db.session, current_actor(), order_id))

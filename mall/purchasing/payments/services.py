@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mall.core.audit import record_event
-from mall.core.auth import Actor, Role
+from mall.core.auth import UNIT_STAFF, Actor, Role
 from mall.core.clock import local_today, now
 from mall.core.db import claiming
 from mall.core.errors import FieldMessage, NotFound, ValidationFailed
@@ -106,7 +106,7 @@ def _require_payable(session: Session, order: Order) -> None:
         raise order_steps.WrongState("Nothing is left to pay on this order.")
 
 
-@step("pay-card", party=Party.BUYER, roles=order_steps.PAYER_ROLES, schema=CardPaymentSchema)
+@step("pay-card", party=Party.BUYER, roles=UNIT_STAFF, schema=CardPaymentSchema)
 def _pay_by_card(session: Session, actor: Actor, order: Order, data: dict, *,
                  stripe: StripeSettings, **_context) -> Payment:
     """Pay by official card through Stripe; the order shows as paid once Stripe confirms.
@@ -168,7 +168,7 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     the reconciliation job would, and no secret is returned.
     """
     order = order_steps.get_order(session, actor, order_id)
-    order_steps.as_buyer(actor, order, order_steps.PAYER_ROLES)
+    order_steps.as_buyer(actor, order, UNIT_STAFF)
     payment = session.scalar(select(Payment).where(
         Payment.order_id == order.id, Payment.status == REQUIRES_ACTION).order_by(Payment.id.desc()))
     if payment is None:
@@ -181,7 +181,7 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     return CardVerification(payment.id, payment.intent_id, payment.status, None)
 
 
-@step("cancel-card-check", party=Party.BUYER, roles=order_steps.PAYER_ROLES, schema=EmptySchema)
+@step("cancel-card-check", party=Party.BUYER, roles=UNIT_STAFF, schema=EmptySchema)
 def _cancel_card_verification(session: Session, actor: Actor, order: Order, data: dict, *,
                               stripe: StripeSettings, **_context) -> Payment:
     """The buyer gives up a 3-D Secure check: its intent is cancelled at the gateway first, so
