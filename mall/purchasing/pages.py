@@ -112,7 +112,7 @@ def _cart_count() -> int:
     if actor is None or actor.organisation_kind is not OrganisationKind.PURCHASING_UNIT:
         return 0
     try:
-        return cart.count_items(db.session, actor)
+        return cart.count_items(db.session(), actor)
     except SQLAlchemyError:  # a header badge must never break the error page being rendered
         log.warning("cart count unavailable", exc_info=True)
         return 0
@@ -123,14 +123,14 @@ def _unread_count() -> int:
     if actor is None:
         return 0
     try:
-        return notifications.unread_count(db.session, actor)
+        return notifications.unread_count(db.session(), actor)
     except SQLAlchemyError:
         log.warning("unread count unavailable", exc_info=True)
         return 0
 
 
 def _supplier_ratings(supplier_ids) -> dict:
-    return queries.supplier_ratings(db.session, list(supplier_ids))
+    return queries.supplier_ratings(db.session(), list(supplier_ids))
 
 
 @blueprint.app_context_processor

@@ -18,7 +18,7 @@ blueprint = Blueprint("budget_api", __name__, url_prefix="", description="Budget
 @blueprint.response(200, BudgetLineSchema(many=True))
 def list_budget_lines():
     """Your unit's purchase plan lines with what is reserved, committed, spent and left."""
-    return budget.budget_lines(db.session, current_actor())
+    return budget.budget_lines(db.session(), current_actor())
 
 
 @blueprint.route("/budget-lines", methods=["POST"])
@@ -26,6 +26,6 @@ def list_budget_lines():
 @blueprint.arguments(BudgetLineInSchema)
 @blueprint.response(201, BudgetLineSchema)
 def create_budget_line(data):
-    return budget.create_budget_line(db.session, current_actor(), **data)
+    return budget.create_budget_line(db.session(), current_actor(), **data)
 
 

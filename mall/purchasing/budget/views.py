@@ -33,11 +33,11 @@ def _yuan(text: str, field: str, errors: dict) -> int | None:
 def _render_budget(errors=None, form=None, status=200):
     actor = current_actor()
     return render_template(
-        "purchasing/budget.html", lines=budget.budget_lines(db.session, actor),
-        totals=budget.totals(db.session, actor.organisation_id),
+        "purchasing/budget.html", lines=budget.budget_lines(db.session(), actor),
+        totals=budget.totals(db.session(), actor.organisation_id),
         errors=errors or {},
         form=form or {"fiscal_year": str(checkout.fiscal_year())}, year=checkout.fiscal_year(),
-        threshold=queries.approval_threshold(db.session, actor.organisation_id)), status
+        threshold=queries.approval_threshold(db.session(), actor.organisation_id)), status
 
 
 @blueprint.route("/budget", methods=["GET", "POST"])
@@ -54,7 +54,7 @@ def budget_page():
     amount = _yuan(form.get("amount", ""), "amount", errors)
     try:
         budget.create_budget_line(
-            db.session, current_actor(), fiscal_year=year or 0, project_code=form.get("project_code", ""),
+            db.session(), current_actor(), fiscal_year=year or 0, project_code=form.get("project_code", ""),
             project_name=form.get("project_name", ""),
             category_code=form.get("category_code", "").strip().upper(),
             amount_fen=amount if amount is not None else 1)
@@ -76,7 +76,7 @@ def approval_threshold():
     amount = _yuan(text, "approval_above", errors) if text else None
     if not errors:
         try:
-            orders.set_approval_threshold(db.session, current_actor(), amount)
+            orders.set_approval_threshold(db.session(), current_actor(), amount)
         except ValidationFailed as exc:
             errors = {"approval_above": exc.errors.get("approval_above_fen", [exc.detail])}
     if errors:

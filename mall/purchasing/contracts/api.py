@@ -36,7 +36,7 @@ def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contracts.document import render_pdf
 
-    contract = contracts.get_contract(db.session, current_actor(), order_id)
+    contract = contracts.get_contract(db.session(), current_actor(), order_id)
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(contract.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{contract.number}.pdf"'
@@ -54,7 +54,7 @@ def get_contract(order_id: int):
 @blueprint.response(200, NoticePageSchema)
 def list_notices(query):
     """Public result and contract notices (no login), newest first."""
-    items, total = notices.search_notices(db.session, notices.NoticeFilter(**query))
+    items, total = notices.search_notices(db.session(), notices.NoticeFilter(**query))
     return {"items": items, "total": total}
 
 
@@ -62,7 +62,7 @@ def list_notices(query):
 @access(None)
 @blueprint.response(200, NoticeSchema)
 def get_notice(notice_id: int):
-    notice = notices.get_notice(db.session, notice_id)
+    notice = notices.get_notice(db.session(), notice_id)
     if notice is None:
         raise NotFound()
     return notice

@@ -22,7 +22,7 @@ def contract(order_id: int):
     """The contract as signed (HTML), or ?format=pdf; X-Contract-SHA256 is its fingerprint."""
     from mall.purchasing.contracts.document import render_pdf
 
-    document = contracts.get_contract(db.session, current_actor(), order_id)
+    document = contracts.get_contract(db.session(), current_actor(), order_id)
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(document.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
@@ -47,7 +47,7 @@ def notices_page():
               if k in schema.fields}
     query = schema.load({k: v for k, v in raw.items() if k not in errors and k in schema.fields})
     query["page_size"] = min(query["page_size"], 50)
-    rows, total = notices.search_notices(db.session, notices.NoticeFilter(**query))
+    rows, total = notices.search_notices(db.session(), notices.NoticeFilter(**query))
     return render_template("purchasing/notices.html", rows=rows, total=total, raw=raw,
                            errors=errors, kinds=list(NoticeKind), page=query["page"],
                            pages=max(1, -(-total // query["page_size"])))
@@ -55,7 +55,7 @@ def notices_page():
 
 @blueprint.route("/notices/<int:notice_id>")
 def notice_page(notice_id: int):
-    notice = notices.get_notice(db.session, notice_id)
+    notice = notices.get_notice(db.session(), notice_id)
     if notice is None:
         raise NotFound()
     return render_template("purchasing/notice.html", notice=notice, body=notice.body or {})

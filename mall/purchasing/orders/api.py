@@ -57,8 +57,8 @@ CHECKOUT_KEY_DOC = {"parameters": [{
 
 
 def _cart_answer(actor):
-    view = cart.view_cart(db.session, actor)
-    checks = checkout.preview(db.session, actor).checks if view.groups else []
+    view = cart.view_cart(db.session(), actor)
+    checks = checkout.preview(db.session(), actor).checks if view.groups else []
     return {"groups": view.groups, "total_fen": view.total_fen, "count": view.count,
             "checks": checks}
 
@@ -78,7 +78,7 @@ def get_cart():
 def add_cart_item(data):
     """Put an offer in the cart (quantities add up); refused beyond the stock."""
     actor = current_actor()
-    cart.add_item(db.session, actor, **data)
+    cart.add_item(db.session(), actor, **data)
     return _cart_answer(actor)
 
 
@@ -89,7 +89,7 @@ def add_cart_item(data):
 def set_cart_quantity(data, offer_id: int):
     """Change a line's quantity; 0 removes it."""
     actor = current_actor()
-    cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=data["quantity"])
+    cart.set_quantity(db.session(), actor, offer_id=offer_id, quantity=data["quantity"])
     return _cart_answer(actor)
 
 
@@ -98,7 +98,7 @@ def set_cart_quantity(data, offer_id: int):
 @blueprint.response(200, CartSchema)
 def remove_cart_item(offer_id: int):
     actor = current_actor()
-    cart.set_quantity(db.session, actor, offer_id=offer_id, quantity=0)
+    cart.set_quantity(db.session(), actor, offer_id=offer_id, quantity=0)
     return _cart_answer(actor)
 
 
@@ -119,7 +119,7 @@ def checkout_orders(data):
     key = idempotency_key()  # the checkout's own token keeps it once-only (see checkout.py)
     given = data.pop("items")  # None: check out the cart
     items = None if given is None else [(i["offer_id"], i["quantity"]) for i in given]
-    result = checkout.checkout(db.session, actor, token=_checkout_token(key), items=items,
+    result = checkout.checkout(db.session(), actor, token=_checkout_token(key), items=items,
                                fingerprint=this_request_fingerprint() if key else None, **data)
     answer = {"orders": result.orders, "warnings": result.warnings}
     return (answer, 201, {REPLAYED_HEADER: "true"}) if result.replayed else answer
@@ -139,7 +139,7 @@ def _checkout_token(key: str | None) -> str:
 @blueprint.response(200, OrderSchema(many=True))
 def list_orders(query):
     """Your unit's orders (a supplier: orders to it), newest first."""
-    return order_steps.list_orders(db.session, current_actor(), status=query["status"],
+    return order_steps.list_orders(db.session(), current_actor(), status=query["status"],
                               limit=query["page_size"], offset=(query["page"] - 1) * query["page_size"])
 
 
@@ -148,7 +148,7 @@ def list_orders(query):
 @blueprint.response(200, OrderSchema)
 def get_order(order_id: int):
     """One order with its lines and its timeline of steps and deadlines."""
-    return order_steps.get_order(db.session, current_actor(), order_id)
+    return order_steps.get_order(db.session(), current_actor(), order_id)
 
 
 @blueprint.route("/orders/<int:order_id>/returns")
@@ -156,7 +156,7 @@ def get_order(order_id: int):
 @blueprint.response(200, ReturnSchema(many=True))
 def list_returns(order_id: int):
     """The order's returns of goods with where each stands and what was refunded."""
-    return returns.returns_of(db.session, order_steps.get_order(db.session, current_actor(), order_id))
+    return returns.returns_of(db.session(), order_steps.get_order(db.session(), current_actor(), order_id))
 
 
 # -- the steps: one operation each, all through order_steps.transition -------------------------
@@ -183,14 +183,14 @@ def _operation(declared: order_steps.Step):
         if return_id is not None:
             data = {**data, "return_id": return_id}
         try:
-            done = registry.transition(db.session, current_actor(), order_id, declared.name, data,
+            done = registry.transition(db.session(), current_actor(), order_id, declared.name, data,
                                           **step_context())
         except MallError as exc:
             if exc.keeps_changes:
                 g.keep_changes = True
             raise
         return done if answer is not OrderSchema else order_steps.get_order(
-            db.session, current_actor(), order_id)
+            db.session(), current_actor(), order_id)
 
     view.__name__ = ("return_" if declared.on_return else "order_") + declared.name.removeprefix(
         "return-").replace("-", "_")
@@ -213,7 +213,7 @@ for _declared in registry.STEPS.values():
 @blueprint.response(200, DisputeSchema(many=True))
 def list_return_disputes(query):
     """Returns taken to the operator, those waiting for a decision first."""
-    rows = returns.list_disputes(db.session, current_actor(), waiting_only=query["waiting"])
+    rows = returns.list_disputes(db.session(), current_actor(), waiting_only=query["waiting"])
     names = ReturnSchema().fields
     return [{**{name: getattr(ret, name) for name in names}, "order_number": order.number}
             for ret, order in rows]

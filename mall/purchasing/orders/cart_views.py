@@ -4,6 +4,7 @@ quantities, and the checkout into one order per supplier."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -41,7 +42,7 @@ def cart_add():
     back = safe_next(request.form.get("next"), url_for("catalog.search"))
     try:
         data = load_form(CartAddSchema(), request.form.to_dict())
-        cart.add_item(db.session, actor, offer_id=data["offer_id"], quantity=data["quantity"])
+        cart.add_item(db.session(), actor, offer_id=data["offer_id"], quantity=data["quantity"])
     except NotFound:
         db.session.rollback()
         flash(_("This offer is no longer available."), "error")
@@ -55,7 +56,7 @@ def cart_add():
         reason = _say(sum(exc.errors.values(), [])) or exc.translated(_)
         flash(_("Not added to your cart: %(reason)s", reason=reason), "error")
         return redirect(back)
-    flash(_("Added to your cart (%(count)d items).", count=cart.count_items(db.session, actor)),
+    flash(_("Added to your cart (%(count)d items).", count=cart.count_items(db.session(), actor)),
           "success")
     return redirect(back)
 
@@ -94,7 +95,7 @@ def line_problems(preview: checkout.CheckoutPreview) -> dict[int, str]:
 
 
 def _render_cart(errors=None, typed=None, status=200):
-    preview = checkout.preview(db.session, current_actor())
+    preview = checkout.preview(db.session(), current_actor())
     return render_template("purchasing/cart.html", preview=preview, notes=limit_notes(preview),
                            problems=line_problems(preview), errors=errors or {},
                            typed=typed or {}), status
@@ -113,7 +114,7 @@ def cart_update():
     """Save the quantities typed in the cart (0 removes a line)."""
     actor = current_actor()
     typed, errors = {}, {}
-    for group in cart.view_cart(db.session, actor).groups:
+    for group in cart.view_cart(db.session(), actor).groups:
         for line in group.lines:
             key = f"quantity-{line.offer_id}"
             if key not in request.form:
@@ -124,7 +125,7 @@ def cart_update():
                 errors[key] = [_("Enter a whole number (0 removes the line).")]
                 continue
             try:
-                cart.set_quantity(db.session, actor, offer_id=line.offer_id, quantity=quantity)
+                cart.set_quantity(db.session(), actor, offer_id=line.offer_id, quantity=quantity)
             except cart.OutOfStock as exc:
                 errors[key] = [exc.translated(_)]
             except ValidationFailed as exc:
@@ -140,7 +141,7 @@ def cart_update():
 @page(*BUYERS)
 def cart_remove():
     try:
-        cart.set_quantity(db.session, current_actor(), offer_id=_int(request.form.get("offer_id")) or 0,
+        cart.set_quantity(db.session(), current_actor(), offer_id=_int(request.form.get("offer_id")) or 0,
                           quantity=0)
     except NotFound:
         db.session.rollback()
@@ -160,6 +161,7 @@ def checkout_page():
     errors: dict[str, list[str]] = {}
     refusals: list[str] = []
     status = 200
+    form: Mapping[str, str]
     if request.method == "POST":
         form = request.form
         line_id = _int(form.get("budget_line_id"))
@@ -168,7 +170,7 @@ def checkout_page():
         days = _int(typed_days) or 0 if typed_days else checkout.DEFAULT_DELIVERY_DAYS
         try:
             result = checkout.checkout(
-                db.session, actor, budget_line_id=line_id or 0, token=form.get("token", ""),
+                db.session(), actor, budget_line_id=line_id or 0, token=form.get("token", ""),
                 delivery_address=form.get("delivery_address", ""), contact=form.get("contact", ""),
                 secret=form.get("secret") in ("1", "on", "true"), delivery_days=days)
         except MallError as exc:
@@ -181,7 +183,7 @@ def checkout_page():
             return _after_checkout(result)
     else:
         form = {"token": secrets.token_urlsafe(24)}
-    preview = checkout.preview(db.session, actor)
+    preview = checkout.preview(db.session(), actor)
     if not preview.cart.groups and not refusals:
         flash(_("Your cart is empty."), "info")
         return redirect(url_for(".cart_page"))
@@ -189,7 +191,7 @@ def checkout_page():
     return render_template("purchasing/checkout.html", form=form, errors=errors, refusals=refusals,
                            preview=preview, notes=limit_notes(preview), year=year,
                            problems=line_problems(preview),
-                           lines=budget.budget_lines(db.session, actor, fiscal_year=year)), status
+                           lines=budget.budget_lines(db.session(), actor, fiscal_year=year)), status
 
 
 def _after_checkout(result: checkout.CheckoutResult):

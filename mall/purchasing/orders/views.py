@@ -71,10 +71,10 @@ def orders_page():
     if status not in {s.value for s in OrderStatus}:
         status = None
     number = page_number(request.args.get("page"))
-    rows = order_steps.list_orders(db.session, actor, status=status, limit=PAGE_SIZE,
+    rows = order_steps.list_orders(db.session(), actor, status=status, limit=PAGE_SIZE,
                               offset=(number - 1) * PAGE_SIZE)
-    total = queries.count_orders(db.session, actor, status=status)
-    names = queries.organisation_names(db.session, {o.supplier_id for o in rows}
+    total = queries.count_orders(db.session(), actor, status=status)
+    names = queries.organisation_names(db.session(), {o.supplier_id for o in rows}
                                        | {o.buyer_org_id for o in rows})
     new = {whole_number(i) for i in request.args.get("new", "").split(",")} - {None}
     return render_template("purchasing/orders.html", rows=rows, names=names, status=status,
@@ -93,8 +93,8 @@ def order_page(order_id: int):
 def _render_order(order_id: int, *, action: str | None = None, errors=None, form=None,
                   status: int = 200):
     actor = current_actor()
-    order = order_steps.get_order(db.session, actor, order_id)
-    record = queries.order_record(db.session, order,
+    order = order_steps.get_order(db.session(), actor, order_id)
+    record = queries.order_record(db.session(), order,
                                   window_days=current_app.config["RETURN_WINDOW_DAYS"])
     allowed = queries.order_actions(actor, order, payment_in_progress=record.payment_in_progress,
                                     verification_pending=record.verification_pending,
@@ -124,7 +124,7 @@ def order_action(order_id: int, action: str):
         data = read_form(schema, request.form)
         if declared.on_return:
             data["return_id"] = _return_id(request.form)
-        registry.transition(db.session, current_actor(), order_id, action, data, **step_context())
+        registry.transition(db.session(), current_actor(), order_id, action, data, **step_context())
     except (NotFound, PermissionDenied):
         raise
     except MallError as exc:
@@ -163,9 +163,9 @@ def _refusal_text(exc: MallError) -> str:
 def approvals():
     """Orders of the unit above its approval amount, waiting for the approver."""
     actor = current_actor()
-    rows = order_steps.list_orders(db.session, actor, status=OrderStatus.PENDING_APPROVAL.value, limit=200)
+    rows = order_steps.list_orders(db.session(), actor, status=OrderStatus.PENDING_APPROVAL.value, limit=200)
     return render_template("purchasing/approvals.html", rows=rows,
-                           names=queries.organisation_names(db.session, {o.supplier_id for o in rows}),
+                           names=queries.organisation_names(db.session(), {o.supplier_id for o in rows}),
                            reasons={o.id: splitting.approval_reason(o) for o in rows})
 
 
@@ -181,10 +181,10 @@ def notification_text(note) -> str:
 def notifications_page():
     """The organisation's messages, newest first; opening the page marks them read."""
     actor = current_actor()
-    notes = notifications.inbox(db.session, actor, limit=100)
+    notes = notifications.inbox(db.session(), actor, limit=100)
     unread = {n.id for n in notes if n.read_at is None}
     rows = [(n, notification_text(n)) for n in notes]
-    notifications.mark_read(db.session, actor)
+    notifications.mark_read(db.session(), actor)
     return render_template("purchasing/notifications.html", rows=rows, unread=unread)
 
 
@@ -193,7 +193,7 @@ def notifications_page():
 def disputes_page():
     """Returns the units took to the operator: those waiting for a decision first."""
     waiting = request.args.get("waiting") == "1"
-    rows = returns.list_disputes(db.session, current_actor(), waiting_only=waiting)
-    names = queries.organisation_names(db.session, {o.buyer_org_id for _r, o in rows}
+    rows = returns.list_disputes(db.session(), current_actor(), waiting_only=waiting)
+    names = queries.organisation_names(db.session(), {o.buyer_org_id for _r, o in rows}
                                        | {o.supplier_id for _r, o in rows})
     return render_template("purchasing/disputes.html", rows=rows, names=names, waiting=waiting)

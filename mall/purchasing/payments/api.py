@@ -40,7 +40,7 @@ def _settings():
 @access(Scope.ORDERS_READ, *order_steps.ORDER_READERS)
 @blueprint.response(200, PaymentSchema(many=True))
 def list_payments(order_id: int):
-    return payments.payments_of(db.session, order_steps.get_order(db.session, current_actor(), order_id))
+    return payments.payments_of(db.session(), order_steps.get_order(db.session(), current_actor(), order_id))
 
 
 @blueprint.route("/orders/<int:order_id>/card-verification", methods=["POST"])
@@ -52,7 +52,7 @@ def verify_card_payment(_data, order_id: int):
     ``stripe.confirmCardPayment`` while the bank waits for the buyer, or (no secret) what the
     payment became meanwhile, applied to the order. 404 ``no_verification_pending`` if no
     card payment waits for a check."""
-    return payments.card_verification(db.session, current_actor(), order_id, _settings())
+    return payments.card_verification(db.session(), current_actor(), order_id, _settings())
 
 
 @blueprint.route("/payments/stripe-webhook", methods=["POST"])
@@ -62,7 +62,7 @@ def stripe_webhook():
     """Stripe's events, verified by signature; a replayed event is acknowledged and ignored."""
     event = parse_webhook(_settings(), request.get_data(),
                           request.headers.get("Stripe-Signature"))
-    outcome = payments.handle_webhook(db.session, event)
+    outcome = payments.handle_webhook(db.session(), event)
     return {"received": event.id, "outcome": outcome}
 
 
