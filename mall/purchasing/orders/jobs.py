@@ -26,10 +26,15 @@ REMIND_HOURS_BEFORE = 24
 PAY_REMIND_DAYS_BEFORE = 5
 
 
+def _claim(session: Session, *conditions, limit: int | None = None) -> list[Order]:
+    """The orders a sweep works on, claimed so that two scheduler processes share them."""
+    query = select(Order).where(*conditions)
+    return list(session.scalars(claiming(query if limit is None else query.limit(limit), session)))
+
+
 def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
     """Orders the supplier left unconfirmed past their deadline are cancelled, all released."""
-    overdue = list(session.scalars(claiming(select(Order).where(
-        Order.status == OrderStatus.SENT, Order.confirm_by < now()).limit(limit), session)))
+    overdue = _claim(session, Order.status == OrderStatus.SENT, Order.confirm_by < now(), limit=limit)
     for order in overdue:
         orders.cancel_unconfirmed(session, order, "not confirmed by the supplier within 72 hours")
     return len(overdue)
@@ -37,9 +42,8 @@ def cancel_unconfirmed(session: Session, *, limit: int = 200) -> int:
 
 def remind_confirmation(session: Session) -> int:
     soon = now() + timedelta(hours=REMIND_HOURS_BEFORE)
-    due = list(session.scalars(claiming(select(Order).where(
-        Order.status == OrderStatus.SENT, Order.confirm_reminded.is_(False),
-        Order.confirm_by <= soon), session)))
+    due = _claim(session, Order.status == OrderStatus.SENT, Order.confirm_reminded.is_(False),
+                 Order.confirm_by <= soon)
     for order in due:
         for organisation_id in (order.supplier_id, order.buyer_org_id):
             notify(session, organisation_id, order, "confirm_reminder",
@@ -51,9 +55,8 @@ def remind_confirmation(session: Session) -> int:
 def remind_payment(session: Session) -> int:
     """The unit is reminded a few days before an invoice falls due."""
     soon = now() + timedelta(days=PAY_REMIND_DAYS_BEFORE)
-    due = list(session.scalars(claiming(select(Order).where(
-        Order.status == OrderStatus.INVOICED, Order.pay_reminded.is_(False),
-        Order.pay_by <= soon), session)))
+    due = _claim(session, Order.status == OrderStatus.INVOICED, Order.pay_reminded.is_(False),
+                 Order.pay_by <= soon)
     for order in due:
         notify(session, order.buyer_org_id, order, "payment_reminder",
                pay_by=format_local(order.pay_by))
@@ -63,9 +66,8 @@ def remind_payment(session: Session) -> int:
 
 def alert_overdue_payments(session: Session) -> int:
     """Unpaid 30 days after the invoice: the unit and the supervisor are alerted."""
-    late = list(session.scalars(claiming(select(Order).where(
-        Order.status == OrderStatus.INVOICED, Order.overdue_alerted.is_(False),
-        Order.pay_by < now()), session)))
+    late = _claim(session, Order.status == OrderStatus.INVOICED, Order.overdue_alerted.is_(False),
+                  Order.pay_by < now())
     supervisors = list(session.scalars(select(Organisation.id).where(
         Organisation.kind == OrganisationKind.SUPERVISOR)))
     for order in late:

@@ -227,10 +227,8 @@ def agree_return(session: Session, actor: Actor, order_id: int, return_id: int) 
 @step("return-refuse", party=Party.SUPPLIER, roles=SUPPLIER_STAFF, schema=ReturnNoteSchema, on_return=True)
 def _refuse_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The supplier refuses with a reason; the unit may take it to the operator."""
-    return_id = data["return_id"]
-    reason = data["reason"]
-    ret = get_return(session, order, return_id, R.REQUESTED)
-    text = required_text(reason, "reason", N_("Give a reason."))
+    ret = get_return(session, order, data["return_id"], R.REQUESTED)
+    text = required_text(data["reason"], "reason", N_("Give a reason."))
     ret.status, ret.supplier_note = R.REFUSED, text
     ret.supplier_decided_by, ret.supplier_decided_at = actor.user_id, now()
     record_return_step(session, order, ret, actor, "return_refused", note=text)
@@ -246,10 +244,8 @@ def refuse_return(session: Session, actor: Actor, order_id: int, return_id: int,
 @step("return-dispute", party=Party.BUYER, roles=BUYERS, schema=ReturnNoteSchema, on_return=True)
 def _dispute_return(session: Session, actor: Actor, order: Order, data: dict, **context) -> OrderReturn:
     """The unit asks the operator to decide a refused return."""
-    return_id = data["return_id"]
-    reason = data["reason"]
-    ret = get_return(session, order, return_id, R.REFUSED)
-    text = required_text(reason, "reason", N_("Say why the operator should allow the return."))
+    ret = get_return(session, order, data["return_id"], R.REFUSED)
+    text = required_text(data["reason"], "reason", N_("Say why the operator should allow the return."))
     if any(r.status in OPEN_RETURN_STATUSES for r in returns_of(session, order)):
         raise ReturnStateConflict(N_("Another return of this order is still open."),
                                   code="return_already_open")
