@@ -3,19 +3,17 @@ and contract notices."""
 
 from __future__ import annotations
 
-from flask import Response, request
-
 from mall.core.auth import Scope
 from mall.core.errors import NotFound
 from mall.extensions import db
 from mall.purchasing.contracts import notices
 from mall.purchasing.contracts import services as contracts
 from mall.purchasing.contracts.schemas import NoticePageSchema, NoticeQuerySchema, NoticeSchema
+from mall.purchasing.contracts.views import contract_response
 from mall.purchasing.orders.steps import ORDER_READERS
 from mall.web import current_actor
 from mall.web.access import access
 from mall.web.parsing import Blueprint
-from mall.web.security import stored_document_policy
 
 blueprint = Blueprint("contracts_api", __name__, url_prefix="",
                       description="Contract documents and public notices")
@@ -34,17 +32,7 @@ CONTRACT_DOC = {
 @blueprint.doc(**CONTRACT_DOC)
 def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
-    from mall.purchasing.contracts.document import render_pdf
-
-    contract = contracts.get_contract(db.session(), current_actor(), order_id)
-    if request.args.get("format") == "pdf":
-        response = Response(render_pdf(contract.html), mimetype="application/pdf")
-        response.headers["Content-Disposition"] = f'inline; filename="{contract.number}.pdf"'
-    else:
-        response = Response(contract.html, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = stored_document_policy(contract.html)
-    response.headers["X-Contract-SHA256"] = contract.sha256
-    return response
+    return contract_response(contracts.get_contract(db.session(), current_actor(), order_id))
 
 
 

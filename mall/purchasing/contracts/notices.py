@@ -80,8 +80,8 @@ def record_notice(session: Session, order: Order, kind: NoticeKind) -> None:
     contract's notices are recorded but withheld); the publishing job makes it public."""
     if kind is NoticeKind.CONTRACT and order.paperwork is Paperwork.SETTLEMENT:
         raise ValueError(f"order {order.number} has a settlement order, no contract to publish")
-    buyer = session.get(Organisation, order.buyer_org_id)
-    supplier = session.get(Organisation, order.supplier_id)
+    buyer = session.get_one(Organisation, order.buyer_org_id)
+    supplier = session.get_one(Organisation, order.supplier_id)
     profile = session.scalar(select(SupplierProfile).where(
         SupplierProfile.organisation_id == order.supplier_id))
     moment = now()
@@ -96,7 +96,7 @@ def record_notice(session: Session, order: Order, kind: NoticeKind) -> None:
                        "unit": ln.unit, "unit_price_fen": ln.unit_price_fen}
                       for ln in order.lines]}
     if kind is NoticeKind.CONTRACT:
-        contract = session.scalar(select(Contract).where(Contract.order_id == order.id))
+        contract = session.scalars(select(Contract).where(Contract.order_id == order.id)).one()
         body["contract_number"] = contract.number
         body["signed_on"] = local_today().isoformat()
     session.add(Notice(

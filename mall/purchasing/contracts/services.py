@@ -53,13 +53,13 @@ class NoContractToSign(MallError):
 
 
 def contract_document(session: Session, order: Order, number: str) -> ContractDocument:
-    buyer = session.get(Organisation, order.buyer_org_id)
-    supplier = session.get(Organisation, order.supplier_id)
+    buyer = session.get_one(Organisation, order.buyer_org_id)
+    supplier = session.get_one(Organisation, order.supplier_id)
     profile = session.scalar(select(SupplierProfile).where(
         SupplierProfile.organisation_id == order.supplier_id))
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.code.in_({ln.category_code for ln in order.lines}))).all())
-    line = session.get(budget.BudgetLine, order.budget_line_id)
+    line = session.get_one(budget.BudgetLine, order.budget_line_id)
     sme = bool(profile and profile.is_sme)
     return ContractDocument(
         number=number, order_number=order.number,
@@ -75,7 +75,7 @@ def contract_document(session: Session, order: Order, number: str) -> ContractDo
         payment_terms=(f"验收合格并收到发票后{PAYMENT_DAYS}日内支付（国库集中支付或公务卡）"),
         payee=PayeeAccount(profile.bank_name if profile else "", supplier.name,
                            profile.bank_account if profile else ""),
-        supplier_is_sme=sme, sme_size=profile.size.value if sme else None, secret=order.secret,
+        supplier_is_sme=sme, sme_size=profile.size.value if profile and profile.is_sme else None, secret=order.secret,
         budget_project=f"{line.project_code} {line.project_name}", created_at=now())
 
 

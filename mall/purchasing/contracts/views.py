@@ -10,7 +10,8 @@ from mall.core.errors import NotFound
 from mall.extensions import db
 from mall.purchasing.contracts import notices
 from mall.purchasing.contracts import services as contracts
-from mall.purchasing.contracts.models import NoticeKind
+from mall.purchasing.contracts.document import render_pdf
+from mall.purchasing.contracts.models import Contract, NoticeKind
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, page
 from mall.web.security import stored_document_policy
@@ -20,9 +21,12 @@ from mall.web.security import stored_document_policy
 @page()
 def contract(order_id: int):
     """The contract as signed (HTML), or ?format=pdf; X-Contract-SHA256 is its fingerprint."""
-    from mall.purchasing.contracts.document import render_pdf
+    return contract_response(contracts.get_contract(db.session(), current_actor(), order_id))
 
-    document = contracts.get_contract(db.session(), current_actor(), order_id)
+
+def contract_response(document: Contract) -> Response:
+    """A stored contract as HTML under a policy that runs nothing of it, or as PDF with
+    ?format=pdf; X-Contract-SHA256 is the fingerprint of its HTML (the page and the API)."""
     if request.args.get("format") == "pdf":
         response = Response(render_pdf(document.html), mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
