@@ -167,7 +167,7 @@ _PATHS = {"return-request": "/orders/<int:order_id>/returns",
 _ANSWERS = {"cancel-card-check": PaymentSchema, "return-request": ReturnSchema}
 
 
-def _path(declared: order_steps.Step) -> str:
+def step_path(declared: order_steps.Step) -> str:
     if declared.name in _PATHS:
         return _PATHS[declared.name]
     if declared.on_return:
@@ -199,7 +199,7 @@ def _operation(declared: order_steps.Step):
     # 404 to other organisations); a return's step also says so here (role_required).
     guard = access(Scope.ORDERS_WRITE, *declared.roles) if declared.on_return else access(Scope.ORDERS_WRITE)
     status = 201 if declared.name == "return-request" else 200
-    blueprint.route(_path(declared), methods=["POST"])(
+    blueprint.route(step_path(declared), methods=["POST"])(
         guard(blueprint.arguments(declared.schema)(blueprint.response(status, answer)(view))))
 
 
