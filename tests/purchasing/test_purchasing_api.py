@@ -75,6 +75,10 @@ def _user(session, actor: Actor) -> User:
 
 @pytest.fixture
 def market(session) -> Market:
+    return make_market(session)
+
+
+def make_market(session) -> Market:
     unit = make_unit(session)
     supplier_user, supplier_actor, (offer,) = supplier_with_offers(session, prices=(2990,))
     other_user, other_actor, (other_offer,) = supplier_with_offers(session, prices=(3100,))

@@ -12,8 +12,19 @@ from mall.purchasing import registry
 from mall.purchasing.orders import steps
 from mall.purchasing.orders.api import step_path
 from mall.purchasing.orders.models import OrderStatus
-from tests.purchasing.test_purchasing_api import API, buy, client, market, step, to_signed  # noqa: F401
-from tests.purchasing.test_purchasing_pages import _client, _login_name  # noqa: F401
+from tests.conftest import post_form
+from tests.purchasing.test_purchasing_api import API, Market, buy, make_market, step, to_signed
+from tests.purchasing.test_purchasing_pages import _client
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def market(session) -> Market:
+    return make_market(session)
 
 
 def _operations(client) -> dict[str, dict]:
@@ -56,8 +67,6 @@ def test_a_step_taken_on_the_page_and_through_the_api_leaves_the_same_timeline(
     assert shipped.status_code == 200, shipped.get_data(as_text=True)
 
     browser = _client(app, session, market.supplier.actor)
-    from tests.conftest import post_form
-
     answer = post_form(browser, f"/orders/{by_page}", f"/orders/{by_page}/ship",
                        {"carrier": "顺丰", "tracking_number": "SF100"})
     assert answer.status_code == 302, answer.get_data(as_text=True)
@@ -74,8 +83,6 @@ def test_the_page_form_is_refused_with_the_apis_rules(app, session, client, mark
     order_id = buy(client, market)["id"]
     to_signed(client, market, order_id)
     browser = _client(app, session, market.supplier.actor)
-    from tests.conftest import post_form
-
     refused = post_form(browser, f"/orders/{order_id}", f"/orders/{order_id}/ship",
                         {"carrier": "顺丰", "tracking_number": "x" * 61})
     assert refused.status_code == 422
