@@ -139,7 +139,8 @@ def render_settlement_html(doc: ContractDocument) -> str:
 
 
 def _render(doc: ContractDocument, *, settlement: bool) -> str:
-    sme_label = SME_SIZE_NAMES[doc.sme_size] if doc.supplier_is_sme else None
+    sme_label = (SME_SIZE_NAMES[doc.sme_size]
+                 if doc.supplier_is_sme and doc.sme_size is not None else None)
     return _environment().get_template(TEMPLATE).render(doc=doc, sme_label=sme_label,
                                                         settlement=settlement)
 

@@ -75,7 +75,8 @@ def contract_document(session: Session, order: Order, number: str) -> ContractDo
         payment_terms=(f"验收合格并收到发票后{PAYMENT_DAYS}日内支付（国库集中支付或公务卡）"),
         payee=PayeeAccount(profile.bank_name if profile else "", supplier.name,
                            profile.bank_account if profile else ""),
-        supplier_is_sme=sme, sme_size=profile.size.value if profile and profile.is_sme else None, secret=order.secret,
+        supplier_is_sme=sme, sme_size=profile.size.value if profile and profile.is_sme else None,
+        secret=order.secret,
         budget_project=f"{line.project_code} {line.project_name}", created_at=now())
 
 

@@ -129,7 +129,7 @@ def set_quantity(session: Session, actor: Actor, *, offer_id: int, quantity: int
         session.delete(item)
     else:
         _check_quantity(quantity)
-        offer = session.get(Offer, offer_id)
+        offer = session.get_one(Offer, offer_id)
         if quantity > offer.stock:
             raise OutOfStock(N_("Only %(stock)s in stock."),
                                    errors={"quantity": [N_("Not enough stock.")]},

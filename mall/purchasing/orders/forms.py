@@ -13,12 +13,10 @@ from mall.purchasing.orders.steps import Step
 from mall.purchasing.payments.schemas import TreasuryPaymentSchema
 from mall.web.forms import FormInput
 
-_line_id = schemas.ConfirmSchema().fields["prices"].key_field
-
 
 class ConfirmForm(FormInput, schemas.ConfirmSchema):
     gather = {"price-": "prices"}
-    prices = fields.Dict(keys=_line_id, values=Yuan(PRICE), load_default=dict)
+    prices = fields.Dict(keys=schemas.LINE_ID, values=Yuan(PRICE), load_default=dict)
 
 
 class AcceptForm(FormInput, schemas.AcceptSchema):

@@ -128,9 +128,9 @@ def send_pending_email(session: Session, smtp_url: str, sender: str, *, limit: i
         if parts.username:
             client.login(parts.username, parts.password or "")
         for note in pending:
-            recipients = [u.email for u in session.scalars(select(User).where(
+            recipients = [email for email in session.scalars(select(User.email).where(
                 User.organisation_id == note.organisation_id, User.active.is_(True),
-                User.email.is_not(None)))]
+                User.email.is_not(None))) if email is not None]
             if recipients:
                 message = EmailMessage()
                 message["From"], message["To"] = sender, ", ".join(recipients)

@@ -6,6 +6,7 @@ before the receipt are in mall.purchasing.orders.returns."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,7 +132,7 @@ def _refund_by_card(session: Session, order: Order, ret: OrderReturn, actor: Act
             break
         amount = min(left, available)
         refunds[payment.id] = create_refund(
-            settings, intent_id=payment.intent_id, amount_fen=amount,
+            settings, intent_id=payment.card_intent_id, amount_fen=amount,
             idempotency_key=f"mall-return-{ret.id}-{payment.id}-{attempt}")
         left -= amount
     ret.refund_reference = ",".join(r.refund_id for r in refunds.values())[:200]
@@ -167,13 +168,14 @@ def _record_treasury_refund(session: Session, actor: Actor, order: Order,
         errors["voucher_number"] = [N_("Enter the refund voucher number.")]
     elif len(voucher) > 60:
         errors["voucher_number"] = [N_("Keep it under 60 characters.")]
-    elif check_text("voucher_number", voucher, errors=errors) or "voucher_number" in errors:
-        pass
-    elif session.scalar(select(OrderReturn.id).join(Order, Order.id == OrderReturn.order_id).where(
-            Order.buyer_org_id == order.buyer_org_id,
-            OrderReturn.refund_method == PaymentMethod.TREASURY.value,
-            OrderReturn.refund_reference == voucher).limit(1)):
-        errors["voucher_number"] = [N_("This voucher is already recorded.")]
+    else:
+        check_text("voucher_number", voucher, errors=errors)
+        if "voucher_number" not in errors and session.scalar(
+                select(OrderReturn.id).join(Order, Order.id == OrderReturn.order_id).where(
+                    Order.buyer_org_id == order.buyer_org_id,
+                    OrderReturn.refund_method == PaymentMethod.TREASURY.value,
+                    OrderReturn.refund_reference == voucher).limit(1)):
+            errors["voucher_number"] = [N_("This voucher is already recorded.")]
     if refunded_on is None:
         errors["refunded_on"] = [N_("Not a valid date.")]
     elif refunded_on > local_today():
@@ -213,7 +215,7 @@ def _complete(session: Session, order: Order, ret: OrderReturn, actor: Actor | N
     longer owes)."""
     refunded = sum(refunds.values()) + extra_fen
     for payment_id, amount in refunds.items():
-        payment = session.get(Payment, payment_id)
+        payment = session.get_one(Payment, payment_id)
         payment.refunded_fen += amount
         payment.updated_at = now()
     ret.refunded_fen = refunded
@@ -232,7 +234,7 @@ def _complete(session: Session, order: Order, ret: OrderReturn, actor: Actor | N
     for row in ret.lines:
         by_category[row["category_code"]] = by_category.get(row["category_code"], 0) + row["amount_fen"]
     budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year, by_category)
-    data = {"refunded_fen": refunded, "method": ret.refund_method,
+    data: dict[str, Any] = {"refunded_fen": refunded, "method": ret.refund_method,
             "reference": ret.refund_reference}
     if refunded:
         record_return_step(session, order, ret, actor, "return_refunded", note=format_fen(refunded), **data)
@@ -259,7 +261,7 @@ def check_pending_refunds(session: Session, settings: StripeSettings, *, limit: 
     pending = list(session.scalars(claiming(select(OrderReturn).where(
         OrderReturn.status == R.REFUND_PENDING).order_by(OrderReturn.id).limit(limit), session)))
     for ret in pending:
-        order = session.get(Order, ret.order_id, with_for_update=True, populate_existing=True)
+        order = session.get_one(Order, ret.order_id, with_for_update=True, populate_existing=True)
         try:
             found = [retrieve_refund(settings, rid) for rid in (ret.refund_reference or "").split(",")
                      if rid]

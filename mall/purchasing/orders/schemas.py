@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText
 from mall.purchasing.orders.models import AcceptanceResult, OrderStatus, Paperwork, ReturnStatus
 
-_fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
+_fen: dict[str, Any] = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 
 
 class EmptySchema(Schema):
@@ -153,13 +155,14 @@ class ReasonSchema(Schema):
     reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=300))
 
 
-# Order line ids are JSON object keys, hence strings; anything but digits is refused here
+# The key of the maps from an order line to a price or a quantity. Order line ids are JSON
+# object keys, hence strings; anything but digits is refused here
 # (the views turn them into ints).
-_line_id = fields.Str(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not an order line id."))
+LINE_ID = fields.Str(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Not an order line id."))
 
 
 class ConfirmSchema(Schema):
-    prices = fields.Dict(keys=_line_id,
+    prices = fields.Dict(keys=LINE_ID,
                          values=fields.Int(strict=True, validate=validate.Range(min=1, max=MAX_BIGINT)),
                          load_default=dict,
                          metadata={"description": "Order line id to a lower unit price in fen"})
@@ -172,7 +175,7 @@ class ShipSchema(Schema):
 
 class AcceptSchema(Schema):
     result = fields.Enum(AcceptanceResult, by_value=True, required=True)
-    quantities = fields.Dict(keys=_line_id, values=Count(strict=True),
+    quantities = fields.Dict(keys=LINE_ID, values=Count(strict=True),
                              load_default=dict,
                              metadata={"description": "Order line id to the quantity accepted (partial)"})
     reasons = PlainText(multiline=True, load_default="", validate=validate.Length(max=1000))
@@ -194,7 +197,7 @@ class ReturnCreateSchema(Schema):
     """The unit asks to return accepted goods: quantities per order line and why."""
 
     quantities = fields.Dict(
-        keys=_line_id, values=fields.Int(strict=True, validate=validate.Range(min=0, max=100_000)),
+        keys=LINE_ID, values=fields.Int(strict=True, validate=validate.Range(min=0, max=100_000)),
         required=True, metadata={"description": "Order line id to the quantity sent back"})
     reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
 
@@ -217,7 +220,8 @@ class ReturnShipSchema(Schema):
 class TreasuryRefundSchema(Schema):
     voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
     refunded_on = fields.Date(required=True)
-    amount_fen = fields.Int(required=True, **_fen)
+    # A field the page form replaces by one typed in yuan (orders.forms).
+    amount_fen: fields.Field = fields.Int(required=True, **_fen)
 
 
 class ReturnLineSchema(Schema):

@@ -214,7 +214,7 @@ def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None
     """Give back stock, budget and running total: of the whole order, or of the given
     (offer id, quantity) pairs, valued at the order's line prices."""
     whole = lines is None
-    if whole:
+    if lines is None:
         lines = [(ln.offer_id, ln.quantity) for ln in order.lines]
     by_offer = {ln.offer_id: ln for ln in order.lines}
     by_category: dict[str, int] = {}
@@ -276,7 +276,7 @@ def _accept(session: Session, actor: Actor, order: Order, data: dict, **_context
     reasons = data.get("reasons") or ""
     accepted_on: date | None = data.get("accepted_on")
     try:
-        outcome = AcceptanceResult(data.get("result"))
+        outcome = AcceptanceResult(data.get("result", ""))
     except ValueError:
         raise ValidationFailed(errors={"result": ["Choose pass, partial or reject."]}) from None
     quantities = {int(k): v for k, v in (data.get("quantities") or {}).items()}

@@ -41,6 +41,13 @@ class Payment(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    @property
+    def card_intent_id(self) -> str:
+        """The Stripe PaymentIntent of a card payment; a treasury transfer has none."""
+        if self.intent_id is None:
+            raise ValueError(f"payment {self.id} has no card intent")
+        return self.intent_id
+
 
 class WebhookReceipt(Base):
     """A payment provider event already handled: replays are acknowledged and ignored."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_BIGINT, Day, PlainText
 
-_fen = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
+_fen: dict[str, Any] = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 
 
 class CardPaymentSchema(Schema):
@@ -17,7 +19,8 @@ class CardPaymentSchema(Schema):
 class TreasuryPaymentSchema(Schema):
     voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
     paid_on = Day(required=True)
-    amount_fen = fields.Int(required=True, **_fen)
+    # A field the page form replaces by one typed in yuan (orders.forms).
+    amount_fen: fields.Field = fields.Int(required=True, **_fen)
 
 
 class PaymentSchema(Schema):

@@ -120,8 +120,8 @@ def _pay_by_card(session: Session, actor: Actor, order: Order, data: dict, *,
     if not payment_method or len(payment_method) > 100:  # before any unfinished check is dropped
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
     _require_payable(session, order)
-    attempt = session.scalar(select(func.count()).select_from(Payment)
-                             .where(Payment.order_id == order.id)) + 1
+    attempt = session.scalars(select(func.count()).select_from(Payment)
+                              .where(Payment.order_id == order.id)).one() + 1
     # Stripe refuses a key reused with other parameters: another card is another request.
     card_digest = hashlib.sha256(payment_method.encode()).hexdigest()[:12]
     moment = now()
@@ -174,11 +174,12 @@ def card_verification(session: Session, actor: Actor, order_id: int,
     if payment is None:
         raise NotFound("No card payment of this order waits for verification.",
                        code="no_verification_pending")
-    card = retrieve_payment(settings, payment.intent_id)
+    card = retrieve_payment(settings, payment.card_intent_id)
     if card.status == REQUIRES_ACTION:
-        return CardVerification(payment.id, payment.intent_id, REQUIRES_ACTION, card.client_secret)
+        return CardVerification(payment.id, payment.card_intent_id, REQUIRES_ACTION,
+                                card.client_secret)
     _apply_gateway_status(session, payment, card.status)
-    return CardVerification(payment.id, payment.intent_id, payment.status, None)
+    return CardVerification(payment.id, payment.card_intent_id, payment.status, None)
 
 
 @step("cancel-card-check", party=Party.BUYER, roles=UNIT_STAFF, schema=EmptySchema)
@@ -203,9 +204,9 @@ def cancel_card_verification(session: Session, actor: Actor, order_id: int,
 
 def _cancel_verification(session: Session, payment: Payment, settings: StripeSettings,
                          actor: Actor | None) -> None:
-    card = retrieve_payment(settings, payment.intent_id)
+    card = retrieve_payment(settings, payment.card_intent_id)
     if card.status in (REQUIRES_ACTION, "requires_payment_method", "requires_confirmation"):
-        card = cancel_payment(settings, payment.intent_id,
+        card = cancel_payment(settings, payment.card_intent_id,
                               idempotency_key=f"mall-cancel-{payment.idempotency_key}")
     _apply_gateway_status(session, payment, card.status, actor=actor)
 
@@ -300,7 +301,7 @@ def _apply_status(session: Session, payment: Payment, status: str, *,
     session.refresh(payment)
     if claimed.rowcount != 1:
         return "already final"  # e.g. "failed" arriving after "succeeded": ignored
-    order = session.get(Order, payment.order_id)
+    order = session.get_one(Order, payment.order_id)
     record_event(session, action=f"payment.{status}", object_type="order", object_id=order.id,
                  actor=actor, data={"intent_id": payment.intent_id, "amount_fen": payment.amount_fen})
     if status == SUCCEEDED:
@@ -324,7 +325,7 @@ def reconcile(session: Session, settings: StripeSettings, *, older_than_seconds:
         .order_by(Payment.id).limit(limit), session)))
     for payment in payments:
         try:
-            card = retrieve_payment(settings, payment.intent_id)
+            card = retrieve_payment(settings, payment.card_intent_id)
         except PaymentGatewayError as error:
             log.warning("reconciling payment %s (%s): %s", payment.id, payment.intent_id, error.code)
             payment.updated_at = now()

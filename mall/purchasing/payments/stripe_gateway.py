@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams
 
 from mall.core.errors import MallError
 
@@ -150,10 +151,13 @@ def create_card_payment(settings: StripeSettings, *, amount_fen: int, order_numb
     ``gateway_code`` "card_declined"; a card that needs 3-D Secure comes back ``requires_action``.
     """
     _require_positive_fen(amount_fen)
-    params = {"amount": amount_fen, "currency": CURRENCY, "payment_method": payment_method,
-              # Only cards: without it Stripe would also offer redirect methods and want a return_url.
-              "payment_method_types": ["card"],
-              "metadata": {ORDER_NUMBER_KEY: order_number}, "confirm": confirm}
+    params: PaymentIntentCreateParams = {
+        "amount": amount_fen, "currency": CURRENCY, "payment_method": payment_method,
+        # Only cards: without it Stripe would also offer redirect methods and want a return_url.
+        # The SDK's types follow its newest API version, which names this parameter
+        # allowed_payment_method_types; localstripe knows only payment_method_types.
+        "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
+        "metadata": {ORDER_NUMBER_KEY: order_number}, "confirm": confirm}
     with _client(settings) as client:
         intent = client.v1.payment_intents.create(params=params,
                                                   options={"idempotency_key": idempotency_key})
