@@ -25,9 +25,9 @@ blueprint = Blueprint("catalog_api", __name__, description="The procurement cate
 def list_categories(query):
     """Children of ``parent`` (level-1 codes without it), or a text search with ``q``."""
     if query["q"]:
-        return services.search_categories(db.session, text=query["q"],
+        return services.search_categories(db.session(), text=query["q"],
                                           enabled_only=query["enabled"])
-    rows = services.list_children(db.session, parent_code=query["parent"])
+    rows = services.list_children(db.session(), parent_code=query["parent"])
     return [c for c in rows if c.enabled or not query["enabled"] or not c.is_leaf]
 
 
@@ -36,7 +36,7 @@ def list_categories(query):
 @blueprint.response(200, CategorySchema)
 def get_category(code: str):
     """One category by its code."""
-    return services.get_category(db.session, code)
+    return services.get_category(db.session(), code)
 
 
 @blueprint.route("/categories/enabled", methods=["PUT"])
@@ -45,7 +45,7 @@ def get_category(code: str):
 @blueprint.response(200, CategoryEnableResultSchema)
 def set_enabled(data):
     """Operators: enable or disable leaf categories for sale in the mall."""
-    changed = services.set_categories_enabled(db.session, current_actor(), codes=data["codes"],
+    changed = services.set_categories_enabled(db.session(), current_actor(), codes=data["codes"],
                                               enabled=data["enabled"])
     return {"changed": changed}
 
@@ -58,6 +58,6 @@ def set_centrally_procured(data):
     """Operators: mark leaf categories as centrally procured items (集中采购目录品目), or clear
     the mark. Orders with such an item are always signed as contracts; small orders without
     one may be settled by a settlement order (结算单)."""
-    changed = services.set_centrally_procured(db.session, current_actor(), codes=data["codes"],
+    changed = services.set_centrally_procured(db.session(), current_actor(), codes=data["codes"],
                                               centrally_procured=data["centrally_procured"])
     return {"changed": changed}

@@ -112,4 +112,4 @@ def search(query):
 @blueprint.response(200, ProductDetailSchema)
 def get_product(product_id: int):
     """A product with every supplier's visible offer sorted by price."""
-    return product_with_offers(db.session, product_id)
+    return product_with_offers(db.session(), product_id)

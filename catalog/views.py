@@ -4,6 +4,8 @@ a higher layer), which also puts ``cart_count`` and ``supplier_ratings`` into ev
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from marshmallow import ValidationError as SchemaValidationError
 
@@ -53,9 +55,9 @@ def search():
     query = search_query(data)
     result = _search_backend().search(query)
     counts = {f.value: f.count for f in result.facets.get("category", [])}
-    tree = products.category_facet_tree(db.session, counts, data["category"])
+    tree = products.category_facet_tree(db.session(), counts, data["category"])
     supplier_labels = products.supplier_names(
-        db.session, [int(f.value) for f in result.facets.get("supplier", [])])
+        db.session(), [int(f.value) for f in result.facets.get("supplier", [])])
     pages = max(1, -(-result.total // query.page_size))
     return render_template("catalog/search.html", raw=raw, data=data, errors=errors,
                            result=result, tree=tree, supplier_labels=supplier_labels,
@@ -66,8 +68,8 @@ def search():
 
 def search_url(**changes) -> str:
     """This search's URL with some parameters changed (None removes one); page resets to 1."""
-    args = {key: [v for v in values if v != ""]
-            for key, values in request.args.to_dict(flat=False).items()}
+    args: dict[str, Any] = {key: [v for v in values if v != ""]
+                            for key, values in request.args.to_dict(flat=False).items()}
     if args.get("group"):
         args["group"] = args["group"][-1:]
     args.pop("page", None)
@@ -96,4 +98,4 @@ def suggest():
 def product(product_id: int):
     """A product with every supplier's visible offer side by side, cheapest first."""
     return render_template("catalog/product.html",
-                           product=products.product_with_offers(db.session, product_id))
+                           product=products.product_with_offers(db.session(), product_id))

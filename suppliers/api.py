@@ -64,7 +64,7 @@ def _supplier_id() -> int:
 @blueprint.response(200, OfferPageSchema)
 def list_offers(query):
     """Your offers, filtered by status, SKU prefix, category and update time, in pages."""
-    return offers_read.list_offers(db.session, current_actor(), supplier_id=_supplier_id(),
+    return offers_read.list_offers(db.session(), current_actor(), supplier_id=_supplier_id(),
                                    **query)
 
 
@@ -73,7 +73,7 @@ def list_offers(query):
 @blueprint.response(200, OfferDetailSchema)
 def get_offer(sku: str):
     """One of your offers with its product, status, review reasons, prices and decisions."""
-    return offers_read.get_offer_detail(db.session, current_actor(), supplier_id=_supplier_id(),
+    return offers_read.get_offer_detail(db.session(), current_actor(), supplier_id=_supplier_id(),
                                         sku=sku)
 
 
@@ -87,9 +87,10 @@ def put_offer(data, sku: str):
     sku = load_form(SkuSchema(), {"sku": sku})["sku"]
     item = OfferInput(supplier_sku=sku, **{**data, "delivery_regions":
                                            tuple(data["delivery_regions"])})
-    result = save_offers(db.session, current_actor(), supplier_id=_supplier_id(),
+    result = save_offers(db.session(), current_actor(), supplier_id=_supplier_id(),
                          items=[item]).results[0]
     if result.outcome == REFUSED:
+        assert result.error is not None  # a refusal always names its reason
         field, message = (REFUSALS.get(result.error) or figure_refusal(result.error)
                           or text_refusal(result.error) or ("sku", result.error))
         raise ValidationFailed(message, code=result.error, errors={field: [message]})
@@ -103,7 +104,7 @@ def put_offer(data, sku: str):
 @blueprint.response(200, BatchResultSchema)
 def save_offer_batch(data):
     """Create or update up to 1,000 offers; each item gets its own result, refused or not."""
-    return save_offers(db.session, current_actor(), supplier_id=_supplier_id(),
+    return save_offers(db.session(), current_actor(), supplier_id=_supplier_id(),
                        items=data["items"])
 
 
@@ -114,7 +115,7 @@ def save_offer_batch(data):
 @blueprint.response(200, BatchResultSchema)
 def update_offer_prices(data):
     """Change price and/or stock of up to 10,000 offers; unknown SKUs are refused per item."""
-    return update_prices(db.session, current_actor(), supplier_id=_supplier_id(),
+    return update_prices(db.session(), current_actor(), supplier_id=_supplier_id(),
                          updates=data["items"])
 
 
@@ -126,8 +127,8 @@ def update_offer_prices(data):
 def delist(data):
     """Take offers off the mall; if any SKU is not yours, nothing is delisted (404)."""
     actor, supplier_id = current_actor(), _supplier_id()
-    offers_read.check_own_skus(db.session, actor, supplier_id=supplier_id, skus=data["skus"])
-    return {"delisted": delist_offers(db.session, actor, supplier_id=supplier_id,
+    offers_read.check_own_skus(db.session(), actor, supplier_id=supplier_id, skus=data["skus"])
+    return {"delisted": delist_offers(db.session(), actor, supplier_id=supplier_id,
                                       skus=data["skus"])}
 
 
@@ -137,5 +138,5 @@ def delist(data):
 @blueprint.response(200, DecisionPageSchema)
 def list_reviews(query):
     """Review results of your offers (automatic checks, operator decisions), newest first."""
-    return offers_read.list_decisions(db.session, current_actor(), supplier_id=_supplier_id(),
+    return offers_read.list_decisions(db.session(), current_actor(), supplier_id=_supplier_id(),
                                       **query)

@@ -1,8 +1,10 @@
 """Supplier portal pages: dashboard, application, offers table with inline edit, decisions."""
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import UnaryExpression, func, or_, select
 
 from catalog.models import Offer, OfferStatus, Product
 from mall.core.auth import SUPPLIER_STAFF, Role
@@ -19,8 +21,9 @@ from suppliers.models import AdmissionApplication, SupplierProfile
 
 blueprint = Blueprint("suppliers", __name__, url_prefix="/supplier")
 PAGE_SIZE = 50
-SORTS = {"updated": Offer.updated_at.desc(), "price": Offer.price_fen.asc(),
-         "-price": Offer.price_fen.desc(), "stock": Offer.stock.asc(), "sku": Offer.supplier_sku}
+SORTS: dict[str, UnaryExpression[Any]] = {
+    "updated": Offer.updated_at.desc(), "price": Offer.price_fen.asc(),
+    "-price": Offer.price_fen.desc(), "stock": Offer.stock.asc(), "sku": Offer.supplier_sku.asc()}
 
 
 @blueprint.route("/")
@@ -34,10 +37,10 @@ def dashboard():
         .order_by(AdmissionApplication.id.desc()))
     return render_template(
         "suppliers/dashboard.html",
-        counts=admission.offer_counts(db.session, actor, supplier_id=actor.organisation_id),
-        admissions=admission.list_admissions(db.session, actor,
+        counts=admission.offer_counts(db.session(), actor, supplier_id=actor.organisation_id),
+        admissions=admission.list_admissions(db.session(), actor,
                                              supplier_id=actor.organisation_id),
-        decisions=moderation.offer_decisions(db.session, actor,
+        decisions=moderation.offer_decisions(db.session(), actor,
                                              supplier_id=actor.organisation_id, limit=10),
         application=application)
 
@@ -56,7 +59,7 @@ def apply():
             data = load_form(ProfileForm(), form_dict(
                 request.form, ("delivery_regions", "category_codes")))
             admission.apply_for_admission(
-                db.session, actor, profile=profile_input(data),
+                db.session(), actor, profile=profile_input(data),
                 category_codes=data["category_codes"], note=data["note"])
         except ValidationFailed as exc:
             errors = exc.errors
@@ -64,7 +67,7 @@ def apply():
             flash(_("Your application was sent to the trading centre."), "success")
             return redirect(url_for("suppliers.dashboard"))
     return render_template("suppliers/apply.html", form=form, errors=errors,
-                           categories=admission.enabled_leaves(db.session), registering=False), \
+                           categories=admission.enabled_leaves(db.session()), registering=False), \
         (422 if errors else 200)
 
 
@@ -99,7 +102,7 @@ def offers():
     if text:
         query = query.where(or_(Offer.supplier_sku == text, Product.title.contains(text),
                                 Product.model.contains(text)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(SORTS.get(sort, SORTS["updated"]), Offer.id)
                               .limit(PAGE_SIZE).offset((page_number - 1) * PAGE_SIZE)).all()
     return render_template("suppliers/offers.html", rows=rows, total=total, status=status,
@@ -116,7 +119,7 @@ def quick_edit(sku: str):
     try:
         data = load_form(QuickEditForm(), form_dict(request.form))
         price = read_yuan(data["price"], PRICE, "price")
-        result = update_prices(db.session, actor, supplier_id=actor.organisation_id,
+        result = update_prices(db.session(), actor, supplier_id=actor.organisation_id,
                                updates=[PriceStockUpdate(sku, price_fen=price,
                                                          stock=data["stock"])],
                                max_ratio_pct=current_app.config["PRICE_RATIO_LIMIT_PCT"]
@@ -141,6 +144,6 @@ def quick_edit(sku: str):
 def decisions():
     """Every review decision on the supplier's offers."""
     actor = current_actor()
-    rows = moderation.offer_decisions(db.session, actor, supplier_id=actor.organisation_id,
+    rows = moderation.offer_decisions(db.session(), actor, supplier_id=actor.organisation_id,
                                       limit=500)
     return render_template("suppliers/decisions.html", rows=rows)

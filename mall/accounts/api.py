@@ -26,7 +26,7 @@ blueprint = Blueprint("accounts_api", __name__, description="Accounts, roles and
 def me():
     """The authenticated user (or token owner) and their organisation."""
     actor = current_actor()
-    user = db.session.get(User, actor.user_id)
+    user = db.session.get_one(User, actor.user_id)
     return {"user": user, "organisation": user.organisation,
             "scopes": sorted(actor.scopes) if actor.scopes is not None else None}
 
@@ -37,7 +37,7 @@ def me():
 def get_organisation(organisation_id: int):
     """One organisation: your own, or any for operators and supervisors."""
     actor = current_actor()
-    return services.get_organisation(db.session, actor, organisation_id)
+    return services.get_organisation(db.session(), actor, organisation_id)
 
 
 @blueprint.route("/organisations/<int:organisation_id>/users")
@@ -46,7 +46,7 @@ def get_organisation(organisation_id: int):
 def list_users(organisation_id: int):
     """The users of an organisation you may see."""
     actor = current_actor()
-    return services.list_users(db.session, actor, organisation_id)
+    return services.list_users(db.session(), actor, organisation_id)
 
 
 @blueprint.route("/users/<int:user_id>/roles", methods=["PUT"])
@@ -55,7 +55,7 @@ def list_users(organisation_id: int):
 @blueprint.response(200, UserSchema)
 def set_roles(data, user_id: int):
     """Replace a user's roles (operators; supplier admins for their own staff)."""
-    return services.set_user_roles(db.session, current_actor(), user_id=user_id,
+    return services.set_user_roles(db.session(), current_actor(), user_id=user_id,
                                    roles=data["roles"])
 
 
@@ -64,7 +64,7 @@ def set_roles(data, user_id: int):
 @blueprint.response(200, TokenSchema(many=True))
 def list_tokens():
     """Your organisation's API tokens (never their secrets)."""
-    return services.list_tokens(db.session, current_actor())
+    return services.list_tokens(db.session(), current_actor())
 
 
 @blueprint.route("/tokens", methods=["POST"])
@@ -73,7 +73,7 @@ def list_tokens():
 @blueprint.response(201, TokenCreatedSchema)
 def issue_token(data):
     """Issue a scoped token; the secret is in this response only."""
-    token, plaintext = services.issue_token(db.session, current_actor(), name=data["name"],
+    token, plaintext = services.issue_token(db.session(), current_actor(), name=data["name"],
                                             scopes=data["scopes"],
                                             expires_at=data["expires_at"])
     db.session.flush()
@@ -86,4 +86,4 @@ def issue_token(data):
 @blueprint.response(200, TokenSchema)
 def revoke_token(token_id: int):
     """Revoke a token; it stops working at once."""
-    return services.revoke_token(db.session, current_actor(), token_id=token_id)
+    return services.revoke_token(db.session(), current_actor(), token_id=token_id)
