@@ -153,7 +153,7 @@ def category_facet_tree(session: Session, counts: dict[str, int],
     if current and current in by_code:
         node = by_code[current]
         path = [CategoryFacet(step.code, step.name, counts.get(step.code, 0))
-                for step in category_path(session, session.get(Category, node.id))]
+                for step in category_path(session, session.get_one(Category, node.id))]
         parent_id = node.id
         children = [r for r in rows if r.parent_id == parent_id]
     else:

@@ -82,11 +82,13 @@ def _yuan(value: str) -> int:
     return fen
 
 
-class YuanField(fields.Str):
+class YuanField(fields.Field[int]):
     """A yuan amount typed by a person, loaded as integer fen."""
 
+    _text = fields.Str()  # reads the typed text, with a string field's checks and messages
+
     def _deserialize(self, value: Any, attr, data, **kwargs) -> int:
-        return _yuan(super()._deserialize(value, attr, data, **kwargs))
+        return _yuan(self._text._deserialize(value, attr, data, **kwargs))
 
 
 class SearchPageSchema(_SearchFields):

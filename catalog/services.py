@@ -138,12 +138,12 @@ def list_children(session: Session, *, parent_code: str | None,
 
 
 def enabled_counts_by_parent(session: Session, *,
-                             version: str = CATALOGUE_VERSION) -> dict[int, int]:
-    """How many enabled leaves sit directly under each parent id."""
-    return dict(session.execute(
+                             version: str = CATALOGUE_VERSION) -> dict[int | None, int]:
+    """How many enabled leaves sit directly under each parent id (None: the top level)."""
+    return {parent_id: count for parent_id, count in session.execute(
         select(Category.parent_id, func.count()).where(Category.version == version,
                                                        Category.enabled.is_(True))
-        .group_by(Category.parent_id)).all())
+        .group_by(Category.parent_id))}
 
 
 def search_categories(session: Session, *, text: str, enabled_only: bool = False,

@@ -58,7 +58,7 @@ def _visible_offers() -> Select:
 
 def count_documents(session: Session) -> int:
     """How many offers a full reindex will write (for a progress bar)."""
-    return session.scalar(select(func.count()).select_from(_visible_offers().subquery()))
+    return session.scalars(select(func.count()).select_from(_visible_offers().subquery())).one()
 
 
 def _epoch(moment: datetime | None) -> int:

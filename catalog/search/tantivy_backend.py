@@ -177,6 +177,7 @@ class TantivyBackend:
             if self._index is None or stamp != self._current_stamp:
                 if stamp is None:
                     self.ensure_index()
+                    assert self._index is not None  # ensure_index opened one
                     return self._index
                 generation = self._current_file.read_text(encoding="utf-8").strip()
                 if generation != self._generation or self._index is None:
@@ -437,17 +438,19 @@ class TantivyBackend:
         stem = last.alternatives[0][-1]
         typed = normalise(prefix.rstrip())
         head = typed[:typed.rfind(stem)] if stem in typed else typed
-        terms = [t for t, _count in searcher.terms_with_prefix(
+        words = [t for t, _count in searcher.terms_with_prefix(
             "title", stem, filter_query=plan.text_query(), limit=limit * 4)]
         # Model numbers are also indexed without separators; offer them as written.
-        joined = {re.sub(r"[\-/_+×*#]", "", t) for t in terms if re.search(r"[\-/_+×*#]", t)}
-        return [head + t for t in terms if t != stem and len(t) > 1 and not t.isdigit()
+        joined = {re.sub(r"[\-/_+×*#]", "", t) for t in words if re.search(r"[\-/_+×*#]", t)}
+        return [head + t for t in words if t != stem and len(t) > 1 and not t.isdigit()
                 and t not in joined][:limit]
 
 
 def _hit(document: tantivy.Document, score: float) -> Hit:
+    payload = document.get_first("payload")
+    assert payload is not None  # every offer document stores its payload (documents.py)
     (offer_id, product_id, title, category_code, brand, supplier_id, supplier_name,
-     price_fen, stock) = json.loads(document.get_first("payload"))
+     price_fen, stock) = json.loads(payload)
     return Hit(offer_id=offer_id, product_id=product_id, title=title,
                category_code=category_code, brand=brand, supplier_id=supplier_id,
                supplier_name=supplier_name, price_fen=price_fen, stock=stock, score=score)

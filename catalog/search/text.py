@@ -74,7 +74,9 @@ _LATIN_UNITS = {"匹": "p", "克": "g", "千克": "kg", "公斤": "kg", "毫米"
 
 
 def _spec_parts(spec: str) -> list[str]:
-    number = re.match(_NUMBER, spec).group()
+    match = re.match(_NUMBER, spec)
+    assert match is not None  # a spec token starts with its number (_TOKEN)
+    number = match.group()
     latin = _LATIN_UNITS.get(spec[len(number):])
     return [spec, number, number + latin] if latin else [spec, number]
 

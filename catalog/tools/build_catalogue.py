@@ -102,7 +102,7 @@ class Line:
 def description_boundary(header: str, body: list[str]) -> int:
     """Column from which a text segment on this page counts as description."""
     desc_header_col = header.index("说")
-    starts = Counter()
+    starts: Counter[int] = Counter()
     for text in body:
         if not text.strip() or CODE_RE.match(text) or PAGE_NUMBER_RE.match(text):
             continue
@@ -237,7 +237,7 @@ def build_rows(entries: list[tuple[str, str]]) -> tuple[list[dict], list[str]]:
         parent = natural_parent(code)
         if parent is not None and parent not in known:
             # Fall back to the nearest ancestor that exists.
-            ancestor = parent
+            ancestor: str | None = parent
             while ancestor is not None and ancestor not in known:
                 ancestor = natural_parent(ancestor)
             notes.append(f"{code}: parent {parent} missing, using {ancestor}")

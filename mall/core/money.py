@@ -124,11 +124,11 @@ def parse_yuan(text: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {text!r}") from exc
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {text!r}")
     # Digits and exponent rather than Decimal arithmetic, whose context would round "1e-99999"
     # to zero and raise Overflow on "1e99999".
     negative, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):  # "n", "N" or "F": NaN or infinity
+        raise ValueError(f"not an amount: {text!r}")
     exponent += 2  # yuan -> fen
     if not any(digits):
         return 0

@@ -167,8 +167,9 @@ def _compile_line(spec: CategorySpec, line: str) -> _Line:
 
 def _option_level(options: list[_Option], index: int) -> float:
     """Where an option sits between the cheapest (0) and dearest (1) choice of its axis."""
-    if options[index].level is not None:
-        return options[index].level
+    level = options[index].level
+    if level is not None:
+        return level
     return index / (len(options) - 1) if len(options) > 1 else 0.5
 
 
