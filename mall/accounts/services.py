@@ -172,7 +172,7 @@ def authenticate(session: Session, *, login: str, password: str, ip_address: str
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
-        data = {"failures": user.failed_logins}
+        data: dict[str, int | str] = {"failures": user.failed_logins}
         if user.failed_logins >= max_failures:
             user.locked_until = moment + timedelta(minutes=lock_minutes)
             user.failed_logins = 0

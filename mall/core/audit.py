@@ -147,9 +147,14 @@ class ChainReport:
 class ChainPoint(Protocol):
     """A known link of the chain (a published anchor): entry ``seq`` had hash ``hash``."""
 
-    seq: int
-    hash: str
-    label: str
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 def _broken(checked: int, unsealed: int, at: int, msgid: str, **params: Any) -> ChainReport:
@@ -167,9 +172,9 @@ def verify_chain(session: Session, *, anchors: Sequence[ChainPoint] = (),
     """
     head = session.get(AuditChainHead, 1)
     unsealed = session.query(AuditEvent).filter(AuditEvent.seq.is_(None)).count()
-    by_seq = {}
-    for anchor in sorted(anchors, key=lambda a: a.seq):
-        by_seq.setdefault(anchor.seq, anchor)
+    by_seq: dict[int, ChainPoint] = {}
+    for point in sorted(anchors, key=lambda a: a.seq):
+        by_seq.setdefault(point.seq, point)
     matched_seq = 0
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
     if since is not None and since.seq > 0:

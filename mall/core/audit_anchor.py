@@ -185,16 +185,15 @@ def publish_anchor(session: Session, keys: AnchorKeys, *,
     head = session.get(AuditChainHead, 1)
     seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     key = keys.private_key()
+    anchored_at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {"format": FORMAT, "day": day.isoformat(), "seq": seq, "hash": head_hash,
-            "anchored_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "key_sha256": fingerprint(key.public_key())}
+            "anchored_at": anchored_at, "key_sha256": fingerprint(key.public_key())}
     payload = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
     keys.directory.mkdir(parents=True, exist_ok=True)
     # The signature lands first, so a reader never finds an anchor without it.
     _write_new(target.with_name(target.name + ".sig"), key.sign(payload))
     _write_new(target, payload)
-    return Anchor(day=day, seq=seq, hash=head_hash, anchored_at=body["anchored_at"],
-                  file=target.name)
+    return Anchor(day=day, seq=seq, hash=head_hash, anchored_at=anchored_at, file=target.name)
 
 
 def _write_new(path: Path, content: bytes) -> None:
