@@ -44,17 +44,18 @@ def access(scope: Scope | None, *roles: Role) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            if not rule.public:
+            if rule.scope is not None:  # not public
                 actor = current_actor()
                 if rule.roles:
                     actor.require_role(*rule.roles)
                 actor.require_scope(rule.scope)
             return view(*args, **kwargs)
 
-        wrapper._access = rule  # type: ignore[attr-defined]
+        # Attributes of the view function, where tests and flask-smorest read them.
+        wrapper.__dict__["_access"] = rule
         apidoc = deepcopy(getattr(view, "_apidoc", {}))
         manual = apidoc.setdefault("manual_doc", {})
-        if rule.public:
+        if rule.scope is None:  # public
             manual["security"] = []
         else:
             manual["security"] = [{BEARER_SCHEME: []}]
@@ -66,7 +67,7 @@ def access(scope: Scope | None, *roles: Role) -> Callable:
                 description += f" and one of the roles {names}"
             manual.setdefault("responses", {})["403"] = {
                 "description": description + " (scope_required, role_required)."}
-        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
+        wrapper.__dict__["_apidoc"] = apidoc
         return wrapper
 
     return decorator

@@ -42,7 +42,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 100
 _PENDING_STATUS = 0  # a claimed key whose answer is not written yet (never committed)
 
-OPENAPI_DOC = {
+OPENAPI_DOC: dict[str, Any] = {
     "parameters": [{
         "in": "header", "name": HEADER, "required": False,
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
@@ -67,10 +67,10 @@ def idempotent(view: Callable) -> Callable:
             return view(*args, **kwargs)
         organisation_id = current_actor().organisation_id
         fingerprint = this_request_fingerprint()
-        lookup = {"organisation_id": organisation_id, "key": key, "fingerprint": fingerprint}
         record_id = _claim(organisation_id, key, fingerprint)
         if record_id is None:  # taken: replay its answer (waited for, on PostgreSQL)
-            stored = find_response(db.session, **lookup)
+            stored = find_response(db.session(), organisation_id=organisation_id, key=key,
+                                   fingerprint=fingerprint)
             if stored is not None and stored[0] != _PENDING_STATUS:
                 return _replay(*stored)
             raise Conflict("A request with this Idempotency-Key is still being processed; "
@@ -87,10 +87,11 @@ def idempotent(view: Callable) -> Callable:
                 response_body=json.dumps(body, ensure_ascii=False, default=str)))
         return response
 
-    wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # flask-smorest's doc
-    manual = wrapper._apidoc.setdefault("manual_doc", {})
+    apidoc = deepcopy(getattr(view, "_apidoc", {}))  # flask-smorest's doc of the view
+    manual = apidoc.setdefault("manual_doc", {})
     manual.setdefault("parameters", []).extend(OPENAPI_DOC["parameters"])
     manual.setdefault("responses", {}).update(OPENAPI_DOC["responses"])
+    wrapper.__dict__["_apidoc"] = apidoc
     return wrapper
 
 
