@@ -76,7 +76,7 @@ def create_agreement(session: Session, actor: Actor, *, number: str, title: str,
             CategoryAdmission.supplier_id.in_(members))))
         if missing := [m for m in members if m not in admitted]:
             errors["supplier_ids"] = [f"Not admitted to sell this category: {missing}"]
-    if errors:
+    if errors or category is None:  # no category is an error already
         raise ValidationFailed(errors=errors)
     if session.scalar(select(FrameworkAgreement.id)
                       .where(FrameworkAgreement.number == number.strip())):

@@ -221,7 +221,7 @@ def _xlsx_rows(rows, header: list[str]) -> Iterator[tuple[int, dict]]:
         texts = [_text(v) for v in values]
         if not any(t.strip() for t in texts):
             continue
-        row = dict(zip(header, texts, strict=False))
+        row: dict[str, str | list[str]] = dict(zip(header, texts, strict=False))
         if len(texts) > width:
             extra = [t for t in texts[width:] if t.strip()]
             if extra:

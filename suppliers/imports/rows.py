@@ -257,7 +257,8 @@ class RowValidator:
                 if len(value) > MAX_LENGTH["attribute"]:
                     errors.append((f"attr:{name}", "too_long"))
                 attributes[name] = value
-        if errors:
+        # A number left None has its error already (required, or not read).
+        if errors or price is None or stock is None or lead_time is None or warranty is None:
             return errors
         return OfferInput(
             supplier_sku=sku, category_code=code, brand=brand, model=model, title=title,
