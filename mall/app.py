@@ -170,19 +170,9 @@ def _register_request_hooks(app: Flask) -> None:
 
         refuse_nul_characters(request)
 
-    @app.after_request
-    def finish_unit_of_work(response):
-        """One request, one transaction: commit on success, roll back on any error."""
-        if response.status_code < 400 or g.get("keep_changes"):
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
+    from mall.web import unit_of_work
 
-    @app.teardown_request
-    def rollback_on_crash(exc):
-        if exc is not None:
-            db.session.rollback()
+    unit_of_work.register(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
@@ -102,6 +103,32 @@ def _now() -> datetime:
     return now()
 
 
+# Whether SQLite transactions begun in this context only read. False everywhere but in
+# reading requests: jobs, imports, commands and writing requests begin IMMEDIATE.
+_reading: ContextVar[bool] = ContextVar("mall_sqlite_reading", default=False)
+# Connection.info key: total_changes when the connection's deferred transaction began; None
+# once it holds the write lock (or began with it).
+_DEFERRED_SINCE = "mall_deferred_since"
+# Statements that write, or set a savepoint a write will follow.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER")
+
+
+def begin_reading(reading: bool = True) -> Token:
+    """Make the SQLite transactions this context begins from here on deferred (``BEGIN``) when
+    ``reading``, else ``BEGIN IMMEDIATE``; returns the token for ``end_reading``.
+
+    A deferred transaction reads a snapshot and never waits for the write lock, so a page
+    answers while an import holds it. Should it write after all, it first takes the lock
+    (``configure_sqlite``).
+    """
+    return _reading.set(reading)
+
+
+def end_reading(token: Token) -> None:
+    """Back to what ``begin_reading`` found (BEGIN IMMEDIATE outside a reading request)."""
+    _reading.reset(token)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and BEGIN IMMEDIATE so concurrent writers queue instead of failing.
 
@@ -109,6 +136,15 @@ def configure_sqlite(engine: Engine) -> None:
     which lets two writers both read and then fail with "database is locked" when one
     upgrades. We turn it off and emit BEGIN IMMEDIATE ourselves (the SQLAlchemy
     "Serializable isolation / Savepoints / Transactional DDL" recipe for pysqlite).
+
+    Reading requests begin deferred instead (``begin_reading``). SQLite cannot upgrade a
+    reader whose snapshot another writer has moved past: the write fails at once with
+    SQLITE_BUSY instead of waiting. So the first write of a deferred transaction (a GET
+    that marks the inbox read, a bearer token's last-use time) first ends the transaction,
+    which has only read, and begins an IMMEDIATE one on the same connection, waiting for the
+    lock like any writer; the session's pending changes are untouched. What it read before
+    may have changed meanwhile, as between two statements under PostgreSQL's READ COMMITTED,
+    which is why counters move by conditional UPDATEs and transitions lock their row.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -125,4 +161,26 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if _reading.get():
+            connection.exec_driver_sql("BEGIN")
+            connection.info[_DEFERRED_SINCE] = connection.connection.dbapi_connection.total_changes
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info[_DEFERRED_SINCE] = None
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_writing(connection, _cursor, statement, _parameters, context, _many):
+        since = connection.info.get(_DEFERRED_SINCE)
+        if since is None or not _writes(statement, context):
+            return
+        connection.info[_DEFERRED_SINCE] = None
+        raw = connection.connection.dbapi_connection
+        if raw.total_changes == since:  # only read so far (a write would hold the lock already)
+            raw.execute("COMMIT")
+            raw.execute("BEGIN IMMEDIATE")
+
+
+def _writes(statement: str, context) -> bool:
+    if statement.lstrip()[:9].upper().startswith(_WRITES):
+        return True
+    return context is not None and bool(context.isinsert or context.isupdate or context.isdelete)
