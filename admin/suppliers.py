@@ -13,6 +13,7 @@ from mall.core.money import parse_yuan
 from mall.extensions import db
 from mall.web import current_actor, form_dict, load_form, page
 from mall.web.security import safe_next
+from mall.web.unit_of_work import discard_changes
 from suppliers import admission, frameworks, moderation
 from suppliers.forms import AgreementForm, CapForm, DecisionForm, OfferActionForm, SanctionForm
 from suppliers.models import AdmissionApplication, ApplicationStatus, SupplierProfile
@@ -55,7 +56,7 @@ def decide(application_id: int):
             decision=data["decision"], category_codes=data["category_codes"],
             reason=data["reason"])
     except MallError as exc:
-        db.session.rollback()
+        discard_changes()
         _flash_error(exc)
     else:
         flash(_("Application %(id)d: %(status)s.", id=application.id,
@@ -88,7 +89,7 @@ def decide_offers():
                                          offer_ids=data["offer_ids"], action=data["action"],
                                          reason=data["reason"])
     except MallError as exc:
-        db.session.rollback()
+        discard_changes()
         _flash_error(exc)
     else:
         flash(_("%(count)d offers: %(action)s.", count=count, action=_(data["action"])),
@@ -146,7 +147,7 @@ def sanction(admission_id: int):
                                         reason=data["reason"], until=data["until"],
                                         end=data["action"] == "end")
     except MallError as exc:
-        db.session.rollback()
+        discard_changes()
         _flash_error(exc)
     else:
         flash(_("Admission updated."), "success")
@@ -165,10 +166,10 @@ def agreements():
             data = load_form(AgreementForm(), form_dict(request.form, ("supplier_ids",)))
             frameworks.create_agreement(db.session, actor, **data)
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             errors = exc.errors
         except MallError as exc:
-            db.session.rollback()
+            discard_changes()
             errors = {"number": [exc.detail]}
         else:
             flash(_("Agreement %(number)s recorded.", number=data["number"]), "success")
@@ -194,7 +195,7 @@ def set_cap(agreement_id: int):
         frameworks.set_price_cap(db.session, current_actor(), agreement_id=agreement_id,
                                  product_id=data["product_id"], cap_fen=cap)
     except MallError as exc:
-        db.session.rollback()
+        discard_changes()
         _flash_error(exc)
     else:
         flash(_("Ceiling price saved."), "success")

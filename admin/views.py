@@ -14,6 +14,7 @@ from mall.core.inputs import MAX_ID, whole_number
 from mall.extensions import db
 from mall.web import current_actor, page
 from mall.web.security import safe_next
+from mall.web.unit_of_work import discard_changes
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -61,7 +62,7 @@ def set_categories():
             changed = catalog_services.set_categories_enabled(
                 db.session, current_actor(), codes=codes, enabled=action == "enable")
     except ValidationFailed as exc:
-        db.session.rollback()
+        discard_changes()
         flash("; ".join(exc.errors.get("codes", [])) or _("Choose at least one category."),
               "error")
         return redirect(back)
@@ -106,7 +107,7 @@ def synonyms():
                 flash(_("Synonym group added; searches use it within seconds."), "success")
             return redirect(url_for("admin.synonyms"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             errors = exc.errors
     groups = db.session.scalars(select(SynonymGroup).order_by(SynonymGroup.id)).all()
     return render_template("admin/synonyms.html", groups=groups, errors=errors,
@@ -177,7 +178,7 @@ def purchase_settings():
                 flash(_("Purchase limits saved."), "success")
                 return redirect(url_for("admin.purchase_settings"))
             except ValidationFailed as exc:
-                db.session.rollback()
+                discard_changes()
                 names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max",
                          "split_window_days": "split_window"}
                 errors = {names.get(k, k): [_(m) for m in v] for k, v in exc.errors.items()}

@@ -9,6 +9,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from mall.core.unit_of_work import unit_of_work
+
 
 def _create_app(*_args) -> Flask:
     from mall import create_app
@@ -45,9 +47,9 @@ def search_reindex() -> None:
 
     backend = current_app.extensions["search"]()
     total = count_documents(db.session)
-    with click.progressbar(length=total, label="indexing offers") as bar:
-        written = reindex(db.session, backend, progress=bar.update)
-    db.session.commit()
+    with click.progressbar(length=total, label="indexing offers") as bar, \
+            unit_of_work(db.session) as session:
+        written = reindex(session, backend, progress=bar.update)
     click.echo(f"search index rebuilt: {written:,} offers")
 
 
@@ -64,9 +66,9 @@ def catalogue_load() -> None:
     from catalog.synonyms import ensure_default_synonyms
     from mall.extensions import db
 
-    report = load_catalogue(db.session)
-    ensure_default_synonyms(db.session)
-    db.session.commit()
+    with unit_of_work(db.session) as session:
+        report = load_catalogue(session)
+        ensure_default_synonyms(session)
     click.echo(f"catalogue 2022: {report.total} codes ({report.added} added, "
                f"{report.renamed} renamed)")
 
@@ -84,10 +86,12 @@ def audit_seal() -> None:
     from mall.extensions import db
 
     total = 0
-    while sealed := seal_pending(db.session):
-        db.session.commit()
+    while True:
+        with unit_of_work(db.session) as session:
+            sealed = seal_pending(session)
+        if not sealed:
+            break
         total += sealed
-    db.session.commit()
     click.echo(f"sealed {total} events")
 
 
@@ -177,9 +181,9 @@ def up_command(host: str, port: int, offers: int) -> None:
     from catalog.services import load_catalogue
     from catalog.synonyms import ensure_default_synonyms
 
-    load_catalogue(db.session)
-    ensure_default_synonyms(db.session)
-    db.session.commit()
+    with unit_of_work(db.session) as session:
+        load_catalogue(session)
+        ensure_default_synonyms(session)
     password = app.config["DEMO_PASSWORD"]
     if not has_demo_data(db.session):
         click.echo(seed_demo(db.session, offers=offers, seed=2026, password=password,
@@ -188,8 +192,9 @@ def up_command(host: str, port: int, offers: int) -> None:
     if backend.count() == 0:
         from catalog.sync import reindex
 
-        click.echo(f"search index built: {reindex(db.session, backend):,} offers")
-        db.session.commit()
+        with unit_of_work(db.session) as session:
+            written = reindex(session, backend)
+        click.echo(f"search index built: {written:,} offers")
     if "scheduler" not in app.extensions:
         start_scheduler(app)
     _start_localstripe(app, host, port)

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from mall.core.auth import SUPPLIER_STAFF
 from mall.core.clock import now
 from mall.core.errors import ValidationFailed
+from mall.core.unit_of_work import unit_of_work
 from mall.extensions import db
 from mall.i18n_messages import N_
 from mall.web import current_actor, page
@@ -78,13 +79,10 @@ def start_in_background(app: Flask, job_id: int) -> threading.Thread:
     def work() -> None:
         with app.app_context():
             try:
-                service.run_import(db.session, job_id, var_dir=app.config["MALL_VAR_DIR"])
-                db.session.commit()
+                with unit_of_work(db.session, remove=True) as session:
+                    service.run_import(session, job_id, var_dir=app.config["MALL_VAR_DIR"])
             except Exception:
-                db.session.rollback()
                 log.exception("background import %s failed", job_id)
-            finally:
-                db.session.remove()
 
     thread = threading.Thread(target=work, name=f"import-{job_id}", daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ from flask_login import login_user
 from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
 from mall.web import form_dict, load_form
+from mall.web.unit_of_work import discard_changes
 from suppliers import admission
 from suppliers.forms import RegistrationForm, profile_input
 from suppliers.registration import register_supplier
@@ -31,10 +32,10 @@ def register():
                 profile=profile_input(data), category_codes=data["category_codes"],
                 note=data["note"])
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             errors = exc.errors
         except MallError as exc:  # login or credit code taken
-            db.session.rollback()
+            discard_changes()
             field = "credit_code" if exc.code == "credit_code_taken" else "login"
             errors = {field: [exc.detail]}
         else:

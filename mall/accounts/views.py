@@ -4,7 +4,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -21,6 +20,7 @@ from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
 from mall.web import current_actor, load_form, optional_actor, page
 from mall.web.security import safe_next
+from mall.web.unit_of_work import discard_changes, keep_changes
 
 blueprint = Blueprint("accounts", __name__)
 
@@ -45,7 +45,7 @@ def login():
             errors = exc.errors
         except MallError as exc:
             # Failed attempts are audited and counted: keep them even though we answer 401.
-            g.keep_changes = True
+            keep_changes()
             errors = {"_form": [_translate_login_error(exc.code)]}
         else:
             locale = session.get("locale")
@@ -119,7 +119,7 @@ def set_roles(user_id: int):
         user = services.set_user_roles(db.session, actor, user_id=user_id,
                                        roles=request.form.getlist("roles"))
     except ValidationFailed as exc:
-        db.session.rollback()
+        discard_changes()
         flash(_("Roles not changed: %(reason)s",
                 reason="; ".join(_(m) for m in sum(exc.errors.values(), []))), "error")
         from mall.accounts.models import User

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from mall.core.unit_of_work import unit_of_work
+
 log = logging.getLogger(__name__)
 
 
@@ -47,13 +49,10 @@ def run_job(app: Flask, job_id: str) -> None:
     db = app.extensions["sqlalchemy"]
     with app.app_context():
         try:
-            REGISTRY[job_id].run(db.session)
-            db.session.commit()
+            with unit_of_work(db.session, remove=True) as session:
+                REGISTRY[job_id].run(session)
         except Exception:
-            db.session.rollback()
             log.exception("job %s failed", job_id)
-        finally:
-            db.session.remove()
 
 
 def build_scheduler(app: Flask, *, blocking: bool = False):

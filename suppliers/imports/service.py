@@ -1,9 +1,9 @@
 """Bulk import of offers: store the upload, run it as a job in committed batches, report errors.
 
-An import is a job that owns its units of work: each batch of rows is saved through the
-listing service and committed with the job's counters, so a crash half way leaves the
-earlier batches in the mall, the failing batch invisible, and the job FAILED with the
-reason. Upserting by SKU makes a re-uploaded file change nothing.
+An import is a job that owns its units of work (``mall.core.unit_of_work``): each batch of
+rows is saved through the listing service and committed with the job's counters, so a crash
+half way leaves the earlier batches in the mall, the failing batch invisible, and the job
+FAILED with the reason. Upserting by SKU makes a re-uploaded file change nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.spreadsheet import safe_cell
+from mall.core.unit_of_work import unit_of_work
 from mall.i18n_messages import N_
 from suppliers.imports.parsers import file_format, open_rows
 from suppliers.imports.rows import (
@@ -201,9 +202,14 @@ def claim_import(session: Session, job_id: int) -> bool:
 def fail_stalled_imports(session: Session, *, at=None) -> int:
     """Fail running imports without progress for a while: their runner died (restart, kill)."""
     moment = at or now()
+    stalled = (ImportJob.status == ImportStatus.RUNNING,
+               ImportJob.updated_at < moment - STALLED_AFTER)
+    # Look first: the progress poll (a GET) calls this every few seconds while an import
+    # runs, and an UPDATE, even of no row, would make it wait for SQLite's write lock.
+    if session.scalar(select(ImportJob.id).where(*stalled).limit(1)) is None:
+        return 0
     return session.execute(
-        update(ImportJob).where(ImportJob.status == ImportStatus.RUNNING,
-                                ImportJob.updated_at < moment - STALLED_AFTER)
+        update(ImportJob).where(*stalled)
         .values(status=ImportStatus.FAILED, failure="interrupted", finished_at=moment)).rowcount
 
 
@@ -248,20 +254,19 @@ def run_import(session: Session, job_id: int, *, var_dir: str | Path,
                batch_size: int = 5000) -> ImportJob | None:
     """Claim a queued import and run it, committing per batch; None if someone else runs it.
 
-    ``session`` is committed here (the job owns its units of work); in tests it is the
-    per-test session, whose commits only release savepoints.
+    ``session`` is committed here (the job owns its units of work: the claim, each batch,
+    the outcome); in tests it is the per-test session, whose commits only release savepoints.
     """
-    if not claim_import(session, job_id):
-        session.rollback()
+    with unit_of_work(session):
+        claimed = claim_import(session, job_id)
+    if not claimed:
         return None
-    session.commit()
     job = session.get(ImportJob, job_id)
     run = _Run(session, job, Path(var_dir), batch_size)
     try:
         with _fewer_collections(), _Heartbeat(session, job_id):
             run.execute()
-    except Exception as exc:
-        session.rollback()
+    except Exception as exc:  # the failing batch's unit of work has rolled it back
         if isinstance(exc, MallError):
             code, detail = exc.code, exc.detail
         else:
@@ -356,9 +361,9 @@ class _Run:
             self.writer.writerow(ERROR_FILE_HEADER.get(self.locale, ERROR_FILE_HEADER["en"]))
             if source.header is not None:
                 self._check_header(source.header)
-            self._progress(rows_total=min(source.estimated_rows, MAX_ROWS),
-                           error_path=self.error_relative)
-            self.session.commit()
+            with unit_of_work(self.session):
+                self._progress(rows_total=min(source.estimated_rows, MAX_ROWS),
+                               error_path=self.error_relative)
             validator = RowValidator()
             batch = _Batch()
             for number, row in source.rows:
@@ -407,31 +412,31 @@ class _Run:
         """Save one batch through the listing service and commit it with the counters."""
         if not batch.rows:
             return
-        counts = dict.fromkeys((CREATED, UPDATED, UNCHANGED), 0)
-        in_review = 0
-        if batch.items:
-            report = save_offers(self.session, self.actor, supplier_id=self.actor.organisation_id,
-                                 items=batch.items)
-            for number, result in zip(batch.numbers, report.results, strict=True):
-                if result.outcome == REFUSED:
-                    column = REFUSAL_COLUMNS.get(result.error, "")
-                    label = (self.columns.label(column, self.locale) if self.columns
-                             else column_label(column, self.locale) if column else "")
-                    batch.errors.append((number, result.supplier_sku, column, label,
-                                         result.error, {}))
-                else:
-                    counts[result.outcome] += 1
-            in_review = report.in_review
-        self._write_errors(batch)
-        self.rows_done += batch.rows
-        invalid = len({e[0] for e in batch.errors})
-        self._progress(rows_done=ImportJob.rows_done + batch.rows,
-                       rows_created=ImportJob.rows_created + counts[CREATED],
-                       rows_updated=ImportJob.rows_updated + counts[UPDATED],
-                       rows_unchanged=ImportJob.rows_unchanged + counts[UNCHANGED],
-                       rows_invalid=ImportJob.rows_invalid + invalid,
-                       rows_in_review=ImportJob.rows_in_review + in_review)
-        self.session.commit()
+        with unit_of_work(self.session):
+            counts = dict.fromkeys((CREATED, UPDATED, UNCHANGED), 0)
+            in_review = 0
+            if batch.items:
+                report = save_offers(self.session, self.actor, supplier_id=self.actor.organisation_id,
+                                     items=batch.items)
+                for number, result in zip(batch.numbers, report.results, strict=True):
+                    if result.outcome == REFUSED:
+                        column = REFUSAL_COLUMNS.get(result.error, "")
+                        label = (self.columns.label(column, self.locale) if self.columns
+                                 else column_label(column, self.locale) if column else "")
+                        batch.errors.append((number, result.supplier_sku, column, label,
+                                             result.error, {}))
+                    else:
+                        counts[result.outcome] += 1
+                in_review = report.in_review
+            self._write_errors(batch)
+            self.rows_done += batch.rows
+            invalid = len({e[0] for e in batch.errors})
+            self._progress(rows_done=ImportJob.rows_done + batch.rows,
+                           rows_created=ImportJob.rows_created + counts[CREATED],
+                           rows_updated=ImportJob.rows_updated + counts[UPDATED],
+                           rows_unchanged=ImportJob.rows_unchanged + counts[UNCHANGED],
+                           rows_invalid=ImportJob.rows_invalid + invalid,
+                           rows_in_review=ImportJob.rows_in_review + in_review)
 
     def _write_errors(self, batch: _Batch) -> None:
         """Append the batch's errors to the report before its commit (they are facts of the file)."""
@@ -462,5 +467,5 @@ class _Run:
             (self.var_dir / self.error_relative).unlink(missing_ok=True)
         else:
             values["error_path"] = self.error_relative
-        self._progress(**values)
-        self.session.commit()
+        with unit_of_work(self.session):
+            self._progress(**values)
