@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Select, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -50,7 +53,10 @@ def text_enum(kind: type[enum.Enum], *, name: str | None = None, length: int = 2
                 values_callable=lambda members: [m.value for m in members])
 
 
-def claiming(query, session):
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def claiming(query: SelectT, session: Session) -> SelectT:
     """Lock the selected rows and skip those another worker holds (PostgreSQL), so several
     scheduler processes share a sweep; SQLite serialises writers (BEGIN IMMEDIATE) anyway."""
     if session.get_bind().dialect.name == "postgresql":
@@ -58,13 +64,19 @@ def claiming(query, session):
     return query
 
 
-def upsert_insert(session):
+def upsert_insert(session: Session) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
     """The dialect's ``insert`` with ON CONFLICT clauses (PostgreSQL and SQLite have both)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return postgresql.insert
+    return sqlite.insert
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a plain
+    ``Result``; for those statements it is a ``CursorResult``, which counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def insert_ignoring_conflicts(session, model, values: dict, returning=None):
@@ -85,6 +97,11 @@ def insert_ignoring_conflicts(session, model, values: dict, returning=None):
 
 class Base(DeclarativeBase):
     """Base class of every model; constraint names are stable so migrations diff cleanly."""
+
+    # SQLAlchemy types a model's __table__ as any FromClause, since a class may be mapped to
+    # a join or a select; ours are all mapped to tables, so plain UPDATE, DELETE and INSERT
+    # statements on Model.__table__ type-check (the advice of SQLAlchemy's maintainers).
+    __table__: ClassVar[Table]
 
     registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION),
                         type_annotation_map={datetime: UTCDateTime()})
