@@ -15,6 +15,7 @@ from catalog.models import CATALOGUE_VERSION, Category
 from catalog.sync import scope_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role
+from mall.core.db import rowcount
 from mall.core.errors import NotFound, ValidationFailed
 
 CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue_2022.csv"
@@ -116,10 +117,10 @@ def _set_leaf_flag(session: Session, actor: Actor, column, value: bool, codes: I
     rows changed."""
     actor.require_role(Role.OPERATOR)
     codes = _leaf_codes(session, codes, version=version)
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(Category).where(Category.version == version, Category.code.in_(codes),
                                column.is_not(value))
-        .values({column: value})).rowcount
+        .values({column: value})))
     record_event(session, action=action, object_type="category", object_id=",".join(codes)[:64],
                  actor=actor, data={"codes": codes, "changed": changed})
     return codes, changed

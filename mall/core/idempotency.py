@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, delete, selec
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mall.core.clock import now
-from mall.core.db import Base
+from mall.core.db import Base, rowcount
 from mall.core.errors import Conflict
 
 
@@ -68,5 +68,5 @@ RETENTION = timedelta(days=7)  # a retry comes within minutes; a week is generou
 
 def purge_expired(session: Session, *, older_than: timedelta = RETENTION) -> int:
     """Forget answers older than ``older_than``; their keys may then be used afresh."""
-    return session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.created_at < now() - older_than)).rowcount
+    return rowcount(session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < now() - older_than)))

@@ -17,7 +17,7 @@ from catalog.models import CATALOGUE_VERSION, Category
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
-from mall.core.db import upsert_insert
+from mall.core.db import rowcount, upsert_insert
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.inputs import check_text
 from mall.core.money import AMOUNT, POSITIVE_AMOUNT, format_fen, within
@@ -379,8 +379,8 @@ def reserve(session: Session, line_id: int, amount_fen: int) -> None:
     available = lines.c.amount_fen - lines.c.reserved_fen - lines.c.committed_fen - lines.c.spent_fen
     result = session.execute(update(lines).where(lines.c.id == line_id, available >= amount_fen)
                              .values(reserved_fen=lines.c.reserved_fen + amount_fen))
-    if result.rowcount != 1:
-        line = session.get(BudgetLine, line_id)
+    if rowcount(result) != 1:
+        line = session.get_one(BudgetLine, line_id)
         session.refresh(line)
         raise BudgetExhausted(
             N_("Budget line %(project)s has %(left)s left; this order needs %(needed)s."),

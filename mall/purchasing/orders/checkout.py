@@ -21,7 +21,7 @@ from catalog.sync import offers_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor
 from mall.core.clock import local_today, now
-from mall.core.db import insert_ignoring_conflicts
+from mall.core.db import insert_ignoring_conflicts, rowcount
 from mall.core.errors import Conflict, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
@@ -215,9 +215,9 @@ def _take_stock(session: Session, cart: CartView) -> None:
                                  offers.c.status == OfferStatus.LISTED,
                                  offers.c.suspended.is_(False))
             .values(stock=offers.c.stock - ln.quantity))
-        if taken.rowcount == 1:
+        if rowcount(taken) == 1:
             continue
-        offer = session.get(Offer, ln.offer_id)
+        offer = session.get_one(Offer, ln.offer_id)
         session.refresh(offer)
         raise _not_available(ln, offer.visible, offer.price_fen, offer.stock)
 

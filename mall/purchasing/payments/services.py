@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from mall.core.audit import record_event
 from mall.core.auth import UNIT_STAFF, Actor, Role
 from mall.core.clock import local_today, now
-from mall.core.db import claiming
+from mall.core.db import claiming, rowcount
 from mall.core.errors import FieldMessage, NotFound, ValidationFailed
 from mall.core.money import POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
@@ -299,7 +299,7 @@ def _apply_status(session: Session, payment: Payment, status: str, *,
         Payment.id == payment.id, Payment.status.in_(_REPLACEABLE[status]),
     ).values(status=status, updated_at=now()).execution_options(synchronize_session=False))
     session.refresh(payment)
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         return "already final"  # e.g. "failed" arriving after "succeeded": ignored
     order = session.get_one(Order, payment.order_id)
     record_event(session, action=f"payment.{status}", object_type="order", object_id=order.id,
