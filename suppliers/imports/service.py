@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from catalog.models import Category
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import local_today, now
+from mall.core.db import rowcount
 from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.spreadsheet import safe_cell
 from mall.core.unit_of_work import unit_of_work
@@ -193,9 +194,9 @@ def next_queued_import(session: Session) -> int | None:
 def claim_import(session: Session, job_id: int) -> bool:
     """Move a job from queued to running; False when another runner got it first."""
     moment = now()
-    claimed = session.execute(
+    claimed = rowcount(session.execute(
         update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == ImportStatus.QUEUED)
-        .values(status=ImportStatus.RUNNING, started_at=moment, updated_at=moment)).rowcount
+        .values(status=ImportStatus.RUNNING, started_at=moment, updated_at=moment)))
     return claimed == 1
 
 
@@ -208,9 +209,9 @@ def fail_stalled_imports(session: Session, *, at=None) -> int:
     # runs, and an UPDATE, even of no row, would make it wait for SQLite's write lock.
     if session.scalar(select(ImportJob.id).where(*stalled).limit(1)) is None:
         return 0
-    return session.execute(
+    return rowcount(session.execute(
         update(ImportJob).where(*stalled)
-        .values(status=ImportStatus.FAILED, failure="interrupted", finished_at=moment)).rowcount
+        .values(status=ImportStatus.FAILED, failure="interrupted", finished_at=moment)))
 
 
 def release_old_files(session: Session, var_dir: str | Path, *,
@@ -261,7 +262,7 @@ def run_import(session: Session, job_id: int, *, var_dir: str | Path,
         claimed = claim_import(session, job_id)
     if not claimed:
         return None
-    job = session.get(ImportJob, job_id)
+    job = session.get_one(ImportJob, job_id)
     run = _Run(session, job, Path(var_dir), batch_size)
     try:
         with _fewer_collections(), _Heartbeat(session, job_id):
@@ -281,8 +282,7 @@ class _Heartbeat:
     long step of a live runner never looks like a dead one to ``fail_stalled_imports``."""
 
     def __init__(self, session: Session, job_id: int):
-        bind = session.get_bind()
-        self.engine = getattr(bind, "engine", bind)
+        self.engine = session.get_bind().engine  # an Engine's engine is itself
         self.job_id = job_id
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"import-{job_id}-heartbeat",
@@ -308,8 +308,16 @@ class _Heartbeat:
                 log.warning("import %s: heartbeat failed", self.job_id, exc_info=True)
 
 
+@dataclass
+class _Collections:
+    """How many imports of this process run, and the collector's thresholds they found."""
+
+    users: int = 0
+    threshold: tuple[int, int, int] = (700, 10, 10)
+
+
 _gc_lock = threading.Lock()
-_gc_users = [0, (700, 10, 10)]
+_gc = _Collections()
 
 
 @contextlib.contextmanager
@@ -321,17 +329,17 @@ def _fewer_collections():
     which measured as 30 % of the import's time. Cycles are still collected, less often.
     """
     with _gc_lock:
-        if _gc_users[0] == 0:
-            _gc_users[1] = gc.get_threshold()
-            gc.set_threshold(50_000, *_gc_users[1][1:])
-        _gc_users[0] += 1
+        if _gc.users == 0:
+            _gc.threshold = gc.get_threshold()
+            gc.set_threshold(50_000, *_gc.threshold[1:])
+        _gc.users += 1
     try:
         yield
     finally:
         with _gc_lock:
-            _gc_users[0] -= 1
-            if _gc_users[0] == 0:
-                gc.set_threshold(*_gc_users[1])
+            _gc.users -= 1
+            if _gc.users == 0:
+                gc.set_threshold(*_gc.threshold)
 
 
 class _Run:
@@ -420,6 +428,7 @@ class _Run:
                                      items=batch.items)
                 for number, result in zip(batch.numbers, report.results, strict=True):
                     if result.outcome == REFUSED:
+                        assert result.error is not None  # a refusal always names its reason
                         column = REFUSAL_COLUMNS.get(result.error, "")
                         label = (self.columns.label(column, self.locale) if self.columns
                                  else column_label(column, self.locale) if column else "")
@@ -458,8 +467,8 @@ class _Run:
         """Record the outcome; a report without errors is removed rather than offered."""
         if detail:
             self.summary["failure_detail"] = detail
-        values = {"status": status, "failure": failure, "finished_at": now(),
-                  "summary": self.summary}
+        values: dict[str, Any] = {"status": status, "failure": failure, "finished_at": now(),
+                                  "summary": self.summary}
         if status is ImportStatus.DONE:
             values["rows_total"] = self.rows_done
         if not self.errors_written:
