@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
 
 from mall.core.unit_of_work import unit_of_work
 
@@ -26,16 +29,17 @@ class Job:
 
     id: str
     seconds: int
-    run: Callable
+    run: Callable[[Session], object]
 
 
 REGISTRY: dict[str, Job] = {}
+JobFunction = TypeVar("JobFunction", bound=Callable[[Session], object])
 
 
-def job(*, id: str, seconds: int) -> Callable:
+def job(*, id: str, seconds: int) -> Callable[[JobFunction], JobFunction]:
     """Register ``fn(session)`` to run every ``seconds`` under a stable id."""
 
-    def decorator(fn: Callable) -> Callable:
+    def decorator(fn: JobFunction) -> JobFunction:
         REGISTRY[id] = Job(id=id, seconds=seconds, run=fn)
         return fn
 
@@ -46,7 +50,7 @@ def run_job(app: Flask, job_id: str) -> None:
     """Run one job as a unit of work: commit at the end, roll back on any error."""
     # The app's Flask-SQLAlchemy, not mall.extensions: that module imports the web glue,
     # which sits above mall.core.
-    db = app.extensions["sqlalchemy"]
+    db: SQLAlchemy = app.extensions["sqlalchemy"]
     with app.app_context():
         try:
             with unit_of_work(db.session, remove=True) as session:

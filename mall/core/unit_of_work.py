@@ -8,7 +8,9 @@ commands each run their work in one::
         sweep(session)
 
 Requests use the same rule through ``mall.web.unit_of_work``, which decides from the answer.
-Services never commit: they flush, and the block around them decides.
+Services never commit: they flush, and the block around them decides. Given Flask-SQLAlchemy's
+``db.session`` (a ``scoped_session``: the registry of each app context's session), the block
+yields the ``Session`` itself, which is what services take.
 """
 
 from __future__ import annotations
@@ -19,19 +21,21 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, scoped_session
 
-SessionT = TypeVar("SessionT", Session, scoped_session)
+SessionT = TypeVar("SessionT", bound=Session)
 
 
 @contextmanager
-def unit_of_work(session: SessionT, *, remove: bool = False) -> Iterator[SessionT]:
-    """Yield ``session``; commit when the block ends, roll back (and re-raise) when it raises
-    or the commit fails. ``remove`` then closes the session (and forgets a scoped one), so
-    a thread or job leaves no connection checked out."""
+def unit_of_work(session: SessionT | scoped_session[SessionT], *,
+                 remove: bool = False) -> Iterator[SessionT]:
+    """Yield the session (a scoped one's current ``Session``); commit when the block ends, roll
+    back (and re-raise) when it raises or the commit fails. ``remove`` then closes the session
+    (and forgets a scoped one), so a thread or job leaves no connection checked out."""
+    current = session() if isinstance(session, scoped_session) else session
     try:
-        yield session
-        session.commit()
+        yield current
+        current.commit()
     except BaseException:
-        session.rollback()
+        current.rollback()
         raise
     finally:
         if remove:
