@@ -33,7 +33,7 @@ def admissions():
     actor = current_actor()
     status = request.args.get("status", "submitted")
     chosen = ApplicationStatus(status) if status in {s.value for s in ApplicationStatus} else None
-    rows = admission.list_applications(db.session, actor, status=chosen)
+    rows = admission.list_applications(db.session(), actor, status=chosen)
     organisations = {o.id: o for o in db.session.scalars(select(Organisation).where(
         Organisation.id.in_([a.organisation_id for a in rows])))}
     profiles = {p.organisation_id: p for p in db.session.scalars(select(SupplierProfile).where(
@@ -52,7 +52,7 @@ def decide(application_id: int):
     try:
         data = load_form(DecisionForm(), form_dict(request.form, ("category_codes",)))
         application = admission.decide_application(
-            db.session, current_actor(), application_id=application_id,
+            db.session(), current_actor(), application_id=application_id,
             decision=data["decision"], category_codes=data["category_codes"],
             reason=data["reason"])
     except MallError as exc:
@@ -71,7 +71,7 @@ def reviews():
     reason = request.args.get("reason") or None
     code = request.args.get("category") or None
     page_number = parse_page_number(request.args.get("page"))
-    rows, total = moderation.review_queue(db.session, current_actor(), category_code=code,
+    rows, total = moderation.review_queue(db.session(), current_actor(), category_code=code,
                                           reason=reason, limit=100,
                                           offset=(page_number - 1) * 100)
     return render_template("admin/reviews.html", rows=rows, total=total, reason=reason or "",
@@ -85,7 +85,7 @@ def decide_offers():
     back = safe_next(request.form.get("back"), url_for("admin_suppliers.reviews"))
     try:
         data = load_form(OfferActionForm(), form_dict(request.form, ("offer_ids",)))
-        count = moderation.decide_offers(db.session, current_actor(),
+        count = moderation.decide_offers(db.session(), current_actor(),
                                          offer_ids=data["offer_ids"], action=data["action"],
                                          reason=data["reason"])
     except MallError as exc:
@@ -125,9 +125,9 @@ def supplier(supplier_id: int):
     return render_template(
         "admin/supplier.html", organisation=organisation, profile=profile,
         applications=applications,
-        admissions=admission.list_admissions(db.session, actor, supplier_id=supplier_id),
-        counts=admission.offer_counts(db.session, actor, supplier_id=supplier_id),
-        decisions=moderation.offer_decisions(db.session, actor, supplier_id=supplier_id,
+        admissions=admission.list_admissions(db.session(), actor, supplier_id=supplier_id),
+        counts=admission.offer_counts(db.session(), actor, supplier_id=supplier_id),
+        decisions=moderation.offer_decisions(db.session(), actor, supplier_id=supplier_id,
                                              limit=50))
 
 
@@ -140,10 +140,10 @@ def sanction(admission_id: int):
     try:
         data = load_form(SanctionForm(), form_dict(request.form))
         if data["action"] == "reinstate":
-            admission.reinstate_admission(db.session, actor, admission_id=admission_id,
+            admission.reinstate_admission(db.session(), actor, admission_id=admission_id,
                                           reason=data["reason"])
         else:
-            admission.suspend_admission(db.session, actor, admission_id=admission_id,
+            admission.suspend_admission(db.session(), actor, admission_id=admission_id,
                                         reason=data["reason"], until=data["until"],
                                         end=data["action"] == "end")
     except MallError as exc:
@@ -164,7 +164,7 @@ def agreements():
         actor.require_role(Role.OPERATOR)
         try:
             data = load_form(AgreementForm(), form_dict(request.form, ("supplier_ids",)))
-            frameworks.create_agreement(db.session, actor, **data)
+            frameworks.create_agreement(db.session(), actor, **data)
         except ValidationFailed as exc:
             discard_changes()
             errors = exc.errors
@@ -177,7 +177,7 @@ def agreements():
     suppliers_list = db.session.scalars(select(Organisation).where(
         Organisation.kind == OrganisationKind.SUPPLIER).order_by(Organisation.name)).all()
     return render_template("admin/frameworks.html",
-                           rows=frameworks.list_agreements(db.session, actor),
+                           rows=frameworks.list_agreements(db.session(), actor),
                            suppliers=suppliers_list, errors=errors, form=request.form), \
         (422 if errors else 200)
 
@@ -192,7 +192,7 @@ def set_cap(agreement_id: int):
             cap = parse_yuan(data["cap"])
         except ValueError as exc:
             raise ValidationFailed(errors={"cap": ["Enter a price in yuan."]}) from exc
-        frameworks.set_price_cap(db.session, current_actor(), agreement_id=agreement_id,
+        frameworks.set_price_cap(db.session(), current_actor(), agreement_id=agreement_id,
                                  product_id=data["product_id"], cap_fen=cap)
     except MallError as exc:
         discard_changes()

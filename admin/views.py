@@ -1,11 +1,14 @@
 """Operator and supervisor pages: category switchboard (sale and centrally procured items),
 purchase limits per region, synonyms and the audit trail viewer."""
 
+from collections.abc import Mapping
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from catalog import services as catalog_services
+from catalog.models import Category
 from mall.core.audit import AuditEvent
 from mall.core.audit_anchor import AnchorKeys, anchor_age_days, load_anchors, verify_against_anchors
 from mall.core.auth import Role
@@ -27,21 +30,21 @@ def categories():
     parent = request.args.get("parent") or None
     text = request.args.get("q", "").strip()
     if text:
-        rows = catalog_services.search_categories(db.session, text=text, limit=200)
+        rows = catalog_services.search_categories(db.session(), text=text, limit=200)
         trail = []
     else:
-        rows = catalog_services.list_children(db.session, parent_code=parent)
+        rows = catalog_services.list_children(db.session(), parent_code=parent)
         trail = _trail(parent)
-    counts = catalog_services.enabled_counts_by_parent(db.session)
+    counts = catalog_services.enabled_counts_by_parent(db.session())
     return render_template("admin/categories.html", rows=rows, trail=trail, parent=parent,
                            q=text, counts=counts,
                            can_edit=current_actor().has_role(Role.OPERATOR))
 
 
-def _trail(code: str | None):
-    trail = []
+def _trail(code: str | None) -> list[Category]:
+    trail: list[Category] = []
     while code:
-        category = catalog_services.get_category(db.session, code)
+        category = catalog_services.get_category(db.session(), code)
         trail.insert(0, category)
         code = category.parent.code if category.parent else None
     return trail
@@ -57,10 +60,10 @@ def set_categories():
     try:
         if action in ("central", "not-central"):
             changed = catalog_services.set_centrally_procured(
-                db.session, current_actor(), codes=codes, centrally_procured=action == "central")
+                db.session(), current_actor(), codes=codes, centrally_procured=action == "central")
         else:
             changed = catalog_services.set_categories_enabled(
-                db.session, current_actor(), codes=codes, enabled=action == "enable")
+                db.session(), current_actor(), codes=codes, enabled=action == "enable")
     except ValidationFailed as exc:
         discard_changes()
         flash("; ".join(exc.errors.get("codes", [])) or _("Choose at least one category."),
@@ -78,7 +81,7 @@ def audit():
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
     keys = AnchorKeys.from_config(current_app.config)
     if request.args.get("verify"):
-        report, published = verify_against_anchors(db.session, keys)
+        report, published = verify_against_anchors(db.session(), keys)
     else:
         report, published = None, load_anchors(keys)
     return render_template("admin/audit.html", rows=rows, report=report, published=published,
@@ -98,12 +101,12 @@ def synonyms():
         try:
             if request.form.get("delete"):
                 group_id = whole_number(request.form["delete"], high=MAX_ID) or 0  # 0: no group
-                delete_synonym_group(db.session, actor, group_id=group_id)
+                delete_synonym_group(db.session(), actor, group_id=group_id)
                 flash(_("Synonym group removed."), "success")
             else:
                 text = request.form.get("terms", "")
                 terms = [t for t in text.replace("，", ",").replace("、", ",").split(",")]
-                add_synonym_group(db.session, actor, terms=terms)
+                add_synonym_group(db.session(), actor, terms=terms)
                 flash(_("Synonym group added; searches use it within seconds."), "success")
             return redirect(url_for("admin.synonyms"))
         except ValidationFailed as exc:
@@ -124,9 +127,9 @@ def purchase_settings():
     from mall.purchasing.budget import services as budget
 
     actor = current_actor()
-    rows = budget.region_settings(db.session)
+    rows = budget.region_settings(db.session())
     errors: dict[str, list[str]] = {}
-    form = request.form
+    form: Mapping[str, str] = request.form
     if request.method == "GET" and request.args.get("region"):
         wanted = request.args["region"]
         row = next((r for r in rows if (r.region_code or "default") == wanted), None)
@@ -152,7 +155,8 @@ def purchase_settings():
                 amounts[name] = parse_yuan(text) if text else None
             except ValueError:
                 errors[name] = [_("Enter an amount in yuan, such as 1,000,000.")]
-        if amounts.get("direct_limit") is None and "direct_limit" not in errors:
+        direct_limit = amounts.get("direct_limit")
+        if direct_limit is None and "direct_limit" not in errors:
             errors["direct_limit"] = [_("Enter the direct-purchase limit.")]
         window_text = form.get("split_window", "").strip()
         window = int(window_text) if window_text.isascii() and window_text.isdigit() else None
@@ -161,18 +165,18 @@ def purchase_settings():
         warn = form.get("warn_pct", "").strip()
         if not (warn.isascii() and warn.isdigit()) or not 1 <= int(warn) <= 100:
             errors["warn_pct"] = [_("Enter a whole percentage from 1 to 100.")]
-        if not errors:
+        if not errors and direct_limit is not None:  # no errors: the limit was entered
             current = next((r for r in rows if r.region_code == region), None)
             settlement = (None if form.get("settlement_inherit") else amounts["settlement_max"]
                           if amounts["settlement_max"] is not None
                           else current.settlement_max_fen if current else None)
             try:
-                budget.set_limits(db.session, actor, region_code=region,
-                                  direct_limit_fen=amounts["direct_limit"], warn_pct=int(warn))
-                budget.set_settlement_threshold(db.session, actor, region_code=region,
+                budget.set_limits(db.session(), actor, region_code=region,
+                                  direct_limit_fen=direct_limit, warn_pct=int(warn))
+                budget.set_settlement_threshold(db.session(), actor, region_code=region,
                                                 amount_fen=settlement)
                 budget.set_split_window(
-                    db.session, actor, region_code=region,
+                    db.session(), actor, region_code=region,
                     days=None if form.get("split_window_inherit") else window
                     if window is not None else current.split_window_days if current else None)
                 flash(_("Purchase limits saved."), "success")

@@ -136,7 +136,7 @@ def _register_request_hooks(app: Flask) -> None:
         g.actor = None
         header = request.headers.get("Authorization", "")
         if request.path.startswith("/api/") and header.lower().startswith("bearer "):
-            g.actor = authenticate_token(db.session, header[7:].strip())
+            g.actor = authenticate_token(db.session(), header[7:].strip())
             return None
         if not current_user.is_authenticated:
             return None

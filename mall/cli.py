@@ -46,7 +46,7 @@ def search_reindex() -> None:
     from mall.extensions import db
 
     backend = current_app.extensions["search"]()
-    total = count_documents(db.session)
+    total = count_documents(db.session())
     with click.progressbar(length=total, label="indexing offers") as bar, \
             unit_of_work(db.session) as session:
         written = reindex(session, backend, progress=bar.update)
@@ -103,7 +103,7 @@ def audit_verify() -> None:
     from mall.core.audit_anchor import AnchorKeys, verify_against_anchors
     from mall.extensions import db
 
-    report, published = verify_against_anchors(db.session,
+    report, published = verify_against_anchors(db.session(),
                                                AnchorKeys.from_config(current_app.config))
     for name in published.rejected:
         click.echo(f"anchor {name} REJECTED: its signature does not match the audit key",
@@ -129,7 +129,7 @@ def audit_anchor() -> None:
     from mall.extensions import db
 
     keys = AnchorKeys.from_config(current_app.config)
-    anchor = publish_anchor(db.session, keys)
+    anchor = publish_anchor(db.session(), keys)
     if anchor is None:
         click.echo("today's anchor is already published")
         return
@@ -146,7 +146,7 @@ def seed_demo_command(offers: int, seed: int) -> None:
     from mall.demo.seed import seed_demo
     from mall.extensions import db
 
-    summary = seed_demo(db.session, offers=offers, seed=seed,
+    summary = seed_demo(db.session(), offers=offers, seed=seed,
                         password=current_app.config["DEMO_PASSWORD"], echo=click.echo)
     click.echo(summary)
 
@@ -157,7 +157,9 @@ def scheduler_command() -> None:
     """Run the timed jobs in this process (production: one or more of these)."""
     from mall.core.jobs import REGISTRY, build_scheduler
 
-    scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    # Flask types current_app as the app itself rather than the proxy it is.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = build_scheduler(app, blocking=True)
     click.echo(f"scheduler running {len(REGISTRY)} jobs: {', '.join(sorted(REGISTRY))}")
     scheduler.start()
 
@@ -176,7 +178,7 @@ def up_command(host: str, port: int, offers: int) -> None:
     from mall.demo.seed import demo_logins, has_demo_data, seed_demo
     from mall.extensions import db
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # (as above)
     upgrade()
     from catalog.services import load_catalogue
     from catalog.synonyms import ensure_default_synonyms
@@ -185,8 +187,8 @@ def up_command(host: str, port: int, offers: int) -> None:
         load_catalogue(session)
         ensure_default_synonyms(session)
     password = app.config["DEMO_PASSWORD"]
-    if not has_demo_data(db.session):
-        click.echo(seed_demo(db.session, offers=offers, seed=2026, password=password,
+    if not has_demo_data(db.session()):
+        click.echo(seed_demo(db.session(), offers=offers, seed=2026, password=password,
                              echo=click.echo))
     backend = app.extensions["search"]()
     if backend.count() == 0:
@@ -199,7 +201,7 @@ def up_command(host: str, port: int, offers: int) -> None:
         start_scheduler(app)
     _start_localstripe(app, host, port)
     click.echo(f"\nDemo logins (password for all: {password})")
-    for role, login in demo_logins(db.session):
+    for role, login in demo_logins(db.session()):
         click.echo(f"  {role:<28} {login}")
     db.session.remove()
     click.echo(f"\nThe mall is at http://{host}:{port}/")

@@ -48,7 +48,7 @@ def index():
             if upload is None or not upload.filename:
                 raise ValidationFailed(errors={"file": [N_("Choose a file to upload.")]})
             job = service.create_import_job(
-                db.session, actor, filename=upload.filename, stream=upload.stream,
+                db.session(), actor, filename=upload.filename, stream=upload.stream,
                 locale=str(get_locale()), var_dir=current_app.config["MALL_VAR_DIR"],
                 max_bytes=current_app.config["IMPORT_MAX_BYTES"])
         except ValidationFailed as exc:
@@ -59,15 +59,16 @@ def index():
             if not current_app.config.get("SCHEDULER_ENABLED"):
                 # No scheduler here: run it in this process once the job is committed
                 # (responses close after the request's commit).
-                app = current_app._get_current_object()
+                # Flask types current_app as the app itself rather than the proxy it is.
+                app = current_app._get_current_object()  # type: ignore[attr-defined]
                 job_id = job.id
                 response.call_on_close(lambda: start_in_background(app, job_id))
             return response
-    jobs = service.list_import_jobs(db.session, actor)
+    jobs = service.list_import_jobs(db.session(), actor)
     return render_template(
         "suppliers/imports.html", jobs=jobs, errors=errors,
         progress={job.id: progress_of(job) for job in jobs},
-        categories=service.admitted_categories(db.session, actor),
+        categories=service.admitted_categories(db.session(), actor),
         max_rows=service.MAX_ROWS, max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
         busy=any(job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) for job in jobs)
     ), (422 if errors else 200)
@@ -100,12 +101,14 @@ def progress(job_id: int):
     works on it.
     """
     if not current_app.config.get("SCHEDULER_ENABLED"):
-        service.fail_stalled_imports(db.session)
-    job = service.get_import_job(db.session, current_actor(), job_id)
+        service.fail_stalled_imports(db.session())
+    job = service.get_import_job(db.session(), current_actor(), job_id)
     if (job.status is ImportStatus.QUEUED and not current_app.config.get("SCHEDULER_ENABLED")
             and now() - job.created_at > RESTART_WAITING_AFTER):
         log.warning("import %s still queued; starting it from the progress poll", job.id)
-        start_in_background(current_app._get_current_object(), job.id)
+        # Flask types current_app as the app itself rather than the proxy it is.
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        start_in_background(app, job.id)
     return jsonify(progress_of(job))
 
 
@@ -153,7 +156,7 @@ def failure_text(job: ImportJob) -> str:
 @page(*SUPPLIER_STAFF)
 def error_report(job_id: int):
     """The rows that were not imported: row number, column and reason."""
-    job = service.get_import_job(db.session, current_actor(), job_id)
+    job = service.get_import_job(db.session(), current_actor(), job_id)
     path = service.error_report_path(job, current_app.config["MALL_VAR_DIR"])
     return send_file(path, mimetype="text/csv", as_attachment=True,
                      download_name=f"import-{job.id}-errors.csv", max_age=0)
@@ -163,7 +166,7 @@ def error_report(job_id: int):
 @page(*SUPPLIER_STAFF)
 def template(code: str):
     """A CSV template for one category, headed in the reader's language."""
-    text = service.category_template(db.session, current_actor(), code=code,
+    text = service.category_template(db.session(), current_actor(), code=code,
                                      locale=str(get_locale()))
     response = current_app.response_class(text.encode("utf-8"), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="offers-{code}.csv"'

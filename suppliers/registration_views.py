@@ -25,7 +25,7 @@ def register():
             data = load_form(RegistrationForm(), form_dict(
                 request.form, ("delivery_regions", "category_codes")))
             user = register_supplier(
-                db.session, organisation_name=data["organisation_name"],
+                db.session(), organisation_name=data["organisation_name"],
                 credit_code=data["credit_code"], region_code=data["region_code"],
                 login=data["login"], display_name=data["display_name"],
                 password=data["password"], email=data["contact_email"],
@@ -47,5 +47,5 @@ def register():
             flash(_("Your application was sent to the trading centre."), "success")
             return redirect(url_for("suppliers.dashboard"))
     return render_template("suppliers/apply.html", form=request.form, errors=errors,
-                           categories=admission.enabled_leaves(db.session), registering=True), \
+                           categories=admission.enabled_leaves(db.session()), registering=True), \
         (422 if errors else 200)

@@ -37,7 +37,7 @@ def login():
         try:
             data = load_form(LoginSchema(), form)
             user = services.authenticate(
-                db.session, login=data["login"], password=data["password"],
+                db.session(), login=data["login"], password=data["password"],
                 ip_address=request.remote_addr,
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"])
@@ -92,7 +92,7 @@ def set_language(code: str):
 def home():
     """The home page of the logged-in user's role, linking to what they can do."""
     actor = current_actor()
-    organisation = services.get_organisation(db.session, actor, actor.organisation_id)
+    organisation = services.get_organisation(db.session(), actor, actor.organisation_id)
     return render_template("accounts/home.html", organisation=organisation,
                            can_manage_tokens=actor.has_role(*TOKEN_ADMIN_ROLES))
 
@@ -102,8 +102,8 @@ def home():
 def organisation(organisation_id: int):
     """An organisation's profile and users (own organisation, or any for oversight)."""
     actor = current_actor()
-    org = services.get_organisation(db.session, actor, organisation_id)
-    users = services.list_users(db.session, actor, organisation_id)
+    org = services.get_organisation(db.session(), actor, organisation_id)
+    users = services.list_users(db.session(), actor, organisation_id)
     can_edit = actor.has_role(Role.OPERATOR) or (
         actor.organisation_id == organisation_id and actor.has_role(Role.SUPPLIER_ADMIN))
     return render_template("accounts/organisation.html", organisation=org, users=users,
@@ -116,7 +116,7 @@ def set_roles(user_id: int):
     """Change a user's roles from the organisation page."""
     actor = current_actor()
     try:
-        user = services.set_user_roles(db.session, actor, user_id=user_id,
+        user = services.set_user_roles(db.session(), actor, user_id=user_id,
                                        roles=request.form.getlist("roles"))
     except ValidationFailed as exc:
         discard_changes()
@@ -124,7 +124,7 @@ def set_roles(user_id: int):
                 reason="; ".join(_(m) for m in sum(exc.errors.values(), []))), "error")
         from mall.accounts.models import User
 
-        target = db.session.get(User, user_id)
+        target = db.session.get_one(User, user_id)
         return redirect(url_for("accounts.organisation",
                                 organisation_id=target.organisation_id))
     flash(_("Roles of %(login)s saved.", login=user.login), "success")
@@ -141,11 +141,11 @@ def tokens():
     if request.method == "POST":
         try:
             _token, new_secret = services.issue_token(
-                db.session, actor, name=request.form.get("name", ""),
+                db.session(), actor, name=request.form.get("name", ""),
                 scopes=request.form.getlist("scopes"))
         except ValidationFailed as exc:
             errors = exc.errors
-    rows = services.list_tokens(db.session, actor)
+    rows = services.list_tokens(db.session(), actor)
     status = 422 if errors else 200
     return render_template("accounts/tokens.html", tokens=rows, errors=errors,
                            new_secret=new_secret, form=request.form,
@@ -157,6 +157,6 @@ def tokens():
 @page(*TOKEN_ADMIN_ROLES)
 def revoke_token(token_id: int):
     """Revoke a token from the tokens page."""
-    token = services.revoke_token(db.session, current_actor(), token_id=token_id)
+    token = services.revoke_token(db.session(), current_actor(), token_id=token_id)
     flash(_("Token %(name)s revoked.", name=token.name), "success")
     return redirect(url_for("accounts.tokens"))

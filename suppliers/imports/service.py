@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,7 +67,7 @@ class ImportFailed(MallError):
     title = "Import failed"
 
 
-def create_import_job(session: Session, actor: Actor, *, filename: str, stream: BinaryIO,
+def create_import_job(session: Session, actor: Actor, *, filename: str, stream: IO[bytes],
                       locale: str, var_dir: str | Path, max_bytes: int) -> ImportJob:
     """Store an uploaded offer file under var/imports/<supplier>/<sha256>.<ext> and queue it;
     a file over ``max_bytes`` (IMPORT_MAX_MB) is refused without keeping any of it."""
@@ -97,7 +97,7 @@ def create_import_job(session: Session, actor: Actor, *, filename: str, stream: 
     return job
 
 
-def _copy_upload(stream: BinaryIO, folder: Path, max_bytes: int) -> tuple[str, int, Path]:
+def _copy_upload(stream: IO[bytes], folder: Path, max_bytes: int) -> tuple[str, int, Path]:
     """Stream the upload to a temporary file beside its final place, hashing as it goes."""
     digest = hashlib.sha256()
     size = 0
