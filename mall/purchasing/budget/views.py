@@ -16,6 +16,7 @@ from mall.purchasing.orders import checkout, queries
 from mall.purchasing.orders import services as orders
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, page
+from mall.web.unit_of_work import discard_changes
 
 
 def _int(text) -> int | None:
@@ -61,7 +62,7 @@ def budget_page():
     except ValidationFailed as exc:
         errors = {**{("amount" if k == "amount_fen" else k): v for k, v in exc.errors.items()}, **errors}
     if errors:
-        db.session.rollback()
+        discard_changes()
         return _render_budget(errors, form, 422)
     flash(_("Budget line %(code)s added.", code=form.get("project_code", "").strip()), "success")
     return redirect(url_for(".budget_page"))
@@ -80,7 +81,7 @@ def approval_threshold():
         except ValidationFailed as exc:
             errors = {"approval_above": exc.errors.get("approval_above_fen", [exc.detail])}
     if errors:
-        db.session.rollback()
+        discard_changes()
         return _render_budget(errors, request.form, 422)
     flash(_("Approval amount saved."), "success")
     return redirect(url_for(".budget_page"))

@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import g
-
 from mall.core.auth import BUYERS, Role, Scope
 from mall.core.errors import MallError
 from mall.extensions import db
@@ -38,6 +36,7 @@ from mall.web.idempotency import (
     this_request_fingerprint,
 )
 from mall.web.parsing import Blueprint
+from mall.web.unit_of_work import keep_changes
 
 blueprint = Blueprint("orders_api", __name__, url_prefix="",
                       description="Cart, checkout, orders and the steps of orders and returns")
@@ -187,7 +186,7 @@ def _operation(declared: order_steps.Step):
                                           **step_context())
         except MallError as exc:
             if exc.keeps_changes:
-                g.keep_changes = True
+                keep_changes()
             raise
         return done if answer is not OrderSchema else order_steps.get_order(
             db.session(), current_actor(), order_id)

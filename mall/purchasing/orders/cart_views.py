@@ -20,6 +20,7 @@ from mall.purchasing.orders import cart, checkout
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, load_form, page
 from mall.web.security import safe_next
+from mall.web.unit_of_work import discard_changes
 
 
 def _say(messages) -> str:
@@ -44,15 +45,15 @@ def cart_add():
         data = load_form(CartAddSchema(), request.form.to_dict())
         cart.add_item(db.session(), actor, offer_id=data["offer_id"], quantity=data["quantity"])
     except NotFound:
-        db.session.rollback()
+        discard_changes()
         flash(_("This offer is no longer available."), "error")
         return redirect(back)
     except cart.OutOfStock as exc:
-        db.session.rollback()
+        discard_changes()
         flash(_("Not added to your cart: %(reason)s", reason=exc.translated(_)), "error")
         return redirect(back)
     except ValidationFailed as exc:
-        db.session.rollback()
+        discard_changes()
         reason = _say(sum(exc.errors.values(), [])) or exc.translated(_)
         flash(_("Not added to your cart: %(reason)s", reason=reason), "error")
         return redirect(back)
@@ -131,7 +132,7 @@ def cart_update():
             except ValidationFailed as exc:
                 errors[key] = [_(m) for m in exc.errors.get("quantity", [])] or [exc.translated(_)]
     if errors:
-        db.session.rollback()
+        discard_changes()
         return _render_cart(errors, typed, 422)
     flash(_("Cart updated."), "success")
     return redirect(url_for(".cart_page"))
@@ -144,7 +145,7 @@ def cart_remove():
         cart.set_quantity(db.session(), current_actor(), offer_id=_int(request.form.get("offer_id")) or 0,
                           quantity=0)
     except NotFound:
-        db.session.rollback()
+        discard_changes()
         flash(_("That line is no longer in your cart."), "error")
     else:
         flash(_("Removed from your cart."), "success")
@@ -174,7 +175,7 @@ def checkout_page():
                 delivery_address=form.get("delivery_address", ""), contact=form.get("contact", ""),
                 secret=form.get("secret") in ("1", "on", "true"), delivery_days=days)
         except MallError as exc:
-            db.session.rollback()
+            discard_changes()
             errors, refusals = _checkout_refusal(exc)
             status = 422 if isinstance(exc, ValidationFailed | NotFound) else exc.status
             if line_id is None:

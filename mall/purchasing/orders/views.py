@@ -4,7 +4,7 @@ approver's queue, the notification inbox and the operator's disputed returns."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -29,6 +29,7 @@ from mall.purchasing.payments.stripe_gateway import PaymentGatewayError
 from mall.web import current_actor, page
 from mall.web.forms import form_field_errors, read_form
 from mall.web.security import safe_next
+from mall.web.unit_of_work import keep_changes
 
 # What the page says once a step is taken.
 DONE = {
@@ -129,7 +130,7 @@ def order_action(order_id: int, action: str):
         raise
     except MallError as exc:
         if exc.keeps_changes:
-            g.keep_changes = True
+            keep_changes()
         errors = {}
         if isinstance(exc, ValidationFailed):
             errors = {key: [translate_field_message(m, _) for m in messages]
@@ -184,7 +185,8 @@ def notifications_page():
     notes = notifications.inbox(db.session(), actor, limit=100)
     unread = {n.id for n in notes if n.read_at is None}
     rows = [(n, notification_text(n)) for n in notes]
-    notifications.mark_read(db.session(), actor)
+    if unread:  # a reading request takes the write lock only when something changes
+        notifications.mark_read(db.session(), actor)
     return render_template("purchasing/notifications.html", rows=rows, unread=unread)
 
 
