@@ -1,12 +1,11 @@
 """The public supplier registration page over ``suppliers.registration.register_supplier``."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
-from mall.web import form_dict, load_form
+from mall.web import form_dict, load_form, sign_in
 from mall.web.unit_of_work import discard_changes
 from suppliers import admission
 from suppliers.forms import RegistrationForm, profile_input
@@ -39,11 +38,7 @@ def register():
             field = "credit_code" if exc.code == "credit_code_taken" else "login"
             errors = {field: [exc.detail]}
         else:
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            login_user(user)
+            sign_in(user)
             flash(_("Your application was sent to the trading centre."), "success")
             return redirect(url_for("suppliers.dashboard"))
     return render_template("suppliers/apply.html", form=request.form, errors=errors,

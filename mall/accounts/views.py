@@ -11,14 +11,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 
 from mall.accounts import services
 from mall.accounts.schemas import LoginSchema
 from mall.core.auth import SCOPES_BY_KIND, TOKEN_ADMIN_ROLES, Role
 from mall.core.errors import MallError, ValidationFailed
 from mall.extensions import db, limiter
-from mall.web import current_actor, load_form, optional_actor, page
+from mall.web import current_actor, load_form, optional_actor, page, sign_in
 from mall.web.security import safe_next
 from mall.web.unit_of_work import discard_changes, keep_changes
 
@@ -48,11 +48,7 @@ def login():
             keep_changes()
             errors = {"_form": [_translate_login_error(exc.code)]}
         else:
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            login_user(user)
+            sign_in(user)
             return redirect(safe_next(data.get("next"), url_for("accounts.home")))
     expired = session.pop("expired", False)
     status = 200 if not errors else 401

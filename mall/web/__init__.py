@@ -9,7 +9,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, jsonify, redirect, request, url_for
+from flask import g, jsonify, redirect, request, session, url_for
+from flask_login import login_user
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaValidationError
 
@@ -111,3 +112,13 @@ def form_dict(form, list_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     for key in list_fields:
         data.setdefault(key, [])
     return data
+
+
+def sign_in(user: Any) -> None:
+    """Start a fresh session for ``user`` (no value of the session before the login survives,
+    so a session fixed by someone else is worthless), keeping only the chosen language."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user)
