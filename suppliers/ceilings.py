@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mall.core import bulk
 from mall.core.errors import Conflict
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
@@ -38,11 +39,11 @@ def live_ceilings(session: Session, product_ids: Collection[int], *, on: date) -
     rows = session.execute(
         select(FrameworkPriceCap.product_id, func.min(FrameworkPriceCap.cap_fen))
         .join(FrameworkAgreement, FrameworkAgreement.id == FrameworkPriceCap.agreement_id)
-        .where(FrameworkPriceCap.product_id.in_(set(product_ids)),
+        .where(bulk.among(session, FrameworkPriceCap.product_id, set(product_ids)),
                FrameworkAgreement.status == AgreementStatus.ACTIVE,
                FrameworkAgreement.starts_on <= on, FrameworkAgreement.ends_on >= on)
         .group_by(FrameworkPriceCap.product_id)).all()
-    return {product_id: int(cap) for product_id, cap in rows}
+    return {product_id: int(cap) for product_id, cap in rows if product_id is not None}
 
 
 @dataclass(frozen=True)

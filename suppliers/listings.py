@@ -7,58 +7,35 @@ queries per batch, never per row) because imports run to a million rows.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    JSON,
-    ColumnElement,
-    Enum,
-    Table,
-    TextClause,
-    and_,
-    any_,
-    bindparam,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator
 
 from catalog.models import Category, Offer, OfferStatus, PriceChange, Product
 from catalog.normalise import normalise_model
 from catalog.sync import offers_changed
+from mall.core import bulk
 from mall.core.auth import SUPPLIER_STAFF, Actor, Scope
 from mall.core.clock import now, to_local
+from mall.core.db import rowcount
 from mall.core.errors import NotFound, ValidationFailed
 from mall.core.inputs import CONTROL_CHARACTERS, control_characters
 from mall.core.money import PRICE, STOCK, Bound, within
 from mall.i18n_messages import N_
-from suppliers.models import (
-    AdmissionStatus,
-    AgreementStatus,
-    CategoryAdmission,
-    FrameworkAgreement,
-    FrameworkPriceCap,
-    ListingDecision,
-)
+from suppliers.ceilings import live_ceilings
+from suppliers.models import AdmissionStatus, CategoryAdmission, ListingDecision
+from suppliers.moderation import record_queued
+from suppliers.product_matching import match_products
 from suppliers.review import DEFAULT_MAX_RATIO_PCT, MANUAL_REVIEW, ListingFacts, check_listing
 
 MAX_PRICE_BATCH = 10_000
-_KEY_CHUNK = 1_000  # keys per VALUES list: 3 parameters each, under every driver's limit
-_KEY_SIZES = (1, 10, 100, _KEY_CHUNK)
-# Rows are inserted into the tables (Core), not through ORM bulk INSERT: the ORM leaves out
-# None values, splitting a batch into many small statements whenever some rows have a
-# value and others not, and its per-row bookkeeping costs more than the database does.
-_PRODUCTS, _OFFERS, _PRICE_CHANGES = Product.__table__, Offer.__table__, PriceChange.__table__
+# Rows are inserted into the tables (Core), not through the ORM (see mall.core.bulk).
+_OFFERS, _PRICE_CHANGES = Offer.__table__, PriceChange.__table__
 
 # Outcomes of one item.
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
@@ -143,22 +120,6 @@ def _admitted_category_ids(session: Session, supplier_id: int, on: date) -> set[
     return {r[0] for r in rows}
 
 
-def _framework_caps(session: Session, product_ids: set[int], on: date) -> dict[int, int]:
-    """The lowest active framework ceiling price per product."""
-    if not product_ids:
-        return {}
-    rows = session.execute(
-        select(FrameworkPriceCap.product_id, FrameworkPriceCap.cap_fen)
-        .join(FrameworkAgreement, FrameworkAgreement.id == FrameworkPriceCap.agreement_id)
-        .where(_among(session, FrameworkPriceCap.product_id, product_ids),
-               FrameworkAgreement.status == AgreementStatus.ACTIVE,
-               FrameworkAgreement.starts_on <= on, FrameworkAgreement.ends_on >= on)).all()
-    caps: dict[int, int] = {}
-    for product_id, cap in rows:
-        caps[product_id] = min(cap, caps.get(product_id, cap))
-    return caps
-
-
 def _market(session: Session, product_ids: set[int]) -> dict[int, list[tuple[int, int, str]]]:
     """Listed offers per product: (supplier, price, sku), for averages and duplicates."""
     market: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
@@ -166,7 +127,7 @@ def _market(session: Session, product_ids: set[int]) -> dict[int, list[tuple[int
         return market
     rows = session.execute(
         select(Offer.product_id, Offer.supplier_id, Offer.price_fen, Offer.supplier_sku)
-        .where(_among(session, Offer.product_id, product_ids),
+        .where(bulk.among(session, Offer.product_id, product_ids),
                Offer.status.in_([OfferStatus.LISTED, OfferStatus.PENDING_REVIEW,
                                  OfferStatus.FROZEN]))).all()
     for product_id, supplier_id, price, sku in rows:
@@ -179,166 +140,20 @@ def _others_average(entries: list[tuple[int, int, str]], supplier_id: int) -> in
     return sum(prices) // len(prices) if prices else None
 
 
-@cache
-def _product_lookup(size: int) -> TextClause:
-    """Products by (category, brand, model key), for ``size`` keys at once.
-
-    The keys are a VALUES list joined to products, so each key is one probe of the unique
-    (category_id, brand, model_key) index; an IN list on model_key alone scans every
-    product of the categories, and a row-value IN is not planned as index probes by
-    SQLite. Plain SQL text because SQLAlchemy would compile a values() construct with
-    thousands of parameters afresh for every batch; this text is compiled once per size.
-    """
-    rows = ", ".join(f"(:c{i}, :b{i}, :m{i})" for i in range(size))
-    return text(
-        f"WITH wanted (category_id, brand, model_key) AS (VALUES {rows}) "
-        "SELECT products.id, products.category_id, products.brand, products.model_key "
-        "FROM wanted JOIN products ON products.category_id = wanted.category_id "
-        "AND products.brand = wanted.brand AND products.model_key = wanted.model_key")
-
-
 def _match_products(session: Session, items: Sequence[OfferInput],
                     categories: dict[str, Category], moment: datetime) -> dict[tuple, int]:
     """Product id per (category id, brand, model key); creates the products not yet known."""
     keys = {(categories[i.category_code].id, i.brand.strip(), normalise_model(i.model)): i
             for i in items}
-    wanted = list(keys)
-    if _on_postgresql(session):  # one statement of three arrays for all keys
-        found = session.execute(_PG_PRODUCT_LOOKUP, {"c": [k[0] for k in wanted],
-                                                     "b": [k[1] for k in wanted],
-                                                     "m": [k[2] for k in wanted]}).all()
-    else:
-        found = []
-        for start in range(0, len(wanted), _KEY_CHUNK):
-            chunk = wanted[start:start + _KEY_CHUNK]
-            size = next(s for s in _KEY_SIZES if s >= len(chunk))
-            chunk += chunk[-1:] * (size - len(chunk))  # pad: one statement shape per size
-            params = {}
-            for i, (category_id, brand, model_key) in enumerate(chunk):
-                params[f"c{i}"], params[f"b{i}"], params[f"m{i}"] = category_id, brand, model_key
-            found.extend(session.execute(_product_lookup(size), params))
-    known = {(cid, brand, key): pid for pid, cid, brand, key in found}
-    missing = [k for k in keys if k not in known]
-    if missing:
-        rows = [{"category_id": k[0], "brand": k[1], "model": keys[k].model.strip(),
-                 "model_key": k[2], "title": keys[k].title.strip(), "unit": keys[k].unit,
-                 "attributes": keys[k].attributes, "barcode": keys[k].barcode,
-                 "created_at": moment, "updated_at": moment} for k in missing]
-        known.update(((cid, brand, key), pid) for pid, cid, brand, key in _bulk_insert(
-            session, _PRODUCTS, rows, "id", "category_id", "brand", "model_key"))
-    return known
 
+    def new_product(key: tuple[int, str, str]) -> dict:
+        item = keys[key]
+        return {"category_id": key[0], "brand": key[1], "model": item.model.strip(),
+                "model_key": key[2], "title": item.title.strip(), "unit": item.unit,
+                "attributes": item.attributes, "barcode": item.barcode,
+                "created_at": moment, "updated_at": moment}
 
-def _on_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _among(session: Session, column, values: Collection) -> ColumnElement[bool]:
-    """``column IN values`` for thousands of values; on PostgreSQL ``= ANY(array)``.
-
-    An IN list is one parameter per value, and psycopg re-parses such a statement in
-    Python every time; one array parameter keeps the statement short and cached.
-    """
-    if _on_postgresql(session):
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
-
-
-_PG_PRODUCT_LOOKUP = text(
-    "SELECT products.id, products.category_id, products.brand, products.model_key "
-    "FROM unnest(CAST(:c AS INTEGER[]), CAST(:b AS TEXT[]), CAST(:m AS TEXT[])) "
-    "AS wanted (category_id, brand, model_key) JOIN products "
-    "ON products.category_id = wanted.category_id AND products.brand = wanted.brand "
-    "AND products.model_key = wanted.model_key")
-
-
-def _bulk_insert(session: Session, table: Table, rows: list[dict], *returning: str) -> list:
-    """Insert rows (dicts with the same keys); the ``returning`` columns of each, unordered.
-
-    RETURNING the natural key rather than sort_by_parameter_order, for which SQLite has no
-    sentinel (SQLAlchemy would insert row by row). On PostgreSQL one INSERT … SELECT FROM
-    unnest() with an array per column: SQLAlchemy's multi-row VALUES carry a parameter per
-    value, and psycopg re-parses such long statements in Python every time (it caches only
-    short ones): a million-row import took twice as long that way.
-    """
-    if not rows:
-        return []
-    if not _on_postgresql(session):
-        statement = insert(table)
-        if returning:
-            statement = statement.returning(*(table.c[name] for name in returning))
-        result = session.execute(statement, rows)
-        return result.all() if returning else []
-    names = tuple(rows[0])
-    statement, converters, defaults = _pg_unnest_insert(table, names, returning)
-    params = {f"p{i}": [convert(row[name]) for row in rows]
-              for i, (name, convert) in enumerate(zip(names, converters, strict=True))}
-    params.update((f"d{i}", [value] * len(rows)) for i, value in enumerate(defaults))
-    result = session.execute(statement, params)
-    return result.all() if returning else []
-
-
-@cache
-def _pg_unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]
-                      ) -> tuple[TextClause, tuple[Callable, ...], tuple]:
-    """The INSERT … unnest() statement, each column's value converter, the defaults it adds.
-
-    Columns left out get their scalar Python-side default, as SQLAlchemy would give them.
-    """
-    added = [c for c in table.c if c.name not in names and c.default is not None]
-    if any(not column.default.is_scalar for column in added):
-        raise ValueError(f"give every column of {table.name} with a computed default a value")
-    casts = ([_pg_array(f"p{i}", table.c[name]) for i, name in enumerate(names)]
-             + [_pg_array(f"d{i}", column) for i, column in enumerate(added)])
-    sql = (f"INSERT INTO {table.name} ({', '.join([*names, *(c.name for c in added)])}) "
-           f"SELECT * FROM unnest({', '.join(casts)})")
-    if returning:
-        sql += " RETURNING " + ", ".join(returning)
-    return (text(sql), tuple(_pg_converter(table.c[name].type) for name in names),
-            tuple(_pg_converter(c.type)(c.default.arg) for c in added))
-
-
-def _bulk_update(session: Session, table: Table, rows: list[dict]) -> None:
-    """Update rows by id, each a dict of its id and new values; rows with the same keys go
-    in one statement (an UPDATE … FROM unnest() on PostgreSQL, as for inserts)."""
-    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(row)].append(row)
-    for names, group in groups.items():
-        if not _on_postgresql(session):
-            session.execute(update(table).where(table.c.id == bindparam("row_id")),
-                            [{"row_id": row.pop("id"), **row} for row in map(dict, group)])
-            continue
-        statement, converters = _pg_unnest_update(table, names)
-        session.execute(statement, {
-            f"p{i}": [convert(row[name]) for row in group]
-            for i, (name, convert) in enumerate(zip(names, converters, strict=True))})
-
-
-@cache
-def _pg_unnest_update(table: Table, names: tuple[str, ...]
-                      ) -> tuple[TextClause, tuple[Callable, ...]]:
-    casts = ", ".join(_pg_array(f"p{i}", table.c[name]) for i, name in enumerate(names))
-    sets = ", ".join(f"{name} = given.{name}" for name in names if name != "id")
-    return (text(f"UPDATE {table.name} SET {sets} FROM unnest({casts}) "
-                 f"AS given ({', '.join(names)}) WHERE {table.name}.id = given.id"),
-            tuple(_pg_converter(table.c[name].type) for name in names))
-
-
-def _pg_array(param: str, column) -> str:
-    return f"CAST(:{param} AS {column.type.compile(dialect=postgresql.dialect())}[])"
-
-
-def _pg_converter(column_type) -> Callable:
-    """What SQLAlchemy's bind processing would do to a value of this type, for an array."""
-    if isinstance(column_type, TypeDecorator):  # e.g. UTCDateTime refusing naive times
-        dialect = postgresql.dialect()
-        return lambda value: column_type.process_bind_param(value, dialect)
-    if isinstance(column_type, JSON):
-        return lambda value: None if value is None else json.dumps(value)
-    if isinstance(column_type, Enum):
-        return lambda value: getattr(value, "value", value)
-    return lambda value: value
+    return match_products(session, keys, new_product)
 
 
 _OFFER_FIELDS = ("price_fen", "reference_price_fen", "reference_url", "reference_checked_on",
@@ -388,13 +203,16 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
         select(Offer.id, Offer.supplier_sku, Offer.product_id, Offer.status, Offer.price_fen,
                Offer.held_by_operator, *[getattr(Offer, f) for f in _OFFER_FIELDS[1:]])
         .where(Offer.supplier_id == supplier_id,
-               _among(session, Offer.supplier_sku, [i.supplier_sku for i in accepted])))}
+               bulk.among(session, Offer.supplier_sku, [i.supplier_sku for i in accepted])))}
     product_of = {i.supplier_sku: products[(categories[i.category_code].id, i.brand.strip(),
                                             normalise_model(i.model))] for i in accepted}
-    caps = _framework_caps(session, set(product_of.values()), today)
+    caps = live_ceilings(session, set(product_of.values()), on=today)
     market = _market(session, set(product_of.values()))
 
-    inserts, updates, history, decisions = [], [], [], []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    decisions: list[tuple[int, int, list[str]]] = []
     seen_products: dict[int, str] = {}
     for item in accepted:
         result = results_by_sku[item.supplier_sku]
@@ -445,9 +263,9 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
                 history.append({"offer_id": current.id, "old_price_fen": current.price_fen,
                                 "new_price_fen": item.price_fen})
             if reasons and status is OfferStatus.PENDING_REVIEW:
-                decisions.append((current.id, reasons))
+                decisions.append((current.id, supplier_id, reasons))
     if inserts:
-        ids = {sku: oid for oid, sku in _bulk_insert(session, _OFFERS, inserts,
+        ids = {sku: oid for oid, sku in bulk.insert(session, _OFFERS, inserts,
                                                       "id", "supplier_sku")}
         for row in inserts:
             offer_id = ids[row["supplier_sku"]]
@@ -456,15 +274,11 @@ def save_offers(session: Session, actor: Actor, *, supplier_id: int,
             history.append({"offer_id": offer_id, "old_price_fen": None,
                             "new_price_fen": row["price_fen"]})
             if row["status"] is OfferStatus.PENDING_REVIEW:
-                decisions.append((offer_id, row["review_reasons"]))
+                decisions.append((offer_id, supplier_id, row["review_reasons"]))
     if updates:
-        _bulk_update(session, _OFFERS, updates)
+        bulk.update(session, _OFFERS, updates)
     _write_history(session, history, actor, moment)
-    if decisions:
-        session.execute(insert(ListingDecision), [
-            {"offer_id": oid, "supplier_id": supplier_id, "decided_at": moment,
-             "decided_by_id": None, "action": "queued", "reasons": reasons, "note": None}
-            for oid, reasons in decisions])
+    record_queued(session, decisions, at=moment)
     offers_changed(session, [r.offer_id for r in report.results
                              if r.outcome in (CREATED, UPDATED) and r.offer_id])
     return report
@@ -529,7 +343,7 @@ def _same(old, new) -> bool:
 def _write_history(session: Session, history: list[dict], actor: Actor,
                    moment: datetime) -> None:
     if history:
-        _bulk_insert(session, _PRICE_CHANGES, [
+        bulk.insert(session, _PRICE_CHANGES, [
             {**h, "changed_at": moment, "changed_by_id": actor.user_id} for h in history])
 
 
@@ -563,9 +377,9 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
         .join(Product, Product.id == Offer.product_id)
         .join(Category, Category.id == Product.category_id)
         .where(Offer.supplier_id == supplier_id,
-               _among(session, Offer.supplier_sku, [u.supplier_sku for u in updates])))}
+               bulk.among(session, Offer.supplier_sku, [u.supplier_sku for u in updates])))}
     product_ids = {r.product_id for r in rows.values()}
-    caps = _framework_caps(session, product_ids, today)
+    caps = live_ceilings(session, product_ids, on=today)
     market = _market(session, product_ids)
     changes, history, decisions = [], [], []
     for item in updates:
@@ -601,19 +415,15 @@ def update_prices(session: Session, actor: Actor, *, supplier_id: int,
             if reasons and status is OfferStatus.LISTED and not row.held_by_operator:
                 status = OfferStatus.PENDING_REVIEW
                 change["review_reasons"] = reasons
-                decisions.append((row.id, reasons))
+                decisions.append((row.id, supplier_id, reasons))
             result.reasons = reasons
         change["status"] = status
         changes.append(change)
         result.outcome, result.status = UPDATED, status.value
     if changes:
-        _bulk_update(session, _OFFERS, changes)
+        bulk.update(session, _OFFERS, changes)
     _write_history(session, history, actor, moment)
-    if decisions:
-        session.execute(insert(ListingDecision), [
-            {"offer_id": oid, "supplier_id": supplier_id, "decided_at": moment,
-             "decided_by_id": None, "action": "queued", "reasons": reasons, "note": None}
-            for oid, reasons in decisions])
+    record_queued(session, decisions, at=moment)
     offers_changed(session, [c["id"] for c in changes])
     return report
 
@@ -641,6 +451,6 @@ def hide_supplier_category(session: Session, *, supplier_id: int, category_id: i
                            hidden: bool) -> int:
     """Hide (suspension) or show (reinstatement) a supplier's offers in one category at once."""
     product_ids = select(Product.id).where(Product.category_id == category_id)
-    return session.execute(update(Offer).where(
+    return rowcount(session.execute(update(Offer).where(
         and_(Offer.supplier_id == supplier_id, Offer.product_id.in_(product_ids)))
-        .values(suspended=hidden)).rowcount
+        .values(suspended=hidden)))

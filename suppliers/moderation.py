@@ -3,15 +3,16 @@ reinstate. Every decision is recorded for the supplier to see and in the audit t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import String, cast, column, func, select, table
 from sqlalchemy.orm import Session
 
 from catalog.models import Category, Offer, OfferStatus, Product
 from catalog.sync import offers_changed
+from mall.core import bulk
 from mall.core.audit import record_event
 from mall.core.auth import Actor, Role, require_same_organisation
 from mall.core.clock import now, to_local
@@ -71,7 +72,7 @@ def review_queue(session: Session, actor: Actor, *, category_code: str | None = 
         select(Offer.product_id, func.min(Offer.price_fen))
         .where(Offer.product_id.in_(product_ids), Offer.status == OfferStatus.LISTED)
         .group_by(Offer.product_id)).all()) if product_ids else {}
-    return [QueueRow(o, p, c, name, lowest.get(p.id)) for o, p, c, name in page], total
+    return [QueueRow(o, p, c, name, lowest.get(p.id)) for o, p, c, name in page], total or 0
 
 
 def decide_offers(session: Session, actor: Actor, *, offer_ids: Sequence[int], action: str,
@@ -149,15 +150,26 @@ def hold_for_review(session: Session, offers: Sequence[Offer], *, reason: str,
             offer.review_reasons = [*(offer.review_reasons or []), reason]
     for offer in held:
         offer.status, offer.updated_at = OfferStatus.PENDING_REVIEW, moment
-        session.add(ListingDecision(offer_id=offer.id, supplier_id=offer.supplier_id,
-                                    decided_at=moment,
-                                    decided_by_id=actor.user_id if actor else None,
-                                    action="queued", reasons=list(offer.review_reasons),
-                                    note=note))
         record_event(session, action="offer.held", object_type="offer", object_id=offer.id,
                      actor=actor, data={"from": OfferStatus.LISTED.value,
                                         "to": OfferStatus.PENDING_REVIEW.value,
                                         "reason": reason, "price_fen": offer.price_fen})
+    record_queued(session, [(o.id, o.supplier_id, o.review_reasons) for o in held], at=moment,
+                  by_user_id=actor.user_id if actor else None, note=note)
     offers_changed(session, [o.id for o in held])
     session.flush()
     return held
+
+
+def record_queued(session: Session, queued: Iterable[tuple[int, int, Sequence[str]]], *,
+                  at: datetime, by_user_id: int | None = None, note: str | None = None) -> None:
+    """Record offers entering the operator's review queue, each given as (offer id,
+    supplier id, reasons): a "queued" decision the supplier sees in its decision log.
+
+    Whatever puts offers in the queue calls this (a saved or repriced offer failing a
+    listing check, a listed offer held by a new ceiling, the demo seed), so every entry
+    reads the same. The caller sets the offers' status; one bulk insert for the batch."""
+    bulk.insert(session, ListingDecision, [
+        {"offer_id": offer_id, "supplier_id": supplier_id, "decided_at": at,
+         "decided_by_id": by_user_id, "action": "queued", "reasons": list(reasons),
+         "note": note} for offer_id, supplier_id, reasons in queued])
