@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from catalog.normalise import normalise_model
 from catalog.services import load_catalogue
 from mall.accounts import services as accounts
 from mall.accounts.models import Organisation
+from mall.core import bulk
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.core.credit_codes import uscc_with_check_digit
@@ -28,10 +30,10 @@ from suppliers.models import (
     AdmissionStatus,
     ApplicationStatus,
     CategoryAdmission,
-    ListingDecision,
     SizeClass,
     SupplierProfile,
 )
+from suppliers.moderation import record_queued
 
 BATCH = 5_000
 CENTRE = ("长沙市公共资源交易中心", "12430100MB1A23456X")
@@ -145,13 +147,21 @@ def _people(session: Session, password_hash: str) -> list[Organisation]:
                                      status=ApplicationStatus.SUBMITTED,
                                      category_codes=["A05040101", "A05040201", "A05010501"],
                                      note="主营复印纸、硒鼓与办公家具，长沙市内次日达。"))
-    for demo in demo_units():
-        unit = org(OrganisationKind.PURCHASING_UNIT, demo.name, demo.credit_code,
-                   demo.region_code, demo.region_name)
-        user(unit, f"{demo.login_prefix}-buyer", f"{demo.name}经办人", [Role.BUYER])
-        user(unit, f"{demo.login_prefix}-approver", f"{demo.name}审批人", [Role.APPROVER])
-        user(unit, f"{demo.login_prefix}-finance", f"{demo.name}财务", [Role.FINANCE])
+    for unit_demo in demo_units():
+        unit = org(OrganisationKind.PURCHASING_UNIT, unit_demo.name, unit_demo.credit_code,
+                   unit_demo.region_code, unit_demo.region_name)
+        prefix, name = unit_demo.login_prefix, unit_demo.name
+        user(unit, f"{prefix}-buyer", f"{name}经办人", [Role.BUYER])
+        user(unit, f"{prefix}-approver", f"{name}审批人", [Role.APPROVER])
+        user(unit, f"{prefix}-finance", f"{name}财务", [Role.FINANCE])
     return suppliers
+
+
+def _inserted(session: Session, model: type, rows: list[dict], *key: str) -> list[int]:
+    """Insert rows in bulk; their new ids in the order of ``rows``, paired by the natural
+    ``key`` columns (mall.core.bulk returns rows unordered)."""
+    ids = {tuple(found[1:]): found[0] for found in bulk.insert(session, model, rows, "id", *key)}
+    return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
 def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, password: str,
@@ -173,7 +183,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                     .where(Category.code.in_(CENTRALLY_PROCURED_CODES))
                     .values(centrally_procured=True))
     today = local_today()
-    session.execute(insert(CategoryAdmission), [
+    bulk.insert(session, CategoryAdmission, [
         {"supplier_id": s.id, "category_id": category_id, "status": AdmissionStatus.ACTIVE,
          "admitted_on": today, "created_at": now(), "updated_at": now()}
         for s in suppliers for category_id in categories.values()])
@@ -181,7 +191,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
     echo(f"organisations and users ready; {len(codes)} categories enabled")
 
     supplier_ids = [s.id for s in suppliers]
-    regions = sorted({"430000", *(s.region_code[:2] + "0000" for s in suppliers)})
+    regions = sorted({"430000", *(s.region_code[:2] + "0000" for s in suppliers if s.region_code)})
     moment = now()
     made = 0
     seen: set[tuple[int, str, str]] = set()
@@ -207,10 +217,9 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
         if not product_rows:
             products = generate_products(offers, seed=seed + made + 1)
             continue
-        product_ids = session.scalars(
-            insert(Product).returning(Product.id, sort_by_parameter_order=True),
-            product_rows).all()
-        offer_rows = []
+        product_ids = _inserted(session, Product, product_rows,
+                                "category_id", "brand", "model_key")
+        offer_rows: list[dict[str, Any]] = []
         for product_id, (reference, sellers) in zip(product_ids, planned, strict=True):
             for supplier_id in sellers:
                 sku_serial += 1
@@ -232,18 +241,14 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
                     "status": OfferStatus.PENDING_REVIEW if held else OfferStatus.LISTED,
                     "review_reasons": ["above_reference_price"] if held else [],
                     "created_at": moment, "updated_at": moment})
-        offer_ids = session.scalars(
-            insert(Offer).returning(Offer.id, sort_by_parameter_order=True), offer_rows).all()
-        session.execute(insert(PriceChange), [
+        offer_ids = _inserted(session, Offer, offer_rows, "supplier_sku")
+        bulk.insert(session, PriceChange, [
             {"offer_id": offer_id, "changed_at": moment, "changed_by_id": None,
              "old_price_fen": None, "new_price_fen": row["price_fen"]}
             for offer_id, row in zip(offer_ids, offer_rows, strict=True)])
-        held_rows = [{"offer_id": offer_id, "supplier_id": row["supplier_id"],
-                      "decided_at": moment, "action": "queued", "reasons": row["review_reasons"]}
-                     for offer_id, row in zip(offer_ids, offer_rows, strict=True)
-                     if row["review_reasons"]]
-        if held_rows:
-            session.execute(insert(ListingDecision), held_rows)
+        record_queued(session, [(offer_id, row["supplier_id"], row["review_reasons"])
+                                for offer_id, row in zip(offer_ids, offer_rows, strict=True)
+                                if row["review_reasons"]], at=moment)
         session.commit()
         if made % 100_000 < len(offer_rows) or made >= offers:
             echo(f"  {made:,} offers")
