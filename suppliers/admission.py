@@ -14,6 +14,7 @@ from catalog.sync import scope_changed
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
 from mall.core.clock import local_today, now
+from mall.core.db import claiming
 from mall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
 from mall.core.money import COUNT, within
@@ -254,11 +255,12 @@ def list_admissions(session: Session, actor: Actor, *, supplier_id: int
 
 
 def lift_expired_suspensions(session: Session, *, today: date) -> int:
-    """Reinstate suspensions whose end date has passed (the daily sweep)."""
-    rows = session.scalars(select(CategoryAdmission).where(
+    """Reinstate suspensions whose end date has come (the ``suppliers.suspensions`` job);
+    a second scheduler skips the admissions the first is reinstating."""
+    rows = session.scalars(claiming(select(CategoryAdmission).where(
         CategoryAdmission.status == AdmissionStatus.SUSPENDED,
         CategoryAdmission.suspended_until.is_not(None),
-        CategoryAdmission.suspended_until <= today)).all()
+        CategoryAdmission.suspended_until <= today), session)).all()
     for admission in rows:
         admission.status = AdmissionStatus.ACTIVE
         admission.suspended_from = admission.suspended_until = None

@@ -4,6 +4,7 @@ from flask import current_app
 
 from mall.core.clock import local_today
 from mall.core.jobs import job
+from suppliers.admission import lift_expired_suspensions
 from suppliers.frameworks import end_expired_agreements, hold_offers_above_ceilings
 from suppliers.imports.service import (
     delete_files,
@@ -44,3 +45,14 @@ def enforce_framework_ceilings(session) -> None:
     today = local_today()
     end_expired_agreements(session, today=today)
     hold_offers_above_ceilings(session, today=today)
+
+
+@job(id="suppliers.suspensions", seconds=3600)
+def lift_suspensions(session) -> None:
+    """Reinstate admissions whose timed suspension has run out: the supplier's offers in the
+    category are on sale again and it may list new ones.
+
+    The date changes once a day, but the sweep runs hourly, as the ceiling sweep does: an
+    interval of a day would first run a day after each scheduler start, and restarts could
+    put it off for good. Runs that find nothing change nothing."""
+    lift_expired_suspensions(session, today=local_today())
