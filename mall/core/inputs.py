@@ -119,6 +119,12 @@ class PlainText(fields.Str):
         super().__init__(validate=rules, metadata=metadata, **kwargs)
 
 
+def needed(message: str) -> dict[str, Any]:
+    """A required field that says what to enter when it is missing (a message marked N_):
+    ``PlainText(**needed(N_("Enter the carrier.")), ...)``."""
+    return {"required": True, "error_messages": {"required": message}}
+
+
 def Id(**kwargs: Any) -> fields.Int:  # noqa: N802 - a field factory reads like a field class
     """A row id: a whole number from 1 to 2**31-1 (larger ids name no row)."""
     return fields.Int(validate=validate.Range(min=1, max=MAX_ID, error=NOT_AN_ID), **kwargs)

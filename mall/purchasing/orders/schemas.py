@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText
+from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText, needed
+from mall.i18n_messages import N_
 from mall.purchasing.orders.models import AcceptanceResult, OrderStatus, Paperwork, ReturnStatus
 
 _fen: dict[str, Any] = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
@@ -152,7 +153,8 @@ class OrderQuerySchema(Schema):
 
 
 class ReasonSchema(Schema):
-    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=300))
+    reason = PlainText(multiline=True, **needed(N_("Give a reason.")),
+                       validate=validate.Length(min=1, max=300))
 
 
 # The key of the maps from an order line to a price or a quantity. Order line ids are JSON
@@ -169,8 +171,9 @@ class ConfirmSchema(Schema):
 
 
 class ShipSchema(Schema):
-    carrier = PlainText(required=True, validate=validate.Length(min=1, max=60))
-    tracking_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    carrier = PlainText(**needed(N_("Enter the carrier.")), validate=validate.Length(min=1, max=60))
+    tracking_number = PlainText(**needed(N_("Enter the tracking number.")),
+                                validate=validate.Length(min=1, max=60))
 
 
 class AcceptSchema(Schema):
@@ -183,7 +186,8 @@ class AcceptSchema(Schema):
 
 
 class InvoiceSchema(Schema):
-    invoice_number = PlainText(required=True, validate=validate.Length(min=1, max=40))
+    invoice_number = PlainText(**needed(N_("Enter the e-invoice number.")),
+                               validate=validate.Length(min=1, max=40))
 
 
 class RateSchema(Schema):
@@ -199,26 +203,31 @@ class ReturnCreateSchema(Schema):
     quantities = fields.Dict(
         keys=LINE_ID, values=fields.Int(strict=True, validate=validate.Range(min=0, max=100_000)),
         required=True, metadata={"description": "Order line id to the quantity sent back"})
-    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+    reason = PlainText(multiline=True, **needed(N_("Give a reason.")),
+                       validate=validate.Length(min=1, max=500))
 
 
 class ReturnNoteSchema(Schema):
-    reason = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+    reason = PlainText(multiline=True, **needed(N_("Give a reason.")),
+                       validate=validate.Length(min=1, max=500))
 
 
 class DisputeDecisionSchema(Schema):
     decision = fields.Str(required=True, validate=validate.OneOf(["agree", "refuse"]),
                           metadata={"description": "agree: the goods go back; refuse: they stay"})
-    note = PlainText(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+    note = PlainText(multiline=True, **needed(N_("Explain the decision to both parties.")),
+                     validate=validate.Length(min=1, max=500))
 
 
 class ReturnShipSchema(Schema):
-    carrier = PlainText(required=True, validate=validate.Length(min=1, max=60))
-    tracking_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    carrier = PlainText(**needed(N_("Enter the carrier.")), validate=validate.Length(min=1, max=60))
+    tracking_number = PlainText(**needed(N_("Enter the tracking number.")),
+                                validate=validate.Length(min=1, max=60))
 
 
 class TreasuryRefundSchema(Schema):
-    voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    voucher_number = PlainText(**needed(N_("Enter the payment voucher number.")),
+                               validate=validate.Length(min=1, max=60))
     refunded_on = fields.Date(required=True)
     # A field the page form replaces by one typed in yuan (orders.forms).
     amount_fen: fields.Field = fields.Int(required=True, **_fen)

@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from mall.core.inputs import MAX_BIGINT, Day, PlainText
+from mall.core.inputs import MAX_BIGINT, Day, PlainText, needed
+from mall.i18n_messages import N_
 
 _fen: dict[str, Any] = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 
@@ -17,7 +18,8 @@ class CardPaymentSchema(Schema):
 
 
 class TreasuryPaymentSchema(Schema):
-    voucher_number = PlainText(required=True, validate=validate.Length(min=1, max=60))
+    voucher_number = PlainText(**needed(N_("Enter the payment voucher number.")),
+                               validate=validate.Length(min=1, max=60))
     paid_on = Day(required=True)
     # A field the page form replaces by one typed in yuan (orders.forms).
     amount_fen: fields.Field = fields.Int(required=True, **_fen)
