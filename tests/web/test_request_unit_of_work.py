@@ -16,7 +16,7 @@ import pytest
 from flask import Blueprint, redirect, request
 from sqlalchemy import create_engine, func, select
 
-from mall.accounts.models import ApiToken, User
+from mall.accounts.models import ApiToken, Organisation, User
 from mall.accounts.services import actor_for, issue_token
 from mall.core.audit import AuditEvent, record_event
 from mall.core.auth import OrganisationKind, Scope
@@ -116,20 +116,20 @@ def test_a_crash_rolls_back(app, client):
     assert committed(app, "crash") == 0
 
 
-# SQLite: reading requests begin deferred, so they do not wait for the write lock. The
-# fixtures that write (and log in) come before ``write_lock`` in each test's arguments.
+# A writer holds its locks while a reading request comes: on SQLite reading requests begin
+# deferred, so they do not wait for its write lock; on PostgreSQL readers never wait for
+# writers. Writing requests wait on both. The fixtures that write (and log in) come before
+# ``write_lock`` in each test's arguments.
 
 
 @pytest.fixture
-def sqlite_file(app):
+def database_url(app) -> str:
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's single write lock; PostgreSQL readers never wait for writers")
-        return db.engine.url.database
+        return db.engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
-def supplier(app, sqlite_file):
+def supplier(app, database_url):
     """A supplier administrator, committed."""
     with app.app_context(), unit_of_work(db.session, remove=True) as session:
         user = make_member(session, OrganisationKind.SUPPLIER)
@@ -163,22 +163,39 @@ def bearer(app, supplier) -> tuple[int, str]:
 
 
 @pytest.fixture
-def write_lock(sqlite_file):
-    """Another connection in the middle of a write (an import saving a batch), holding
-    SQLite's write lock until ``release()`` commits it."""
-    connection = sqlite3.connect(sqlite_file, isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")
-    connection.execute("UPDATE organisations SET name = name")
+def write_lock(database_url):
+    """Another connection in the middle of a write (an import saving a batch) until
+    ``release()`` commits it: on SQLite it holds the database's write lock; on PostgreSQL it
+    holds the tables these tests write (audit trail, tokens, imports, organisations) in
+    EXCLUSIVE mode, which lets readers read and makes every writer wait."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("UPDATE organisations SET name = name")
+
+        def commit() -> None:
+            if connection.in_transaction:
+                connection.execute("COMMIT")
+    else:
+        engine = create_engine(database_url)
+        connection = engine.connect()
+        tables = ", ".join(model.__table__.name for model in (AuditEvent, ApiToken, ImportJob, Organisation))
+        connection.exec_driver_sql(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+
+        def commit() -> None:
+            if connection.in_transaction():
+                connection.commit()
 
     class Lock:
         @staticmethod
         def release():
-            if connection.in_transaction:
-                connection.execute("COMMIT")
+            commit()
 
     yield Lock
     Lock.release()
     connection.close()
+    if not database_url.startswith("sqlite"):
+        engine.dispose()
 
 
 def in_thread(call):
