@@ -219,10 +219,8 @@ class DisputeDecisionSchema(Schema):
                      validate=validate.Length(min=1, max=500))
 
 
-class ReturnShipSchema(Schema):
-    carrier = PlainText(**needed(N_("Enter the carrier.")), validate=validate.Length(min=1, max=60))
-    tracking_number = PlainText(**needed(N_("Enter the tracking number.")),
-                                validate=validate.Length(min=1, max=60))
+class ReturnShipSchema(ShipSchema):
+    """The returned goods' shipment: carrier and tracking number, as an order's."""
 
 
 class TreasuryRefundSchema(Schema):

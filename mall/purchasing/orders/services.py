@@ -48,6 +48,7 @@ from mall.purchasing.orders.steps import (
     Party,
     S,
     WrongState,
+    apply_move,
     record_step,
     require_reason,
     step,
@@ -203,10 +204,7 @@ def cancelled(session: Session, order: Order, reason: str) -> Moved:
 
 def cancel_unconfirmed(session: Session, order: Order, reason: str) -> None:
     """The 72-hour job cancels an order its supplier did not confirm (no one acts)."""
-    moved = cancelled(session, order, reason)
-    record_step(session, order, None, moved.status, note=moved.note)
-    for organisation_id, kind, params in moved.tell:
-        notify(session, organisation_id, order, kind, **params)
+    apply_move(session, order, None, cancelled(session, order, reason))
 
 
 def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None = None,

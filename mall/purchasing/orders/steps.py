@@ -214,10 +214,17 @@ def transition(session: Session, actor: Actor, order_id: int, name: str, data: d
     outcome = declared.effect(session, actor, order, data, **context)
     if not isinstance(outcome, Moved):
         return order if outcome is None else outcome
-    if outcome.before:
-        order.steps.append(OrderStep(status=outcome.before, at=now(), user_id=actor.user_id))
-    record_step(session, order, actor, outcome.status, note=outcome.note,
-                deadline=outcome.deadline, data=outcome.data)
-    for organisation_id, kind, params in outcome.tell:
-        notify(session, organisation_id, order, kind, **params)
+    apply_move(session, order, actor, outcome)
     return order
+
+
+def apply_move(session: Session, order: Order, actor: Actor | None, moved: Moved) -> None:
+    """Record what an effect answered: the timeline entries, the audit event and the
+    notifications (``transition``, and the sweeps that move an order with no one acting)."""
+    if moved.before:
+        order.steps.append(OrderStep(status=moved.before, at=now(),
+                                     user_id=actor.user_id if actor else None))
+    record_step(session, order, actor, moved.status, note=moved.note, deadline=moved.deadline,
+                data=moved.data)
+    for organisation_id, kind, params in moved.tell:
+        notify(session, organisation_id, order, kind, **params)
