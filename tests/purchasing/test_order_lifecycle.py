@@ -11,6 +11,7 @@ from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import frozen_clock, now
 from mall.core.errors import NotFound, PermissionDenied, ValidationFailed
+from mall.purchasing.budget import limits
 from mall.purchasing.budget import services as budget
 from mall.purchasing.budget.models import BudgetLine
 from mall.purchasing.contracts import notices
@@ -79,7 +80,7 @@ def test_the_limit_blocks_a_single_order_and_the_running_total_and_warns_at_80_p
     unit = make_unit(session)
     budget.set_limits(session, _operator(session), region_code=None, direct_limit_fen=100_000)
     _s, _a, (paper,) = supplier_with_offers(session, prices=(10_000,))
-    with pytest.raises(budget.LimitExceeded) as blocked:
+    with pytest.raises(limits.LimitExceeded) as blocked:
         _buy(session, unit, {paper: 11})
     assert "¥1,000.00" in blocked.value.detail and "bidding round" in blocked.value.detail
     cart.clear(session, unit.buyer)
@@ -87,7 +88,7 @@ def test_the_limit_blocks_a_single_order_and_the_running_total_and_warns_at_80_p
     assert not first.warnings
     second = _buy(session, unit, {paper: 4})  # 90,000 of 100,000: warned
     assert [w.category_code for w in second.warnings] == ["A05040101"]
-    with pytest.raises(budget.LimitExceeded) as total:
+    with pytest.raises(limits.LimitExceeded) as total:
         _buy(session, unit, {paper: 2})  # would make 110,000 this year
     assert "¥900.00" in total.value.detail  # the running total so far is named
     cart.clear(session, unit.buyer)

@@ -17,6 +17,7 @@ class PurchaseSettings(Base):
         CheckConstraint("direct_limit_fen > 0", name="direct_limit_positive"),
         CheckConstraint("warn_pct BETWEEN 1 AND 100", name="warn_pct_range"),
         CheckConstraint("settlement_max_fen >= 0", name="settlement_max_not_negative"),
+        CheckConstraint("open_tender_fen > 0", name="open_tender_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +30,9 @@ class PurchaseSettings(Base):
     # Orders of a unit to one supplier or in one category within this many days count
     # together against its approval amount (拆分采购); None: the next row up decides.
     split_window_days: Mapped[int | None]
+    # Above this amount only an open tender (公开招标) may buy: neither direct purchase nor a
+    # bidding round; None: the next row up decides.
+    open_tender_fen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UnitSettings(Base):
@@ -72,15 +76,19 @@ class BudgetLine(TimestampMixin, Base):
 
 
 class CategorySpend(Base):
-    """A unit's running total of direct purchases per category and fiscal year (anti-splitting)."""
+    """A unit's running totals per category and fiscal year (anti-splitting): its direct
+    purchases (``total_fen``, against the direct-purchase limit) and its bidding-round
+    purchases (``bidding_fen``); both count against the open-tender threshold."""
 
     __tablename__ = "category_spend"
     __table_args__ = (UniqueConstraint("organisation_id", "fiscal_year", "category_code",
                                        name="uq_category_spend_key"),
-                      CheckConstraint("total_fen >= 0", name="total_not_negative"))
+                      CheckConstraint("total_fen >= 0", name="total_not_negative"),
+                      CheckConstraint("bidding_fen >= 0", name="bidding_not_negative"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     fiscal_year: Mapped[int]
     category_code: Mapped[str] = mapped_column(String(9))
     total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    bidding_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -1,12 +1,15 @@
-"""Budget lines and the direct-purchase limit (docs/domain.md: Purchase modes and limits,
-Supervision → Splitting).
+"""Budget lines and the purchase settings of regions and units (docs/domain.md: Purchase
+modes and thresholds): the direct-purchase limit, the open-tender threshold, the settlement
+threshold, the split window and a unit's approval amount. The running totals counted against
+the limits are in mall.purchasing.budget.limits.
 
 Every amount moves by one conditional UPDATE that also checks the rule, so two
-checkouts racing for the last of a budget line or of a limit cannot both pass.
+checkouts racing for the last of a budget line cannot both pass.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -17,15 +20,18 @@ from catalog.models import CATALOGUE_VERSION, Category
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor, OrganisationKind, Role, require_same_organisation
-from mall.core.db import rowcount, upsert_insert
-from mall.core.errors import MallError, NotFound, ValidationFailed
+from mall.core.db import rowcount
+from mall.core.errors import FieldMessage, MallError, NotFound, ValidationFailed
 from mall.core.inputs import check_text
 from mall.core.money import AMOUNT, POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
-from mall.purchasing.budget.models import BudgetLine, CategorySpend, PurchaseSettings, UnitSettings
+from mall.purchasing.budget.models import BudgetLine, PurchaseSettings, UnitSettings
 
 DEFAULT_DIRECT_LIMIT_FEN = 100_000_000  # 100万元, 分散采购限额 (国办发〔2019〕55号)
 DEFAULT_WARN_PCT = 80
+# Above this amount only an open tender (公开招标) may buy, neither direct purchase nor a
+# bidding round (PurchaseSettings.open_tender_fen, per region; provinces often set 400万).
+DEFAULT_OPEN_TENDER_FEN = 200_000_000  # 200万元 (国办发〔2019〕55号)
 # Up to this confirmed total an order without centrally procured items is settled by a
 # settlement order (结算单). A mall setting (PurchaseSettings.settlement_max_fen, per region),
 # not a legal figure: this value applies until the operator sets one.
@@ -37,14 +43,6 @@ DEFAULT_SPLIT_WINDOW_DAYS, MAX_SPLIT_WINDOW_DAYS = 7, 366
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 2000, 2100  # a budget line's year, typed by a person
 
 
-class LimitExceeded(MallError):
-    """A direct purchase past the limit: the way forward is a bidding round."""
-
-    code = "direct_purchase_limit_exceeded"
-    status = 409
-    title = "Direct purchase limit exceeded"
-
-
 class BudgetExhausted(MallError):
     code = "budget_exhausted"
     status = 409
@@ -53,72 +51,81 @@ class BudgetExhausted(MallError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What bounds a unit's direct purchases: its region's limit and warning share, and the
-    unit's own internal-approval amount (None: no approval needed)."""
+    """What bounds a unit's purchases: its region's direct-purchase limit and warning share,
+    the unit's own internal-approval amount (None: no approval needed) and its region's
+    open-tender threshold."""
 
     direct_limit_fen: int
     warn_pct: int
     approval_above_fen: int | None = None
+    open_tender_fen: int = DEFAULT_OPEN_TENDER_FEN
 
     @property
     def warn_at_fen(self) -> int:
         return self.direct_limit_fen * self.warn_pct // 100
 
 
-@dataclass(frozen=True)
-class LimitCheck:
-    """Where a category's running total would stand after an order."""
+class Unchanged(enum.Enum):
+    """A setting left as it is (set_limits' open-tender threshold, when not given)."""
 
-    category_code: str
-    running_total_fen: int  # before the order
-    order_fen: int
-    limit_fen: int
-    warn_at_fen: int
+    UNCHANGED = "unchanged"
 
-    @property
-    def after_fen(self) -> int:
-        return self.running_total_fen + self.order_fen
 
-    @property
-    def blocked(self) -> bool:
-        return self.after_fen > self.limit_fen or self.order_fen > self.limit_fen
-
-    @property
-    def warning(self) -> bool:
-        return not self.blocked and self.after_fen >= self.warn_at_fen
+UNCHANGED = Unchanged.UNCHANGED
+BELOW_OPEN_TENDER = N_("The direct-purchase limit must stay below the open-tender threshold "
+                       "of %(threshold)s.")
 
 
 def set_limits(session: Session, actor: Actor, *, region_code: str | None, direct_limit_fen: int,
-               warn_pct: int = DEFAULT_WARN_PCT) -> PurchaseSettings:
-    """The operator sets a region's limit (None: the mall-wide default)."""
+               warn_pct: int = DEFAULT_WARN_PCT,
+               open_tender_fen: int | None | Unchanged = UNCHANGED) -> PurchaseSettings:
+    """The operator sets a region's limits (region None: the mall-wide default): the
+    direct-purchase limit, its warning share and the open-tender threshold (None: the region
+    above decides; not given: unchanged), which must stay above the direct-purchase limit."""
     actor.require_role(Role.OPERATOR)
     errors: dict[str, list[str]] = {}
     if not within(direct_limit_fen, POSITIVE_AMOUNT):
         errors["direct_limit_fen"] = [POSITIVE_AMOUNT.message]
     if type(warn_pct) is not int or not 1 <= warn_pct <= 100:
         errors["warn_pct"] = [N_("Enter a whole percentage from 1 to 100.")]
+    if isinstance(open_tender_fen, int) and not within(open_tender_fen, POSITIVE_AMOUNT):
+        errors["open_tender_fen"] = [POSITIVE_AMOUNT.message]
     if errors:
         raise ValidationFailed(errors=errors)
     row = _settings_row(session, region_code)
+    threshold = (open_tender_fen if isinstance(open_tender_fen, int)
+                 else row.open_tender_fen if open_tender_fen is UNCHANGED and row is not None
+                 and row.open_tender_fen is not None
+                 else _threshold_above(session, region_code))
+    if direct_limit_fen >= threshold:
+        field = "open_tender_fen" if isinstance(open_tender_fen, int) else "direct_limit_fen"
+        raise ValidationFailed(errors={field: [FieldMessage(BELOW_OPEN_TENDER,
+                                                            threshold=format_fen(threshold))]})
     if row is None:
         row = PurchaseSettings(region_code=region_code, direct_limit_fen=0)
         session.add(row)
     row.direct_limit_fen, row.warn_pct = direct_limit_fen, warn_pct
+    if open_tender_fen is not UNCHANGED:
+        row.open_tender_fen = open_tender_fen
     session.flush()
     record_event(session, action="purchase_limits.set", object_type="purchase_settings",
                  object_id=row.id, actor=actor,
-                 data={"region_code": region_code, "direct_limit_fen": direct_limit_fen})
+                 data={"region_code": region_code, "direct_limit_fen": direct_limit_fen,
+                       "open_tender_fen": row.open_tender_fen})
     return row
 
 
-def running_totals(session: Session, organisation_id: int, fiscal_year: int,
-                   codes: set[str]) -> dict[str, int]:
-    rows = session.execute(select(CategorySpend.category_code, CategorySpend.total_fen).where(
-        CategorySpend.organisation_id == organisation_id, CategorySpend.fiscal_year == fiscal_year,
-        CategorySpend.category_code.in_(codes))).all()
-    totals = dict.fromkeys(codes, 0)
-    totals.update({code: total for code, total in rows})
-    return totals
+def _threshold_above(session: Session, region_code: str | None) -> int:
+    """The open-tender threshold a region's row leaves to the rows above it: its province's
+    (for a region that is not a province), else the mall default row's, else the default."""
+    above: list[str | None] = [None]
+    if region_code is not None and not region_code.endswith("0000"):
+        above.insert(0, region_code[:2] + "0000")
+    for code in above:
+        row = _settings_row(session, code)
+        if row is not None and row.open_tender_fen is not None:
+            return row.open_tender_fen
+    return DEFAULT_OPEN_TENDER_FEN
 
 
 def _settings_row(session: Session, region_code: str | None) -> PurchaseSettings | None:
@@ -147,17 +154,21 @@ def unit_limits(session: Session, organisation_id: int) -> Limits:
     region = Organisation.region_code
     rows = session.execute(
         select(region, PurchaseSettings.region_code, PurchaseSettings.direct_limit_fen,
-               PurchaseSettings.warn_pct, UnitSettings.approval_above_fen)
+               PurchaseSettings.warn_pct, UnitSettings.approval_above_fen,
+               PurchaseSettings.open_tender_fen)
         .select_from(Organisation)
         .outerjoin(PurchaseSettings, _applies_to(region))
         .outerjoin(UnitSettings, UnitSettings.organisation_id == Organisation.id)
         .where(Organisation.id == organisation_id)).all()
     approval = rows[0].approval_above_fen if rows else None
+    thresholds = [r for r in rows if r.open_tender_fen is not None]
+    open_tender = (_closest(thresholds).open_tender_fen if thresholds
+                   else DEFAULT_OPEN_TENDER_FEN)
     found = [r for r in rows if r.direct_limit_fen is not None]
     if not found:
-        return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT, approval)
+        return Limits(DEFAULT_DIRECT_LIMIT_FEN, DEFAULT_WARN_PCT, approval, open_tender)
     best = _closest(found)
-    return Limits(best.direct_limit_fen, best.warn_pct, approval)
+    return Limits(best.direct_limit_fen, best.warn_pct, approval, open_tender)
 
 
 def _inherited(session: Session, organisation_id: int, column, default: int) -> int:
@@ -231,70 +242,6 @@ def region_settings(session: Session) -> list[PurchaseSettings]:
     """Every settings row: the mall default first, then the regions by code."""
     return list(session.scalars(select(PurchaseSettings).order_by(
         PurchaseSettings.region_code.is_not(None), PurchaseSettings.region_code)))
-
-
-def check_limits(session: Session, organisation_id: int, fiscal_year: int,
-                 amounts_by_category: dict[str, int], *, limits: Limits | None = None
-                 ) -> list[LimitCheck]:
-    """How each category of an order stands against the unit's limit (no change made)."""
-    limits = limits or unit_limits(session, organisation_id)
-    totals = running_totals(session, organisation_id, fiscal_year, set(amounts_by_category))
-    return [LimitCheck(code, totals[code], amount, limits.direct_limit_fen, limits.warn_at_fen)
-            for code, amount in sorted(amounts_by_category.items())]
-
-
-LIMIT_MESSAGE = N_("Category %(category)s: this unit has bought %(total)s by direct purchase "
-                   "this fiscal year; with %(order)s more it would pass the direct-purchase "
-                   "limit of %(limit)s. Buy it through a bidding round (quick bidding) instead.")
-ORDER_LIMIT_MESSAGE = N_("The order to %(supplier)s comes to %(order)s, over the direct-purchase "
-                         "limit of %(limit)s for one order. Buy it through a bidding round "
-                         "(quick bidding) instead.")
-
-
-def limit_exceeded(check: LimitCheck) -> LimitExceeded:
-    """The refusal of a purchase past the limit, naming the limit, the total and the way on."""
-    return LimitExceeded(LIMIT_MESSAGE, errors={"category": [check.category_code]}, params={
-        "category": check.category_code, "total": format_fen(check.running_total_fen),
-        "order": format_fen(check.order_fen), "limit": format_fen(check.limit_fen)})
-
-
-def add_to_running_totals(session: Session, organisation_id: int, fiscal_year: int,
-                          amounts_by_category: dict[str, int], *, limits: Limits | None = None
-                          ) -> list[LimitCheck]:
-    """Count an order against the limit, refusing atomically if a total would pass it;
-    returns where each category stood (for the 80 % warning)."""
-    limits = limits or unit_limits(session, organisation_id)
-    limit = limits.direct_limit_fen
-    checks = []
-    insert = upsert_insert(session)
-    spend = CategorySpend.__table__  # plain statements: no ORM bulk machinery on this hot path
-    for code, amount in sorted(amounts_by_category.items()):
-        after = None
-        if amount <= limit:
-            # One statement: create the row, or add to it only while it stays within the limit.
-            statement = insert(spend).values(
-                organisation_id=organisation_id, fiscal_year=fiscal_year, category_code=code,
-                total_fen=amount)
-            after = session.execute(statement.on_conflict_do_update(
-                index_elements=["organisation_id", "fiscal_year", "category_code"],
-                set_={"total_fen": spend.c.total_fen + statement.excluded.total_fen},
-                where=spend.c.total_fen + statement.excluded.total_fen <= limit,
-            ).returning(spend.c.total_fen)).scalar()
-        if after is None:
-            raise limit_exceeded(check_limits(session, organisation_id, fiscal_year,
-                                              {code: amount}, limits=limits)[0])
-        checks.append(LimitCheck(code, after - amount, amount, limit, limits.warn_at_fen))
-    return checks
-
-
-def remove_from_running_totals(session: Session, organisation_id: int, fiscal_year: int,
-                               amounts_by_category: dict[str, int]) -> None:
-    for code, amount in amounts_by_category.items():
-        session.execute(update(CategorySpend).where(
-            CategorySpend.organisation_id == organisation_id,
-            CategorySpend.fiscal_year == fiscal_year, CategorySpend.category_code == code,
-        ).values(total_fen=CategorySpend.total_fen - amount).execution_options(
-            synchronize_session=False))
 
 
 # -- budget lines -----------------------------------------------------------------------------

@@ -34,17 +34,27 @@ class Contract(TimestampMixin, Base):
 class NoticeKind(enum.StrEnum):
     RESULT = "result"  # 成交结果公告
     CONTRACT = "contract"  # 合同公告
+    ROUND = "round"  # 竞价公告: a bidding round opened
+    ROUND_RESULT = "round_result"  # 竞价成交结果公告: every valid quote and the winner
+    ROUND_FAILED = "round_failed"  # 竞价失败（流标）公告
+    AWARD_CHANGED = "award_changed"  # 成交变更公告: the award passed to the next in rank
+
+
+ROUND_NOTICE_KINDS = frozenset({NoticeKind.ROUND, NoticeKind.ROUND_RESULT,
+                                NoticeKind.ROUND_FAILED, NoticeKind.AWARD_CHANGED})
 
 
 class Notice(Base):
-    """A public notice; due within 2 working days, published by a job, never if secret."""
+    """A public notice; due within 2 working days, published by a job, never if secret. An
+    order's notices carry its id; a bidding round's carry the round's number (``reference``)."""
 
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),
                       CheckConstraint("amount_fen >= 0", name="amount_not_negative"))
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)
     kind: Mapped[NoticeKind] = mapped_column(
         text_enum(NoticeKind, name="notice_kind", length=24))
     title: Mapped[str] = mapped_column(String(300))

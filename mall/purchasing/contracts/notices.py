@@ -1,10 +1,14 @@
 """Public notices (成交结果公告, 合同公告): published by a job within 2 working days,
-secret contracts recorded but never published; searchable without login."""
+secret contracts recorded but never published; searchable without login. A bidding round's
+notices (竞价公告, its result, failure and award changes) are recorded here too, by the
+round's number, and are usually published at once (bidding_rounds)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +16,7 @@ from sqlalchemy.orm import Session
 from mall.accounts.models import Organisation
 from mall.core.clock import SHANGHAI, local_today, now, working_day_deadline
 from mall.purchasing.budget.services import code_prefix
-from mall.purchasing.contracts.models import Contract, Notice, NoticeKind
+from mall.purchasing.contracts.models import ROUND_NOTICE_KINDS, Contract, Notice, NoticeKind
 from mall.purchasing.orders.models import Order, Paperwork
 from suppliers.models import SupplierProfile
 
@@ -72,6 +76,26 @@ def get_notice(session: Session, notice_id: int) -> Notice | None:
     notice = session.get(Notice, notice_id)
     if notice is None or notice.published_at is None or notice.withheld:
         return None
+    return notice
+
+
+def record_round_notice(session: Session, *, kind: NoticeKind, reference: str, title: str,
+                        buyer_name: str, supplier_name: str, amount_fen: int,
+                        body: dict[str, Any], category_codes: Iterable[str],
+                        publish_now: bool) -> Notice:
+    """Record a bidding round's notice under the round's number (``reference``): published
+    at once with ``publish_now``, else due within 2 working days and published by the job."""
+    if kind not in ROUND_NOTICE_KINDS:
+        raise ValueError(f"{kind} is an order's notice, not a round's")
+    moment = now()
+    notice = Notice(order_id=None, reference=reference, kind=kind, title=title,
+                    buyer_name=buyer_name, supplier_name=supplier_name, amount_fen=amount_fen,
+                    body=body, category_codes=" ".join(sorted(set(category_codes))),
+                    withheld=False, created_at=moment,
+                    due_by=working_day_deadline(moment, NOTICE_WORKING_DAYS),
+                    published_at=moment if publish_now else None)
+    session.add(notice)
+    session.flush()
     return notice
 
 

@@ -5,6 +5,8 @@ saw), or, for a small order without centrally procured items, its settlement ord
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -129,6 +131,20 @@ def issue_settlement(session: Session, order: Order, actor: Actor) -> Contract:
     return document
 
 
+# -- signing guards -----------------------------------------------------------------------
+
+SigningGuard = Callable[[Session, Order], None]
+# Checks every signature waits for; a guard refuses by raising a MallError with the reason
+# (bidding_rounds: a pending challenge that may change the award).
+SIGNING_GUARDS: list[SigningGuard] = []
+
+
+def guard_signing(guard: SigningGuard) -> SigningGuard:
+    """Register a check that runs before either party signs an order's contract."""
+    SIGNING_GUARDS.append(guard)
+    return guard
+
+
 def _refuse_settlement(order: Order) -> None:
     if order.paperwork is Paperwork.SETTLEMENT:
         raise NoContractToSign(N_("Order %(number)s is settled by a settlement order; "
@@ -151,8 +167,11 @@ def _signable(contract: Contract, presented_sha256: str | None) -> str:
 def _sign(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
     """Sign the contract as read (its fingerprint): the supplier's authorised signatory first,
     then the purchasing unit (no_contract_to_sign for a settlement order). Signed by both,
-    the reserved budget is committed and the contract notice is published."""
+    the reserved budget is committed and the contract notice is published. Every registered
+    signing guard may refuse first (a pending challenge of a bidding round's award)."""
     _refuse_settlement(order)
+    for guard in SIGNING_GUARDS:
+        guard(session, order)
     sha256 = data.get("sha256")
     if actor.organisation_id == order.supplier_id:
         expect(order, S.CONFIRMED)

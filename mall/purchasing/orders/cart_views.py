@@ -15,6 +15,7 @@ from mall.core.errors import MallError, NotFound, ValidationFailed
 from mall.core.inputs import MAX_ID, whole_number
 from mall.core.money import format_fen
 from mall.extensions import db
+from mall.purchasing.budget import limits
 from mall.purchasing.budget import services as budget
 from mall.purchasing.orders import cart, checkout
 from mall.purchasing.pages import blueprint
@@ -68,7 +69,7 @@ def limit_notes(preview: checkout.CheckoutPreview) -> list[tuple[str, str]]:
     notes = []
     for check in preview.checks:
         if check.blocked:  # the very refusal checkout would give
-            notes.append(("error", budget.limit_exceeded(check).translated(_)))
+            notes.append(("error", limits.limit_exceeded(check).translated(_)))
         elif check.warning:
             notes.append(("warning", _(
                 "Category %(code)s: with this cart the unit's direct purchases this fiscal year "
@@ -78,7 +79,7 @@ def limit_notes(preview: checkout.CheckoutPreview) -> list[tuple[str, str]]:
     limit = preview.checks[0].limit_fen if preview.checks else None
     for group in preview.cart.groups:
         if limit is not None and group.total_fen > limit:
-            notes.append(("error", _(budget.ORDER_LIMIT_MESSAGE, supplier=group.supplier_name,
+            notes.append(("error", _(limits.ORDER_LIMIT_MESSAGE, supplier=group.supplier_name,
                                      order=format_fen(group.total_fen), limit=format_fen(limit))))
     return notes
 

@@ -3,7 +3,7 @@
 Stock is taken by one conditional UPDATE per offer (``stock >= quantity``), in offer-id
 order so that concurrent checkouts lock rows in the same order; the price written on
 the order line is the one that UPDATE returns. Budget and the direct-purchase limit
-move the same way (mall.purchasing.budget.services). Any refusal rolls the whole checkout back.
+move the same way (mall.purchasing.budget.services and .limits). Any refusal rolls the whole checkout back.
 A checkout token (form) or Idempotency-Key (API) makes a repeated submission return
 the orders of the first one.
 """
@@ -25,6 +25,7 @@ from mall.core.db import insert_ignoring_conflicts, rowcount
 from mall.core.errors import Conflict, ValidationFailed
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
+from mall.purchasing.budget import limits
 from mall.purchasing.budget import services as budget
 from mall.purchasing.orders.cart import (
     CartLine,
@@ -35,7 +36,14 @@ from mall.purchasing.orders.cart import (
     view_items,
 )
 from mall.purchasing.orders.cart import clear as clear_cart
-from mall.purchasing.orders.models import Checkout, Order, OrderLine, OrderStatus, OrderStep
+from mall.purchasing.orders.models import (
+    Checkout,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStep,
+    PurchaseMode,
+)
 from mall.purchasing.orders.notifications import notify
 from mall.purchasing.orders.splitting import SplitCheck
 from suppliers.ceilings import PricedItem, require_within_ceilings
@@ -47,21 +55,29 @@ DEFAULT_DELIVERY_DAYS, MAX_DELIVERY_DAYS = 7, 180
 @dataclass
 class CheckoutPreview:
     cart: CartView
-    checks: list[budget.LimitCheck]
+    checks: list[limits.LimitCheck]
+    # Why the cart is above the open-tender threshold, where neither checking out nor a
+    # bidding round may buy it (None: a bidding round may).
+    open_tender: limits.OpenTenderRequired | None = None
 
     @property
-    def warnings(self) -> list[budget.LimitCheck]:
+    def warnings(self) -> list[limits.LimitCheck]:
         return [c for c in self.checks if c.warning]
 
     @property
-    def blocks(self) -> list[budget.LimitCheck]:
+    def blocks(self) -> list[limits.LimitCheck]:
         return [c for c in self.checks if c.blocked]
+
+    @property
+    def round_possible(self) -> bool:
+        """Whether the cart may be put out to a bidding round."""
+        return bool(self.cart.groups) and self.open_tender is None
 
 
 @dataclass
 class CheckoutResult:
     orders: list[Order]
-    warnings: list[budget.LimitCheck]
+    warnings: list[limits.LimitCheck]
     replayed: bool = False
 
 
@@ -71,11 +87,19 @@ def fiscal_year() -> int:
 
 
 def preview(session: Session, actor: Actor, offer_ids: list[int] | None = None) -> CheckoutPreview:
-    """What checking out would do now: the cart and each category's limit standing."""
+    """What checking out would do now: the cart, each category's limit standing, and whether
+    the cart passes the open-tender threshold."""
     require_buyer(actor)
     cart = view_cart(session, actor, offer_ids)
     amounts = cart.amounts_by_category()
-    checks = budget.check_limits(session, actor.organisation_id, fiscal_year(), amounts)
+    year = fiscal_year()
+    unit = budget.unit_limits(session, actor.organisation_id)
+    checks = limits.check_limits(session, actor.organisation_id, year, amounts, limits=unit)
+    try:
+        limits.check_open_tender(session, actor.organisation_id, year, amounts,
+                                 total_fen=cart.total_fen, limits=unit)
+    except limits.OpenTenderRequired as refusal:
+        return CheckoutPreview(cart, checks, refusal)
     return CheckoutPreview(cart, checks)
 
 
@@ -115,7 +139,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
               contact: str, token: str, secret: bool, offer_ids: list[int] | None,
               items: list[tuple[int, int]] | None, fingerprint: str | None,
               delivery_days: int) -> CheckoutResult:
-    checkout_id, replay = _claim_token(session, actor, token, fingerprint)
+    checkout_id, replay = claim_token(session, actor.user_id, token, fingerprint)
     if replay is not None:
         return CheckoutResult(replay, [], replayed=True)
     year = fiscal_year()
@@ -144,17 +168,26 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
             raise _not_available(ln, ln.available, ln.price_fen, ln.stock)
     require_within_ceilings(session, (PricedItem(ln.product_id, ln.price_fen, ln.title)
                                       for g in cart.groups for ln in g.lines), on=local_today())
-    limits = budget.unit_limits(session, actor.organisation_id)
-    for group in cart.groups:
-        total = group.total_fen
-        if total > limits.direct_limit_fen:
-            raise budget.LimitExceeded(budget.ORDER_LIMIT_MESSAGE, errors={"cart": [group.supplier_name]},
-                                       params={"supplier": group.supplier_name,
-                                               "order": format_fen(total),
-                                               "limit": format_fen(limits.direct_limit_fen)})
-    standing = budget.add_to_running_totals(session, actor.organisation_id, year,
-                                            cart.amounts_by_category(), limits=limits)
-    approval_above = limits.approval_above_fen
+    unit = budget.unit_limits(session, actor.organisation_id)
+    amounts = cart.amounts_by_category()
+    # Above the open-tender threshold nothing but an open tender may buy (化整为零 included);
+    # within it, the way past the direct-purchase limit is a bidding round.
+    limits.check_open_tender(session, actor.organisation_id, year, amounts,
+                             total_fen=cart.total_fen, limits=unit)
+    try:
+        for group in cart.groups:
+            total = group.total_fen
+            if total > unit.direct_limit_fen:
+                raise limits.LimitExceeded(
+                    limits.ORDER_LIMIT_MESSAGE, errors={"cart": [group.supplier_name]},
+                    params={"supplier": group.supplier_name, "order": format_fen(total),
+                            "limit": format_fen(unit.direct_limit_fen)})
+        standing = limits.add_to_running_totals(session, actor.organisation_id, year, amounts,
+                                                limits=unit)
+    except limits.LimitExceeded as refusal:
+        refusal.round_possible = True
+        raise
+    approval_above = unit.approval_above_fen
     budget.reserve(session, line.id, cart.total_fen)
     moment = now()
     splits = None if approval_above is None else SplitCheck(
@@ -235,20 +268,21 @@ def _not_available(ln: CartLine, visible: bool, price_fen: int, stock: int) -> O
                       params={"title": ln.title, "stock": stock})
 
 
-def _claim_token(session: Session, actor: Actor, token: str,
-                 fingerprint: str | None) -> tuple[int, list[Order] | None]:
-    """Record the token, or return the orders of the checkout that already used it.
+def claim_token(session: Session, user_id: int, token: str,
+                fingerprint: str | None) -> tuple[int, list[Order] | None]:
+    """Record the user's token, or return the orders of the checkout that already used it
+    (checkouts, and the orders bidding rounds' awards become).
 
     A concurrent checkout with the same token waits on the unique index (PostgreSQL; SQLite
     serialises writers) until the first one commits, then replays it; if the first one
     failed, nothing of it is left and this one runs."""
     checkout_id = insert_ignoring_conflicts(session, Checkout, {
-        "user_id": actor.user_id, "token": token, "request_hash": fingerprint,
+        "user_id": user_id, "token": token, "request_hash": fingerprint,
         "created_at": now()}, returning=Checkout.id)
     if checkout_id is not None:
         return checkout_id, None
     found, first_request = session.execute(select(Checkout.id, Checkout.request_hash).where(
-        Checkout.user_id == actor.user_id, Checkout.token == token)).one()
+        Checkout.user_id == user_id, Checkout.token == token)).one()
     if first_request is not None and first_request != fingerprint:  # None: before 0007
         raise Conflict("This Idempotency-Key was used for a different request.",
                        code="idempotency_key_reused")
@@ -256,11 +290,25 @@ def _claim_token(session: Session, actor: Actor, token: str,
                                        .order_by(Order.id)))
 
 
-def restock(session: Session, lines: list[tuple[int, int]]) -> None:
-    """Give quantities back to offers (cancellation, returns)."""
-    for offer_id, quantity in sorted(lines):
-        if quantity:
-            session.execute(update(Offer).where(Offer.id == offer_id)
-                            .values(stock=Offer.stock + quantity)
-                            .execution_options(synchronize_session=False))
-    offers_changed(session, [offer_id for offer_id, _ in lines])
+def restock(session: Session, lines: list[tuple[int | None, int]]) -> None:
+    """Give quantities back to offers (cancellation, returns); a line bought without an offer
+    (a bidding round's item named on a blank form, offer None) has no stock to give back."""
+    stocked = sorted((offer_id, quantity) for offer_id, quantity in lines
+                     if offer_id is not None and quantity)
+    for offer_id, quantity in stocked:
+        session.execute(update(Offer).where(Offer.id == offer_id)
+                        .values(stock=Offer.stock + quantity)
+                        .execution_options(synchronize_session=False))
+    offers_changed(session, [offer_id for offer_id, _ in stocked])
+
+
+def remove_spend(session: Session, order: Order, amounts_by_category: dict[str, int]) -> None:
+    """Take amounts of an order off the unit's running total it counted in: the direct
+    purchases' (against the direct-purchase limit) or, for a bidding round's award, the
+    bidding rounds'."""
+    if order.purchase_mode is PurchaseMode.DIRECT:
+        limits.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year,
+                                          amounts_by_category)
+    else:
+        limits.remove_bidding_spend(session, order.buyer_org_id, order.fiscal_year,
+                                    amounts_by_category)

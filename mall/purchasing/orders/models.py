@@ -60,6 +60,14 @@ class OrderStatus(enum.StrEnum):
     RETURNED = "returned"  # 验收不通过，或所验收的货物全部退回且款项已退回
 
 
+class PurchaseMode(enum.StrEnum):
+    """How an order came about (docs/domain.md: Purchase modes and thresholds)."""
+
+    DIRECT = "direct"  # 直购: the cart at list prices
+    QUICK = "quick"  # 商城竞价: the award of a quick-bidding round
+    FRAMEWORK = "framework"  # 入围竞价: the award of a round among framework suppliers
+
+
 class Paperwork(enum.StrEnum):
     """What an order is concluded with (decided when the supplier confirms it)."""
 
@@ -102,6 +110,11 @@ class Order(TimestampMixin, Base):
     delivery_days: Mapped[int] = mapped_column(default=7, server_default="7")
     contact: Mapped[str] = mapped_column(String(100))
     secret: Mapped[bool] = mapped_column(default=False)  # 涉密: the contract is not published
+    # A bidding round's award counts in the unit's bidding totals, not against the
+    # direct-purchase limit (mall.purchasing.orders.awards).
+    purchase_mode: Mapped[PurchaseMode] = mapped_column(
+        text_enum(PurchaseMode, name="purchase_mode", length=12), default=PurchaseMode.DIRECT,
+        server_default=PurchaseMode.DIRECT.value)
     paperwork: Mapped[Paperwork] = mapped_column(text_enum(Paperwork, name="order_paperwork", length=24),
                                                  default=Paperwork.CONTRACT,
                                                  server_default=Paperwork.CONTRACT.value)
@@ -136,7 +149,8 @@ class Order(TimestampMixin, Base):
 
 
 class OrderLine(Base):
-    """An offer bought: price and names taken from the offer at submission and kept."""
+    """An offer bought: price and names taken from the offer at submission and kept. A
+    bidding round's item named on a blank form has no offer and no product."""
 
     __tablename__ = "order_lines"
     # A line keeps the price it was bought at: offers' prices are above zero, but a line
@@ -150,8 +164,8 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     category_code: Mapped[str] = mapped_column(String(9))
     title: Mapped[str] = mapped_column(String(300))
     brand: Mapped[str] = mapped_column(String(80))

@@ -18,7 +18,7 @@ from mall.core.inputs import check_text
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing.budget import services as budget
-from mall.purchasing.orders.checkout import restock
+from mall.purchasing.orders.checkout import remove_spend, restock
 from mall.purchasing.orders.models import (
     Order,
     OrderReturn,
@@ -233,7 +233,7 @@ def _complete(session: Session, order: Order, ret: OrderReturn, actor: Actor | N
     by_category: dict[str, int] = {}
     for row in ret.lines:
         by_category[row["category_code"]] = by_category.get(row["category_code"], 0) + row["amount_fen"]
-    budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year, by_category)
+    remove_spend(session, order, by_category)
     data: dict[str, Any] = {"refunded_fen": refunded, "method": ret.refund_method,
             "reference": ret.refund_reference}
     if refunded:

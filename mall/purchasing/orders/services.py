@@ -30,8 +30,16 @@ from mall.purchasing.budget import services as budget
 from mall.purchasing.contracts.models import NoticeKind
 from mall.purchasing.contracts.notices import record_notice
 from mall.purchasing.contracts.services import create_contract, issue_settlement, paperwork_for
-from mall.purchasing.orders.checkout import CONFIRM_HOURS, restock
-from mall.purchasing.orders.models import Acceptance, AcceptanceResult, Order, OrderStep, Paperwork, Rating
+from mall.purchasing.orders.checkout import CONFIRM_HOURS, remove_spend, restock
+from mall.purchasing.orders.models import (
+    Acceptance,
+    AcceptanceResult,
+    Order,
+    OrderStep,
+    Paperwork,
+    PurchaseMode,
+    Rating,
+)
 from mall.purchasing.orders.notifications import notify
 from mall.purchasing.orders.schemas import (
     AcceptSchema,
@@ -149,11 +157,12 @@ def _confirm(session: Session, actor: Actor, order: Order, data: dict, **_contex
     saved = before - order.total_fen
     if saved:  # the lower price frees budget and room under the limit
         budget.move(session, order.budget_line_id, saved, "reserved", "released")
-        budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year, savings)
+        remove_spend(session, order, savings)
     order.confirm_by = None
     record_step(session, order, actor, S.CONFIRMED, data={"total_fen": order.total_fen, "saved_fen": saved})
     order.paperwork = paperwork_for(session, order)
-    record_notice(session, order, NoticeKind.RESULT)
+    if order.purchase_mode is PurchaseMode.DIRECT:  # a round's award has its round's notice
+        record_notice(session, order, NoticeKind.RESULT)
     if order.paperwork is Paperwork.SETTLEMENT:
         issue_settlement(session, order, actor)
     else:
@@ -210,25 +219,25 @@ def cancel_unconfirmed(session: Session, order: Order, reason: str) -> None:
 def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None = None,
              amount_fen: int | None = None) -> None:
     """Give back stock, budget and running total: of the whole order, or of the given
-    (offer id, quantity) pairs, valued at the order's line prices."""
+    (line id, quantity) pairs, valued at the order's line prices. A bidding round's award
+    gives back its bidding total, a direct purchase its direct total."""
     whole = lines is None
+    by_id = {ln.id: ln for ln in order.lines}
     if lines is None:
-        lines = [(ln.offer_id, ln.quantity) for ln in order.lines]
-    by_offer = {ln.offer_id: ln for ln in order.lines}
+        lines = [(ln.id, ln.quantity) for ln in order.lines]
     by_category: dict[str, int] = {}
-    for offer_id, quantity in lines:
-        line = by_offer[offer_id]
+    for line_id, quantity in lines:
+        line = by_id[line_id]
         by_category[line.category_code] = (by_category.get(line.category_code, 0)
                                            + quantity * line.unit_price_fen)
     amount = sum(by_category.values())
     if amount_fen is not None and amount_fen != amount:
         raise ValueError(f"release of {amount_fen} fen does not match the lines ({amount})")
-    restock(session, lines)
+    restock(session, [(by_id[line_id].offer_id, quantity) for line_id, quantity in lines])
     if order.budget_state in ("reserved", "committed", "spent") and amount:
         budget.move(session, order.budget_line_id, amount, order.budget_state, "released")
     if amount:
-        budget.remove_from_running_totals(session, order.buyer_org_id, order.fiscal_year,
-                                          by_category)
+        remove_spend(session, order, by_category)
     if whole:
         order.budget_state = "released"
 
@@ -309,7 +318,7 @@ def _accept(session: Session, actor: Actor, order: Order, data: dict, **_context
                 "accepted": accepted[ln.id]} for ln in order.lines]))
     kept_back = order.total_fen - order.accepted_fen
     if kept_back:  # goods sent back: stock and the unspent budget return
-        _release(session, order, lines=[(ln.offer_id, ln.quantity - accepted[ln.id])
+        _release(session, order, lines=[(ln.id, ln.quantity - accepted[ln.id])
                                         for ln in order.lines], amount_fen=kept_back)
     if outcome is AcceptanceResult.REJECT:
         order.budget_state = "released"

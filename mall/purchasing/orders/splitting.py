@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mall.purchasing.budget.models import UnitSettings
 from mall.purchasing.orders.cart import SupplierGroup
-from mall.purchasing.orders.models import Order, OrderLine, OrderStatus
+from mall.purchasing.orders.models import Order, OrderLine, OrderStatus, PurchaseMode
 
 AMOUNT, SPLIT = "amount", "split"  # why an order waits for approval
 SUPPLIER, CATEGORY = "supplier", "category"  # what split orders have in common
@@ -67,6 +67,8 @@ class SplitCheck:
                    func.sum(OrderLine.quantity * OrderLine.unit_price_fen))
             .join(OrderLine, OrderLine.order_id == Order.id)
             .where(Order.buyer_org_id == organisation_id,
+                   # A bidding round's award was the unit's decision, not a direct purchase.
+                   Order.purchase_mode == PurchaseMode.DIRECT,
                    Order.submitted_at > moment - timedelta(days=window_days),
                    Order.status.not_in(NOT_COUNTED))
             .group_by(Order.id, Order.number, Order.submitted_at, Order.supplier_id,
