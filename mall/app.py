@@ -73,6 +73,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
 def _register_models() -> None:
     """Import every package's models so metadata (and Alembic) sees all tables."""
+    import bidding_rounds.jobs  # noqa: F401
+    import bidding_rounds.models  # noqa: F401
     import catalog.jobs  # noqa: F401
     import catalog.models  # noqa: F401
     import mall.accounts.models  # noqa: F401
@@ -179,6 +181,9 @@ def _register_blueprints(app: Flask) -> None:
     from admin.anchors import blueprint as audit_anchor_pages
     from admin.suppliers import blueprint as admin_supplier_pages
     from admin.views import blueprint as admin_pages
+    from bidding_rounds.api import blueprint as rounds_api
+    from bidding_rounds.api import supplier_blueprint as supplier_rounds_api
+    from bidding_rounds.pages import blueprint as round_pages
     from catalog.api import blueprint as catalog_api
     from catalog.search_api import blueprint as search_api
     from catalog.views import blueprint as shopping_pages
@@ -204,8 +209,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(shopping_pages)
     app.register_blueprint(import_pages)
     app.register_blueprint(purchasing_pages)
+    _import_round_pages()
+    app.register_blueprint(round_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api, search_api, orders_api, payments_api,
-                      budget_api, contracts_api):
+                      budget_api, contracts_api, rounds_api, supplier_rounds_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
@@ -217,6 +224,11 @@ def _import_purchasing_pages() -> None:
     import mall.purchasing.contracts.views  # noqa: F401
     import mall.purchasing.orders.cart_views  # noqa: F401
     import mall.purchasing.orders.views  # noqa: F401
+
+
+def _import_round_pages() -> None:
+    """The bidding pages of each role register on one blueprint (bidding_rounds.pages)."""
+    import bidding_rounds.views  # noqa: F401
 
 
 def _register_template_helpers(app: Flask) -> None:

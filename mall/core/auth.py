@@ -63,6 +63,8 @@ class Scope(enum.StrEnum):
     OFFERS_WRITE = "offers:write"
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
+    ROUNDS_READ = "rounds:read"  # bidding rounds: a unit's own, a supplier's opportunities
+    ROUNDS_WRITE = "rounds:write"  # start and cancel rounds, quote, confirm or decline awards
     FINANCING_READ = "financing:read"
     FINANCING_WRITE = "financing:write"
 
@@ -70,18 +72,21 @@ class Scope(enum.StrEnum):
 SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.SUPPLIER: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                           Scope.CATALOG_READ, Scope.OFFERS_WRITE,
-                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
+                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE,
+                                          Scope.ROUNDS_READ, Scope.ROUNDS_WRITE}),
     OrganisationKind.FINANCE_PARTNER: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                                  Scope.FINANCING_READ, Scope.FINANCING_WRITE}),
     OrganisationKind.PURCHASING_UNIT: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                                  Scope.CATALOG_READ, Scope.ORDERS_READ,
-                                                 Scope.ORDERS_WRITE}),
+                                                 Scope.ORDERS_WRITE, Scope.ROUNDS_READ,
+                                                 Scope.ROUNDS_WRITE}),
     # Orders: the operator reads them and decides disputed returns of goods.
     OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                           Scope.CATALOG_READ, Scope.CATALOG_WRITE,
-                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE}),
+                                          Scope.ORDERS_READ, Scope.ORDERS_WRITE,
+                                          Scope.ROUNDS_READ}),
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
-                                            Scope.ORDERS_READ}),
+                                            Scope.ORDERS_READ, Scope.ROUNDS_READ}),
 }
 # Roles allowed to issue and revoke their organisation's API tokens.
 TOKEN_ADMIN_ROLES = frozenset({Role.SUPPLIER_ADMIN, Role.BANK_USER, Role.OPERATOR,
