@@ -1,10 +1,13 @@
 """The bidding sweeps: closing rounds at their deadline (every few seconds, so that a round
-closes within seconds of it) and passing on awards not confirmed in time."""
+closes within seconds of it), passing on awards not confirmed in time, and the reminders
+before the challenge deadlines."""
 
 from __future__ import annotations
 
 from bidding_rounds.awards import lapse_due_awards
+from bidding_rounds.challenges import remind_answers, remind_filing
 from bidding_rounds.closing import close_due_rounds
+from mall.core.clock import now
 from mall.core.jobs import job
 
 CLOSE_EVERY_SECONDS = 5
@@ -18,3 +21,12 @@ def close_rounds(session) -> None:
 @job(id="bidding_rounds.awards", seconds=60)
 def lapse_awards(session) -> None:
     lapse_due_awards(session)
+
+
+@job(id="bidding_rounds.challenge_reminders", seconds=15 * 60)
+def remind_challenges(session) -> None:
+    """A day before a challenge period ends (to the suppliers that quoted) and before a
+    challenge's answer is due (to the operator)."""
+    moment = now()
+    remind_filing(session, moment)
+    remind_answers(session, moment)
