@@ -21,6 +21,7 @@ from bidding_rounds.schemas import (
     AwardOrderSchema,
     AwardReasonSchema,
     CancelReasonSchema,
+    OwnQuoteSchema,
     QuoteInSchema,
     RoundCreateSchema,
     RoundPageSchema,
@@ -104,6 +105,14 @@ def _round_answer(session: Session, bidding_round: BiddingRound, *,
     return answer
 
 
+def _own_quote(quote: Quote, *, sealed: bool) -> dict[str, Any]:
+    return {"round_id": quote.round_id, "total_fen": quote.total_fen,
+            "evaluated_fen": quote.evaluated_fen, "sme_goods": quote.sme_goods,
+            "sme_deducted": quote.sme_deducted, "revisions": quote.revisions,
+            "first_at": quote.first_at, "final_at": quote.final_at, "status": quote.status,
+            "rank": None if sealed else quote.rank, "lines": _lines(quote)}
+
+
 def _supplier_answer(session: Session, actor: Actor, bidding_round: BiddingRound,
                      own: Quote | None) -> dict[str, Any]:
     """The round as a supplier reads it: the purchase, its own quote, its pending award."""
@@ -111,12 +120,8 @@ def _supplier_answer(session: Session, actor: Actor, bidding_round: BiddingRound
                               for name in SupplierRoundSchema().fields if name not in {
                                   "items", "own_quote", "pending_award", "refusals", "caps"}}
     answer["items"] = _items(session, bidding_round)
-    answer["own_quote"] = None if own is None else {
-        "total_fen": own.total_fen, "evaluated_fen": own.evaluated_fen,
-        "sme_goods": own.sme_goods, "sme_deducted": own.sme_deducted,
-        "revisions": own.revisions, "first_at": own.first_at, "final_at": own.final_at,
-        "status": own.status, "rank": None if rounds.is_sealed(bidding_round) else own.rank,
-        "lines": _lines(own)}
+    answer["own_quote"] = None if own is None else _own_quote(
+        own, sealed=rounds.is_sealed(bidding_round))
     award = awards.pending_award(session, bidding_round.id)
     answer["pending_award"] = ({"confirm_by": award.confirm_by}
                                if award and own and award.quote_id == own.id else None)
@@ -224,19 +229,19 @@ def get_opportunity(round_id: int):
 @supplier_blueprint.route("/<int:round_id>/quote", methods=["PUT"])
 @access(Scope.ROUNDS_WRITE, *SUPPLIER_STAFF)
 @supplier_blueprint.arguments(QuoteInSchema)
-@supplier_blueprint.response(200, SupplierRoundSchema)
+@supplier_blueprint.response(200, OwnQuoteSchema)
 @supplier_blueprint.doc(**REFUSALS_DOC)
 def submit_quote(data, round_id: int):
     """Quote (or revise your quote) until the deadline: one unit price per item; the last one
-    counts. Nobody sees it before the round closes."""
-    actor = current_actor()
+    counts. Answers your quote as it stands; nobody else sees it before the round closes."""
     origin = quotes.Origin(client_ip=request.remote_addr,
                            user_agent=request.headers.get("User-Agent"),
                            device_fingerprint=data["device_fingerprint"])
-    quotes.submit_quote(db.session(), actor, round_id,
-                        lines=[(ln["item_id"], ln["unit_price_fen"]) for ln in data["lines"]],
-                        sme_goods=data["sme_goods"], origin=origin)
-    return _supplier_round(actor, round_id)
+    quote = quotes.submit_quote(
+        db.session(), current_actor(), round_id,
+        lines=[(ln["item_id"], ln["unit_price_fen"]) for ln in data["lines"]],
+        sme_goods=data["sme_goods"], origin=origin)
+    return _own_quote(quote, sealed=True)  # quoting happens only while the round is open
 
 
 @supplier_blueprint.route("/<int:round_id>/award/confirm", methods=["POST"])

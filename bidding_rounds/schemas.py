@@ -193,6 +193,7 @@ class RoundPageSchema(Schema):
 class OwnQuoteSchema(Schema):
     """The supplier's own quote (never another's)."""
 
+    round_id = fields.Int()
     total_fen = fields.Int()
     evaluated_fen = fields.Int()
     sme_goods = fields.Bool()

@@ -169,8 +169,9 @@ def test_a_round_is_sealed_until_it_closes_then_ranked_and_confirmed_into_an_ord
                             environ_base={"REMOTE_ADDR": "203.0.113.7"},
                             ua="ERP-Client/2.1")
         assert revised.status_code == 200, revised.get_data(as_text=True)
-        own = revised.json["own_quote"]
-        assert (own["total_fen"], own["revisions"], own["rank"]) == (896_300, 2, None)
+        own = revised.json  # the supplier's own quote as it stands
+        assert (own["round_id"], own["total_fen"], own["revisions"], own["rank"]) == (
+            round_id, 896_300, 2, None)
         assert own["lines"] == [{"item_id": item["id"], "unit_price_fen": 8_963}]
         latest = session.scalars(select(QuoteSubmission).order_by(QuoteSubmission.id.desc())
                                  ).first()
@@ -254,6 +255,9 @@ def test_refused_quotes_say_why_and_leave_nothing_written(client, session, field
     refused = put_quote(client, bearer(session, elsewhere.user), created, 9_000)
     problem = assert_problem(refused, 403, "not_eligible")
     assert "430100" in problem["errors"]["round"][0]
+    seen = client.get(f"{API}/supplier/rounds/{created['id']}", headers=bearer(session, elsewhere.user))
+    assert seen.status_code == 200 and "430100" in seen.json["refusals"][0]
+    assert seen.json["own_quote"] is None and seen.json["pending_award"] is None
 
     related = make_bidder(session, legal_representative=field.bidders[0].legal_representative)
     assert_problem(put_quote(client, bearer(session, related.user), created, 8_000), 409,
