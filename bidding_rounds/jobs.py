@@ -5,7 +5,7 @@ before the challenge deadlines."""
 from __future__ import annotations
 
 from bidding_rounds.awards import lapse_due_awards
-from bidding_rounds.challenges import remind_answers, remind_filing
+from bidding_rounds.challenge_reminders import remind_answers, remind_filing
 from bidding_rounds.closing import close_due_rounds
 from mall.core.clock import now
 from mall.core.jobs import job

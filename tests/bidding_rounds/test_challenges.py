@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 import bidding_rounds.challenge_views  # noqa: F401  (the pages, before the app is built)
-from bidding_rounds import awards, challenges, closing
+from bidding_rounds import awards, challenge_reminders, challenges, closing
 from bidding_rounds.challenges import ChallengePending
 from bidding_rounds.models import (
     AwardOutcome,
@@ -208,18 +208,18 @@ def test_reminders_go_out_a_day_before_each_deadline_once(session, clock):
     assert deadline is not None
     challenge = challenges.file_challenge(session, bidders[1].actor, bidding_round.id,
                                           grounds="程序违规")
-    assert challenges.remind_filing(session, deadline - timedelta(days=2)) == 0
+    assert challenge_reminders.remind_filing(session, deadline - timedelta(days=2)) == 0
     moment = deadline - timedelta(hours=12)
-    assert challenges.remind_filing(session, moment) == 1
-    assert challenges.remind_filing(session, moment + timedelta(hours=1)) == 0
+    assert challenge_reminders.remind_filing(session, moment) == 1
+    assert challenge_reminders.remind_filing(session, moment + timedelta(hours=1)) == 0
     reminded = set(session.scalars(select(Notification.organisation_id).where(
         Notification.kind == "challenge_period_ending")))
     assert {bidders[0].id, bidders[2].id, bidders[3].id} <= reminded
     assert bidders[1].id not in reminded  # it has filed already
 
-    assert challenges.remind_answers(session, challenge.answer_by - timedelta(days=2)) == 0
-    assert challenges.remind_answers(session, challenge.answer_by - timedelta(hours=20)) == 1
-    assert challenges.remind_answers(session, challenge.answer_by - timedelta(hours=19)) == 0
+    assert challenge_reminders.remind_answers(session, challenge.answer_by - timedelta(days=2)) == 0
+    assert challenge_reminders.remind_answers(session, challenge.answer_by - timedelta(hours=20)) == 1
+    assert challenge_reminders.remind_answers(session, challenge.answer_by - timedelta(hours=19)) == 0
     assert challenge.reminded is True
     assert session.scalar(select(Notification.id).where(
         Notification.kind == "challenge_answer_due")) is not None
