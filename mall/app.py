@@ -228,6 +228,7 @@ def _import_purchasing_pages() -> None:
 
 def _import_round_pages() -> None:
     """The bidding pages of each role register on one blueprint (bidding_rounds.pages)."""
+    import bidding_rounds.challenge_views  # noqa: F401
     import bidding_rounds.views  # noqa: F401
 
 
