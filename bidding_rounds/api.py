@@ -114,14 +114,19 @@ def _own_quote(quote: Quote, *, sealed: bool) -> dict[str, Any]:
 
 
 def _supplier_answer(session: Session, actor: Actor, bidding_round: BiddingRound,
-                     own: Quote | None) -> dict[str, Any]:
-    """The round as a supplier reads it: the purchase, its own quote, its pending award."""
+                     own: Quote | None, *, detail: bool = True) -> dict[str, Any]:
+    """The round as a supplier reads it: the purchase and its own quote; in detail also its
+    pending award, why it may not quote and its price caps (the list of opportunities leaves
+    them out: an open round has no award yet, an opportunity no refusal, and each costs
+    queries per round)."""
     answer: dict[str, Any] = {name: getattr(bidding_round, name)
                               for name in SupplierRoundSchema().fields if name not in {
                                   "items", "own_quote", "pending_award", "refusals", "caps"}}
     answer["items"] = _items(session, bidding_round)
     answer["own_quote"] = None if own is None else _own_quote(
         own, sealed=rounds.is_sealed(bidding_round))
+    if not detail:
+        return answer
     award = awards.pending_award(session, bidding_round.id)
     answer["pending_award"] = ({"confirm_by": award.confirm_by}
                                if award and own and award.quote_id == own.id else None)
@@ -207,7 +212,7 @@ def declare_unresponsive(data, round_id: int):
 def list_opportunities():
     """Open rounds your company may quote in, soonest deadline first, each with your quote."""
     actor = current_actor()
-    return [_supplier_answer(db.session(), actor, found.round, found.own)
+    return [_supplier_answer(db.session(), actor, found.round, found.own, detail=False)
             for found in quotes.opportunities(db.session(), actor)]
 
 

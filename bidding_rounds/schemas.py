@@ -211,7 +211,8 @@ class OwnAwardSchema(Schema):
 
 
 class SupplierRoundSchema(_RoundBaseSchema):
-    """A published round as a supplier reads it: the purchase, its own quote and award."""
+    """A published round as a supplier reads it: the purchase, its own quote and award
+    (the list of opportunities gives the purchase and the own quote only)."""
 
     own_quote = fields.Nested(OwnQuoteSchema, allow_none=True)
     pending_award = fields.Nested(OwnAwardSchema, allow_none=True, metadata={

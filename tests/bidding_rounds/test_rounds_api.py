@@ -159,7 +159,7 @@ def test_a_round_is_sealed_until_it_closes_then_ranked_and_confirmed_into_an_ord
 
         listed = client.get(f"{API}/supplier/rounds", headers=first).json
         assert [(o["id"], o["own_quote"]) for o in listed] == [(round_id, None)]
-        assert "quote_count" not in listed[0] and listed[0]["refusals"] == []
+        assert "quote_count" not in listed[0] and "refusals" not in listed[0]
 
         assert put_quote(client, first, created, 9_137).status_code == 200
         assert put_quote(client, second, created, 9_251).status_code == 200
