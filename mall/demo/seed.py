@@ -24,6 +24,7 @@ from mall.core.clock import local_today, now
 from mall.core.credit_codes import uscc_with_check_digit
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
+from mall.demo.rounds import seed_rounds
 from mall.purchasing.budget.models import BudgetLine, UnitSettings
 from suppliers.models import (
     AdmissionApplication,
@@ -252,6 +253,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
         session.commit()
         if made % 100_000 < len(offer_rows) or made >= offers:
             echo(f"  {made:,} offers")
+    echo(seed_rounds(session))
     elapsed = time.perf_counter() - started
     return (f"demo mall seeded: {len(suppliers)} suppliers, {len(demo_units())} units, "
             f"{len(codes)} categories, {made:,} offers in {elapsed:.1f}s")
