@@ -36,6 +36,12 @@ STATUS_LABELS = {
     "canceled": _l("Payment cancelled"), "requires_action": _l("Card needs confirmation"),
     # notices, acceptance, payment methods
     "result": _l("Result notice"), "contract": _l("Contract notice"),
+    "round": _l("Bidding round notice"), "round_result": _l("Bidding result notice"),
+    "round_failed": _l("Bidding round failure notice"),
+    "award_changed": _l("Award change notice"),
+    # purchase modes (an order's, a round's)
+    "direct": _l("Direct purchase"), "quick": _l("Mall quick bidding"),
+    "framework": _l("Admitted-supplier bidding"),
     "pass": _l("Passed"), "partial": _l("Partly accepted"), "reject": _l("Rejected"),
     "card": _l("Official card"), "treasury": _l("Treasury transfer"),
     "medium": _l("Medium enterprise"), "small": _l("Small enterprise"),

@@ -26,13 +26,25 @@ class NoticeQuerySchema(Schema):
 
 class NoticeSchema(Schema):
     id = fields.Int()
-    kind = fields.Enum(NoticeKind, by_value=True)
+    kind = fields.Enum(NoticeKind, by_value=True, metadata={
+        "description": "result, contract: a direct purchase's result and contract notices; "
+                       "round: a bidding round opened (竞价公告); round_result: every valid "
+                       "quote of a closed round and the supplier awarded; round_failed: a round "
+                       "that failed or was withdrawn; award_changed: an award passed to the "
+                       "next in rank"})
+    reference = fields.Str(allow_none=True, metadata={
+        "description": "The bidding round's number (round notices; null for an order's)"})
     title = fields.Str()
     buyer_name = fields.Str()
     supplier_name = fields.Str()
     amount_fen = fields.Int()
     published_at = fields.DateTime()
-    body = fields.Dict()
+    body = fields.Dict(metadata={
+        "description": "What the notice publishes. An order's: order_number, buyer, supplier, "
+                       "items with unit prices, contract_number. A round's: round_number, mode, "
+                       "buyer, items, ceiling_fen, deadline, sme_reserved, sme_deduction_pct; "
+                       "a result also quotes (rank, supplier, sme, total_fen, evaluated_fen, "
+                       "lines) and winner; a failure or award change its reason"})
 
 
 class NoticePageSchema(Schema):

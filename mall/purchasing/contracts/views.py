@@ -3,15 +3,18 @@ the public result and contract notices, searchable without logging in."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from mall.core.errors import NotFound
 from mall.extensions import db
 from mall.purchasing.contracts import notices
 from mall.purchasing.contracts import services as contracts
 from mall.purchasing.contracts.document import render_pdf
-from mall.purchasing.contracts.models import Contract, NoticeKind
+from mall.purchasing.contracts.models import ROUND_NOTICE_KINDS, Contract, NoticeKind
 from mall.purchasing.pages import blueprint
 from mall.web import current_actor, page
 from mall.web.security import stored_document_policy
@@ -57,9 +60,35 @@ def notices_page():
                            pages=max(1, -(-total // query["page_size"])))
 
 
+# Why a round failed or its award passed on (the body's "reason" of a round's notice).
+ROUND_REASONS = {
+    "too_few_quotes": _l("Fewer valid quotes than the round needs"),
+    "no_winner": _l("No supplier in rank confirmed the award"),
+    "cancelled": _l("Withdrawn by the purchasing unit"),
+    "declined": _l("The supplier declined the award"),
+    "lapsed": _l("The supplier did not confirm the award in time"),
+    "unresponsive": _l("The purchasing unit declared the supplier unresponsive"),
+    "struck": _l("The quote was struck after an upheld challenge"),
+}
+
+
 @blueprint.route("/notices/<int:notice_id>")
 def notice_page(notice_id: int):
     notice = notices.get_notice(db.session(), notice_id)
     if notice is None:
         raise NotFound()
-    return render_template("purchasing/notice.html", notice=notice, body=notice.body or {})
+    body = notice.body or {}
+    if notice.kind in ROUND_NOTICE_KINDS:
+        return render_template("purchasing/round_notice.html", notice=notice, body=body,
+                               deadline=_moment(body.get("deadline")),
+                               reason=ROUND_REASONS.get(body.get("reason") or "",
+                                                        body.get("reason")))
+    return render_template("purchasing/notice.html", notice=notice, body=body)
+
+
+def _moment(text) -> datetime | None:
+    """A time a notice's body holds as ISO 8601 text (None if it holds none)."""
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None

@@ -81,6 +81,8 @@ def limit_notes(preview: checkout.CheckoutPreview) -> list[tuple[str, str]]:
         if limit is not None and group.total_fen > limit:
             notes.append(("error", _(limits.ORDER_LIMIT_MESSAGE, supplier=group.supplier_name,
                                      order=format_fen(group.total_fen), limit=format_fen(limit))))
+    if preview.open_tender is not None:  # no bidding round either
+        notes.append(("error", preview.open_tender.translated(_)))
     return notes
 
 
@@ -162,6 +164,7 @@ def checkout_page():
     actor = current_actor()
     errors: dict[str, list[str]] = {}
     refusals: list[str] = []
+    round_possible = False  # refused past the direct-purchase limit: a round may buy it
     status = 200
     form: Mapping[str, str]
     if request.method == "POST":
@@ -178,6 +181,7 @@ def checkout_page():
         except MallError as exc:
             discard_changes()
             errors, refusals = _checkout_refusal(exc)
+            round_possible = isinstance(exc, limits.LimitExceeded) and exc.round_possible
             status = 422 if isinstance(exc, ValidationFailed | NotFound) else exc.status
             if line_id is None:
                 errors["budget_line_id"] = [_("Choose a budget line.")]
@@ -191,8 +195,8 @@ def checkout_page():
         return redirect(url_for(".cart_page"))
     year = checkout.fiscal_year()
     return render_template("purchasing/checkout.html", form=form, errors=errors, refusals=refusals,
-                           preview=preview, notes=limit_notes(preview), year=year,
-                           problems=line_problems(preview),
+                           round_possible=round_possible, preview=preview,
+                           notes=limit_notes(preview), year=year, problems=line_problems(preview),
                            lines=budget.budget_lines(db.session(), actor, fiscal_year=year)), status
 
 
@@ -220,4 +224,5 @@ def _checkout_refusal(exc: MallError) -> tuple[dict, list[str]]:
     if isinstance(exc, ValidationFailed):
         errors = dict(exc.errors)
         return errors, [_(m) for m in errors.pop("cart", [])]
-    return {}, [exc.translated(_)]  # OutOfStock, LimitExceeded: name the line, limit, total
+    # OutOfStock, LimitExceeded, OpenTenderRequired: name the line, limit or threshold, total
+    return {}, [exc.translated(_)]

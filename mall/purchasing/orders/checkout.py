@@ -73,6 +73,14 @@ class CheckoutPreview:
         """Whether the cart may be put out to a bidding round."""
         return bool(self.cart.groups) and self.open_tender is None
 
+    @property
+    def over_direct_limit(self) -> bool:
+        """Whether checking out is refused for the direct-purchase limit (a category's total
+        this year, or one supplier's order)."""
+        limit = self.checks[0].limit_fen if self.checks else None
+        return bool(self.blocks) or limit is not None and any(
+            group.total_fen > limit for group in self.cart.groups)
+
 
 @dataclass
 class CheckoutResult:
@@ -300,6 +308,13 @@ def restock(session: Session, lines: list[tuple[int | None, int]]) -> None:
                         .values(stock=Offer.stock + quantity)
                         .execution_options(synchronize_session=False))
     offers_changed(session, [offer_id for offer_id, _ in stocked])
+
+
+def give_back_stock(session: Session, order: Order, lines: list[tuple[int | None, int]]) -> None:
+    """Give goods of an order back to its offers' stock (offer id, quantity): only a direct
+    purchase took stock; a bidding round's award sold what the supplier quoted."""
+    if order.purchase_mode is PurchaseMode.DIRECT:
+        restock(session, lines)
 
 
 def remove_spend(session: Session, order: Order, amounts_by_category: dict[str, int]) -> None:

@@ -18,7 +18,7 @@ from mall.core.inputs import check_text
 from mall.core.money import format_fen
 from mall.i18n_messages import N_
 from mall.purchasing.budget import services as budget
-from mall.purchasing.orders.checkout import remove_spend, restock
+from mall.purchasing.orders.checkout import give_back_stock, remove_spend
 from mall.purchasing.orders.models import (
     Order,
     OrderReturn,
@@ -54,7 +54,7 @@ def _receive_return(session: Session, actor: Actor, order: Order, data: dict, **
     ret = get_return(session, order, return_id, R.SHIPPED)
     # A payment still processing would land after the refund is worked out.
     refuse_while_in_progress(session, order)
-    restock(session, [(row["offer_id"], row["quantity"]) for row in ret.lines])
+    give_back_stock(session, order, [(row["offer_id"], row["quantity"]) for row in ret.lines])
     ret.status, ret.received_by, ret.received_at = R.RECEIVED, actor.user_id, now()
     net_paid = order.paid_fen - order.refunded_fen
     kept_after = (order.accepted_fen if order.accepted_fen is not None

@@ -8,7 +8,13 @@ from marshmallow import Schema, fields, validate
 
 from mall.core.inputs import MAX_BIGINT, Count, Day, Id, PageNumber, PlainText, needed
 from mall.i18n_messages import N_
-from mall.purchasing.orders.models import AcceptanceResult, OrderStatus, Paperwork, ReturnStatus
+from mall.purchasing.orders.models import (
+    AcceptanceResult,
+    OrderStatus,
+    Paperwork,
+    PurchaseMode,
+    ReturnStatus,
+)
 
 _fen: dict[str, Any] = {"strict": True, "validate": validate.Range(min=0, max=MAX_BIGINT)}
 
@@ -86,8 +92,9 @@ class CheckoutSchema(Schema):
 
 class OrderLineSchema(Schema):
     id = fields.Int()
-    offer_id = fields.Int()
-    product_id = fields.Int()
+    offer_id = fields.Int(allow_none=True, metadata={
+        "description": "null for a bidding round's item named on a blank form"})
+    product_id = fields.Int(allow_none=True)
     category_code = fields.Str()
     title = fields.Str()
     brand = fields.Str()
@@ -111,6 +118,10 @@ class OrderSchema(Schema):
     id = fields.Int()
     number = fields.Str()
     status = fields.Enum(OrderStatus, by_value=True)
+    purchase_mode = fields.Enum(PurchaseMode, by_value=True, metadata={
+        "description": "direct: bought from the cart at mall prices; quick (商城竞价) or "
+                       "framework (入围竞价): the award of a bidding round, at the quoted "
+                       "prices"})
     paperwork = fields.Enum(Paperwork, by_value=True, metadata={
         "description": "Decided when the supplier confirms (contract until then). contract: "
                        "signed by the supplier, then the buyer; settlement: a small order "

@@ -30,7 +30,7 @@ from mall.purchasing.budget import services as budget
 from mall.purchasing.contracts.models import NoticeKind
 from mall.purchasing.contracts.notices import record_notice
 from mall.purchasing.contracts.services import create_contract, issue_settlement, paperwork_for
-from mall.purchasing.orders.checkout import CONFIRM_HOURS, remove_spend, restock
+from mall.purchasing.orders.checkout import CONFIRM_HOURS, give_back_stock, remove_spend
 from mall.purchasing.orders.models import (
     Acceptance,
     AcceptanceResult,
@@ -220,7 +220,7 @@ def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None
              amount_fen: int | None = None) -> None:
     """Give back stock, budget and running total: of the whole order, or of the given
     (line id, quantity) pairs, valued at the order's line prices. A bidding round's award
-    gives back its bidding total, a direct purchase its direct total."""
+    took no stock and gives back its bidding total; a direct purchase its direct total."""
     whole = lines is None
     by_id = {ln.id: ln for ln in order.lines}
     if lines is None:
@@ -233,7 +233,8 @@ def _release(session: Session, order: Order, lines: list[tuple[int, int]] | None
     amount = sum(by_category.values())
     if amount_fen is not None and amount_fen != amount:
         raise ValueError(f"release of {amount_fen} fen does not match the lines ({amount})")
-    restock(session, [(by_id[line_id].offer_id, quantity) for line_id, quantity in lines])
+    give_back_stock(session, order, [(by_id[line_id].offer_id, quantity)
+                                     for line_id, quantity in lines])
     if order.budget_state in ("reserved", "committed", "spent") and amount:
         budget.move(session, order.budget_line_id, amount, order.budget_state, "released")
     if amount:
