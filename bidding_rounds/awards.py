@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bidding_rounds.closing import fail, offer_award
+from bidding_rounds.holds import pending_challenge
 from bidding_rounds.models import (
     Award,
     AwardOutcome,
@@ -27,7 +28,7 @@ from bidding_rounds.rounds import get_round, require_buyer
 from mall.accounts.models import Organisation
 from mall.core.audit import record_event
 from mall.core.auth import Actor
-from mall.core.clock import now
+from mall.core.clock import format_local, now
 from mall.core.db import claiming
 from mall.core.errors import Conflict, NotFound, ValidationFailed
 from mall.core.inputs import check_text
@@ -67,6 +68,13 @@ def _supplier_award(session: Session, actor: Actor, round_id: int) -> tuple[Bidd
 def confirm_award(session: Session, actor: Actor, round_id: int) -> Order:
     """The winner confirms: the award becomes the unit's order, confirmed by the supplier."""
     bidding_round, award, quote = _supplier_award(session, actor, round_id)
+    held = pending_challenge(session, bidding_round.id, quote.supplier_id)
+    if held is not None:  # a settlement order would take effect at once, unsigned
+        raise Conflict(N_("The result of bidding round %(round)s is challenged; the award can be "
+                          "confirmed once the operator has answered (due by %(deadline)s)."),
+                       code="challenge_pending",
+                       params={"round": bidding_round.number,
+                               "deadline": format_local(held.answer_by)})
     moment = now()
     items = {item.id: item for item in bidding_round.items}
     lines = [AwardLine(category_code=items[ln.item_id].category_code,
@@ -80,7 +88,8 @@ def confirm_award(session: Session, actor: Actor, round_id: int) -> Order:
         buyer_org_id=bidding_round.buyer_org_id, buyer_user_id=bidding_round.buyer_user_id,
         budget_line_id=bidding_round.budget_line_id, reserved_fen=bidding_round.reserved_fen,
         lines=lines, delivery_address=bidding_round.delivery_address,
-        contact=bidding_round.contact, delivery_days=bidding_round.delivery_days)
+        contact=bidding_round.contact, delivery_days=bidding_round.delivery_days,
+        award_key=str(award.id))
     award.outcome, award.decided_at, award.decided_by_id = (AwardOutcome.CONFIRMED, moment,
                                                             actor.user_id)
     bidding_round.status = RoundStatus.CONFIRMED

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bidding_rounds.awards import pass_on
 from bidding_rounds.closing import fail, ranked
+from bidding_rounds.holds import pending_challenge
 from bidding_rounds.models import (
     Award,
     AwardOutcome,
@@ -289,12 +290,7 @@ def refuse_signing_while_challenged(session: Session, order: Order) -> None:
     bidding_round = session.scalar(select(BiddingRound).where(BiddingRound.order_id == order.id))
     if bidding_round is None:
         return
-    winning = select(Quote.id).where(Quote.round_id == bidding_round.id,
-                                     Quote.supplier_id == order.supplier_id).scalar_subquery()
-    pending = session.scalar(select(Challenge).where(
-        Challenge.round_id == bidding_round.id, Challenge.status == ChallengeStatus.PENDING,
-        or_(Challenge.may_change_result.is_(True), Challenge.target_quote_id == winning))
-        .order_by(Challenge.answer_by.desc()).limit(1))
+    pending = pending_challenge(session, bidding_round.id, order.supplier_id)
     if pending is not None:
         raise ChallengePending(
             N_("The result of bidding round %(round)s is challenged; the contract can be signed "

@@ -164,3 +164,22 @@ def test_cancelling_an_open_round_releases_its_budget(session):
     assert _line(session, unit).reserved_fen == 0
     orders = session.scalars(select(Order).where(Order.buyer_org_id == unit.organisation.id))
     assert list(orders) == []
+
+
+def test_a_pending_challenge_holds_the_confirmation_of_the_award(session):
+    from bidding_rounds import challenges
+
+    unit = unit_for_rounds(session)
+    bidders = [make_bidder(session) for _ in range(3)]
+    with frozen_clock(now()) as clock:
+        bidding_round = paper_round(session, unit)
+        for bidder, price in zip(bidders, (7_000, 8_000, 9_000), strict=True):
+            quote(session, bidder, bidding_round, price)
+        clock[0] = bidding_round.deadline
+        closing.close_due_rounds(session)
+        challenges.file_challenge(session, bidders[2].actor, bidding_round.id,
+                                  grounds="第一名的报价低于成本，请核查。")
+        with pytest.raises(Conflict) as held:
+            awards.confirm_award(session, bidders[0].actor, bidding_round.id)
+    assert held.value.code == "challenge_pending"
+    assert bidding_round.status is RoundStatus.AWARDED and bidding_round.order_id is None

@@ -53,12 +53,14 @@ def place_award_order(session: Session, supplier_actor: Actor, *, reference: str
                       mode: PurchaseMode, buyer_org_id: int, buyer_user_id: int,
                       budget_line_id: int, reserved_fen: int, lines: Sequence[AwardLine],
                       delivery_address: str, contact: str, delivery_days: int,
-                      secret: bool = False) -> Order:
+                      secret: bool = False, award_key: str = "") -> Order:
     """Make the order of the round ``reference`` whose award ``supplier_actor`` confirms, and
     confirm it as that supplier (its contract or settlement order follows as for any order).
 
     Of the ``reserved_fen`` the round held on the budget line the order keeps its total
-    reserved and the rest is released. Once per round: a replay returns the first order."""
+    reserved and the rest is released. Once per award (``award_key`` tells the awards of one
+    round apart: after an upheld challenge cancels the first order, the next in rank gets
+    its own): a replay returns the first order."""
     prefix = NUMBER_PREFIXES.get(mode)
     if prefix is None:
         raise ValueError(f"an award order comes from a bidding round, not from {mode}")
@@ -67,7 +69,8 @@ def place_award_order(session: Session, supplier_actor: Actor, *, reference: str
     total = sum(ln.amount_fen for ln in lines)
     if total > reserved_fen:
         raise ValueError(f"award {reference} of {total} fen exceeds the {reserved_fen} reserved")
-    checkout_id, replay = claim_token(session, buyer_user_id, f"award:{reference}", None)
+    checkout_id, replay = claim_token(session, buyer_user_id,
+                                      f"award:{reference}:{award_key}"[:80], None)
     if replay is not None:
         if len(replay) != 1:
             raise ValueError(f"award {reference} has {len(replay)} orders")
