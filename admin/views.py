@@ -12,7 +12,7 @@ from catalog.models import Category
 from mall.core.audit import AuditEvent
 from mall.core.audit_anchor import AnchorKeys, anchor_age_days, load_anchors, verify_against_anchors
 from mall.core.auth import Role
-from mall.core.errors import ValidationFailed
+from mall.core.errors import ValidationFailed, translate_field_message
 from mall.core.inputs import MAX_ID, whole_number
 from mall.extensions import db
 from mall.web import current_actor, page
@@ -121,8 +121,9 @@ def synonyms():
 @page(Role.OPERATOR, Role.SUPERVISOR)
 def purchase_settings():
     """Purchase limits per region (the mall default and regional rows): the direct-purchase
-    limit with its warning share, and the settlement-order threshold. ``?region=`` fills the
-    form with a row's current values (``default``: the mall default row)."""
+    limit with its warning share, the open-tender threshold, the settlement-order threshold and
+    the approval window. ``?region=`` fills the form with a row's current values (``default``:
+    the mall default row)."""
     from mall.core.money import parse_yuan, yuan_text
     from mall.purchasing.budget import services as budget
 
@@ -136,6 +137,9 @@ def purchase_settings():
         if row is not None:
             form = {"region_code": row.region_code or "",
                     "direct_limit": yuan_text(row.direct_limit_fen), "warn_pct": str(row.warn_pct),
+                    "open_tender": yuan_text(row.open_tender_fen)
+                    if row.open_tender_fen is not None else "",
+                    "open_tender_inherit": "1" if row.open_tender_fen is None else "",
                     "settlement_max": yuan_text(row.settlement_max_fen)
                     if row.settlement_max_fen is not None else "",
                     "settlement_inherit": "1" if row.settlement_max_fen is None else "",
@@ -149,7 +153,7 @@ def purchase_settings():
             errors["region_code"] = [_("Enter a six-digit region code, or leave it empty for the "
                                        "mall default.")]
         amounts: dict[str, int | None] = {}
-        for name in ("direct_limit", "settlement_max"):
+        for name in ("direct_limit", "open_tender", "settlement_max"):
             text = form.get(name, "").strip()
             try:
                 amounts[name] = parse_yuan(text) if text else None
@@ -170,9 +174,14 @@ def purchase_settings():
             settlement = (None if form.get("settlement_inherit") else amounts["settlement_max"]
                           if amounts["settlement_max"] is not None
                           else current.settlement_max_fen if current else None)
+            # Inherit: the row above decides; empty: the row keeps its threshold.
+            open_tender: int | None | budget.Unchanged = (
+                None if form.get("open_tender_inherit") else amounts["open_tender"]
+                if amounts["open_tender"] is not None else budget.UNCHANGED)
             try:
                 budget.set_limits(db.session(), actor, region_code=region,
-                                  direct_limit_fen=direct_limit, warn_pct=int(warn))
+                                  direct_limit_fen=direct_limit, warn_pct=int(warn),
+                                  open_tender_fen=open_tender)
                 budget.set_settlement_threshold(db.session(), actor, region_code=region,
                                                 amount_fen=settlement)
                 budget.set_split_window(
@@ -183,12 +192,14 @@ def purchase_settings():
                 return redirect(url_for("admin.purchase_settings"))
             except ValidationFailed as exc:
                 discard_changes()
-                names = {"direct_limit_fen": "direct_limit", "settlement_max_fen": "settlement_max",
-                         "split_window_days": "split_window"}
-                errors = {names.get(k, k): [_(m) for m in v] for k, v in exc.errors.items()}
+                names = {"direct_limit_fen": "direct_limit", "open_tender_fen": "open_tender",
+                         "settlement_max_fen": "settlement_max", "split_window_days": "split_window"}
+                errors = {names.get(k, k): [translate_field_message(m, _) for m in v]
+                          for k, v in exc.errors.items()}
     return render_template("admin/purchase_settings.html", rows=rows,
                            defaults={"direct_limit": budget.DEFAULT_DIRECT_LIMIT_FEN,
                                      "warn_pct": budget.DEFAULT_WARN_PCT,
+                                     "open_tender": budget.DEFAULT_OPEN_TENDER_FEN,
                                      "settlement_max": budget.DEFAULT_SETTLEMENT_MAX_FEN,
                                      "split_window": budget.DEFAULT_SPLIT_WINDOW_DAYS},
                            errors=errors, form=form), (422 if errors else 200)

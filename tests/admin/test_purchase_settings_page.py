@@ -138,3 +138,92 @@ def test_the_operator_sets_the_approval_window_on_the_purchase_limits_page(app, 
     assert budget.split_window_days(session, unit_org.id) == 14
     html = browser.get("/admin/purchase-settings?region=default").get_data(as_text=True)
     assert 'name="split_window" inputmode="numeric" maxlength="3" value="14"' in html
+
+
+def test_the_operator_raises_a_regions_open_tender_threshold_and_its_direct_limit_at_once(
+        client, session):
+    unit = make_unit(session, region_code="430121")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-tender")
+    login(client, "centre-tender")
+
+    saved = post_form(client, PAGE, PAGE, {"region_code": "430121", "direct_limit": "3,000,000",
+                                           "warn_pct": "80", "open_tender": "4,000,000"})
+
+    assert saved.status_code == 302
+    limits = budget.unit_limits(session, unit.organisation.id)
+    assert (limits.direct_limit_fen, limits.open_tender_fen) == (300_000_000, 400_000_000)
+    html = client.get(PAGE).get_data(as_text=True)
+    row = html.split('data-region="430121"')[1].split("</tr>")[0]
+    assert "¥3,000,000.00" in row and "¥4,000,000.00" in row
+    edit = client.get(f"{PAGE}?region=430121").get_data(as_text=True)
+    assert 'name="open_tender" inputmode="decimal" value="4000000.00"' in edit
+    assert 'name="open_tender_inherit" value="1" >' in edit  # its own: not ticked
+
+    # Only the limit changes: the empty threshold field keeps the region's threshold.
+    post_form(client, PAGE, PAGE, {"region_code": "430121", "direct_limit": "3,500,000",
+                                   "warn_pct": "80", "open_tender": ""})
+    assert budget.unit_limits(session, unit.organisation.id).open_tender_fen == 400_000_000
+
+
+def test_a_direct_limit_at_the_open_tender_threshold_is_refused_in_chinese_next_to_it(
+        client, session):
+    unit = make_unit(session, region_code="430122")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-tender-2")
+    login(client, "centre-tender-2")  # the page in the mall's language, Chinese
+    before = budget.unit_limits(session, unit.organisation.id)
+
+    refused = post_form(client, PAGE, PAGE, {"region_code": "430122", "direct_limit": "2,000,000",
+                                             "warn_pct": "80", "open_tender": ""})
+
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    message = html.split('id="direct_limit-error"')[1].split("</span>")[0]
+    assert "直购限额须低于" in message and "¥2,000,000.00" in message
+    assert 'aria-describedby="direct_limit-error"' in html
+    assert 'value="2,000,000"' in html  # what was typed stays in the form
+    assert budget.unit_limits(session, unit.organisation.id) == before
+
+    # A threshold typed at or below the limit is named next to the threshold.
+    refused = post_form(client, PAGE, PAGE, {"region_code": "430122", "direct_limit": "3,000,000",
+                                             "warn_pct": "80", "open_tender": "3,000,000",
+                                             "settlement_max": "20000"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "直购限额须低于" in html.split(
+        'id="open_tender-error"')[1].split("</span>")[0]
+    assert 'id="direct_limit-error"' not in html
+    assert 'value="3,000,000"' in html and 'value="20000"' in html
+    assert budget.unit_limits(session, unit.organisation.id) == before
+
+
+@pytest.mark.parametrize("typed", ["abc", "0", HUGE])
+def test_a_bad_open_tender_threshold_is_named_next_to_its_field(client, session, typed):
+    make_member(session, OrganisationKind.OPERATOR, login="centre-tender-3")
+    login(client, "centre-tender-3")
+    refused = post_form(client, PAGE, PAGE, {"region_code": "430123", "direct_limit": "800000",
+                                             "warn_pct": "80", "open_tender": typed})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="open_tender-error"' in html
+    assert 'aria-describedby="open_tender-error"' in html and f'value="{typed}"' in html
+
+
+def test_a_region_left_to_its_province_shows_the_threshold_as_inherited(client, session):
+    unit = make_unit(session, region_code="430124")
+    make_member(session, OrganisationKind.OPERATOR, login="centre-tender-4")
+    login(client, "centre-tender-4")
+    post_form(client, PAGE, PAGE, {"region_code": "430000", "direct_limit": "1,000,000",
+                                   "warn_pct": "80", "open_tender": "4,000,000"})
+    post_form(client, PAGE, PAGE, {"region_code": "430124", "direct_limit": "3,000,000",
+                                   "warn_pct": "80", "open_tender": "5,000,000"})
+    assert budget.unit_limits(session, unit.organisation.id).open_tender_fen == 500_000_000
+
+    saved = post_form(client, PAGE, PAGE, {"region_code": "430124", "direct_limit": "3,000,000",
+                                           "warn_pct": "80", "open_tender": "",
+                                           "open_tender_inherit": "1"})
+
+    assert saved.status_code == 302
+    assert budget.unit_limits(session, unit.organisation.id).open_tender_fen == 400_000_000
+    html = client.get(PAGE).get_data(as_text=True)
+    row = html.split('data-region="430124"')[1].split("</tr>")[0]
+    assert 'data-column="open-tender">同上级设置</td>' in row
+    edit = client.get(f"{PAGE}?region=430124").get_data(as_text=True)
+    assert 'name="open_tender_inherit" value="1" checked>' in edit
