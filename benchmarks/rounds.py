@@ -1,6 +1,6 @@
 """Closing 10,000 bidding rounds due at once, by two scheduler processes racing each other.
 
-    .venv/bin/python benchmarks/rounds.py [--rounds 10000] [--quotes 5] [--cadence both]
+    .venv/bin/python benchmarks/rounds.py [--rounds 10000] [--quotes 5] [--cadence job]
         [--postgres postgresql://postgres@127.0.0.1:5432/mall_bench_rounds] [--profile]
 
 For each cadence: a fresh PostgreSQL database with the demo mall (10 suppliers with their
@@ -353,8 +353,6 @@ def worker(url: str, number: int, cadence: str, profile: str | None) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     job = REGISTRY["bidding_rounds.close"]
-    if os.environ.get("BENCH_NOTICE_UNFLUSHED"):
-        _unflushed_notices()
     profiler = None
     if profile:
         import cProfile
@@ -404,23 +402,6 @@ def worker(url: str, number: int, cadence: str, profile: str | None) -> None:
         profiler.dump_stats(profile)
     print(json.dumps({"worker": number, "runs": runs, "cpu": cpu, "busy": busy}), flush=True)
     sys.stdin.readline()  # keep the connections (and their server processes) until measured
-
-
-def _unflushed_notices() -> None:
-    """What-if for the report: the round's result notice recorded without its own flush (the
-    batch flushes once), to measure the change proposed in BENCHMARKS.md. Not the code."""
-    from bidding_rounds import publication
-
-    record = publication.record_round_notice
-
-    def unflushed(session, **kwargs):
-        session.flush = lambda *_args, **_kwargs: None
-        try:
-            return record(session, **kwargs)
-        finally:
-            del session.flush
-
-    publication.record_round_notice = unflushed
 
 
 def _count_claims() -> None:
@@ -548,8 +529,7 @@ def show(result: dict, rounds: int) -> None:
 
     setup, check = result["setup"], result["check"]
     closed = sum(run["closed"] for r in result["reports"] for run in r["runs"])
-    variant = " (what-if: result notices unflushed)" if os.environ.get(
-        "BENCH_NOTICE_UNFLUSHED") else ""
+    variant = ""
     print(f"\n## cadence: {result['cadence']}{variant}  ({rounds:,} rounds, {setup['quotes']:,} quotes, "
           f"{setup['lines']:,} quote lines, {setup['submissions']:,} submissions; loaded in "
           f"{setup['load_seconds']:.1f} s)")
@@ -564,7 +544,7 @@ def show(result: dict, rounds: int) -> None:
     largest = max(run["closed"] for r in result["reports"] for run in r["runs"])
     print(f"time per round: {result['last_commit'] / closed * 1000:.2f} ms wall (both processes "
           f"together); PostgreSQL CPU {result['postgres_cpu'] / closed * 1000:.2f} ms per round; "
-          f"largest claim {largest} rounds (batch {closing.BATCH})")
+          f"most rounds in one job run {largest} (batches of {closing.BATCH})")
     print("| process | rounds closed | runs that closed | busy s | ms per round (busy) "
           "| CPU ms per round | last commit s |")
     print("|---|---|---|---|---|---|---|")
@@ -582,12 +562,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10_000)
     parser.add_argument("--quotes", type=int, default=5)
-    parser.add_argument("--cadence", choices=("job", "drain", "both"), default="both")
+    parser.add_argument("--cadence", choices=("job", "drain", "both"), default="job")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/mall_bench_rounds")
     parser.add_argument("--profile", action="store_true",
                         help="profile close_claimed in each worker (cProfile) and print the top")
-    parser.add_argument("--what-if-unflushed-notices", action="store_true",
-                        help="measure the proposed change: result notices without a flush each")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -597,8 +575,6 @@ def main() -> None:
         _count_claims()
         worker(normalise_database_url(args.postgres), args.worker, args.cadence, args.profile_to)
         return
-    if args.what_if_unflushed_notices:
-        os.environ["BENCH_NOTICE_UNFLUSHED"] = "1"
     results = []
     for cadence in (("job", "drain") if args.cadence == "both" else (args.cadence,)):
         url = normalise_database_url(fresh_postgres(args.postgres))

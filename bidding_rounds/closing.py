@@ -1,11 +1,11 @@
 """Closing rounds at their deadline: the sweep claims the due rounds, ranks their quotes and
 awards the first in rank, or fails the round.
 
-Claiming is one statement, ``UPDATE … SET status = 'closed' WHERE id IN (due rounds) AND status
-= 'open' RETURNING id``: on PostgreSQL the inner SELECT takes the rows with FOR UPDATE SKIP
-LOCKED, so two scheduler processes share the due rounds and never take one twice; on SQLite
-writers are serialised and the status condition makes the second claim find nothing. A round
-is closed once: what closes it commits with the claim.
+Claiming selects a batch of due rounds (on PostgreSQL with FOR UPDATE SKIP LOCKED, so two
+scheduler processes share the due rounds and never take one twice), then ``UPDATE … SET status
+= 'closed' WHERE id IN (the batch) AND status = 'open' RETURNING id``: on SQLite writers are
+serialised and the status condition makes a second claim of the same round find nothing. A
+round is closed once: what closes it commits with the claim.
 
 Ranking (docs/domain.md: SME policy): the evaluated price is the quoted total, less the round's
 SME deduction (10–20 %) when the supplier declared itself small or micro and its goods are
@@ -48,14 +48,20 @@ BATCH = 200
 
 
 def claim_due(session: Session, moment: datetime, *, limit: int = BATCH) -> list[int]:
-    """Mark up to ``limit`` open rounds past their deadline as closed; their ids."""
+    """Mark up to ``limit`` open rounds past their deadline as closed; their ids.
+
+    The due ids are selected first (locked, skipping rows another scheduler holds, on
+    PostgreSQL) and then updated by id: as a subquery of the UPDATE, PostgreSQL may run the
+    SELECT again for each row and claim far more than ``limit``."""
     rounds = BiddingRound.__table__
-    due = claiming(select(rounds.c.id).where(rounds.c.status == RoundStatus.OPEN.value,
-                                             rounds.c.deadline <= moment)
-                   .order_by(rounds.c.deadline, rounds.c.id).limit(limit), session)
+    due = list(session.scalars(claiming(
+        select(rounds.c.id).where(rounds.c.status == RoundStatus.OPEN.value,
+                                  rounds.c.deadline <= moment)
+        .order_by(rounds.c.deadline, rounds.c.id).limit(limit), session)))
+    if not due:
+        return []
     claimed = session.execute(
-        update(rounds).where(rounds.c.id.in_(due.scalar_subquery()),
-                             rounds.c.status == RoundStatus.OPEN.value)
+        update(rounds).where(rounds.c.id.in_(due), rounds.c.status == RoundStatus.OPEN.value)
         .values(status=RoundStatus.CLOSED.value, closed_at=moment)
         .returning(rounds.c.id))
     return sorted(claimed.scalars())

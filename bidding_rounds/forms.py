@@ -50,7 +50,7 @@ class RoundForm(FormInput):
     delivery_address = fields.Str(load_default="")
     contact = fields.Str(load_default="")
     delivery_days = _count_field(N_("Enter a delivery term of 1 to 180 days."))
-    sme_deduction_pct = _count_field(N_("Choose an SME price deduction of 10 to 20 %."))
+    sme_deduction_pct = _count_field(N_("Choose an SME price deduction of 10 to 20 percent."))
     sme_reserved = fields.Str(load_default="")
     rerun_of_id = _id_field(N_("Not a valid id."))
 

@@ -4,18 +4,25 @@ before the challenge deadlines."""
 
 from __future__ import annotations
 
+from time import monotonic
+
 from bidding_rounds.awards import lapse_due_awards
 from bidding_rounds.challenge_reminders import remind_answers, remind_filing
-from bidding_rounds.closing import close_due_rounds
+from bidding_rounds.closing import BATCH, close_due_rounds
 from mall.core.clock import now
 from mall.core.jobs import job
 
 CLOSE_EVERY_SECONDS = 5
+DRAIN_SECONDS = 30  # a run keeps closing full batches this long (the next run starts after)
 
 
 @job(id="bidding_rounds.close", seconds=CLOSE_EVERY_SECONDS)
 def close_rounds(session) -> None:
-    close_due_rounds(session)
+    """Close due rounds a batch at a time, each batch committed, while full batches keep
+    coming (thousands due in one minute), so that none waits for the next run."""
+    started = monotonic()
+    while close_due_rounds(session) == BATCH and monotonic() - started < DRAIN_SECONDS:
+        session.commit()
 
 
 @job(id="bidding_rounds.awards", seconds=60)

@@ -159,7 +159,7 @@ def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRou
     if type(data.delivery_days) is not int or not 1 <= data.delivery_days <= MAX_DELIVERY_DAYS:
         errors["delivery_days"] = [N_("Enter a delivery term of 1 to 180 days.")]
     if type(data.sme_deduction_pct) is not int or not 10 <= data.sme_deduction_pct <= 20:
-        errors["sme_deduction_pct"] = [N_("Choose an SME price deduction of 10 to 20 %.")]
+        errors["sme_deduction_pct"] = [N_("Choose an SME price deduction of 10 to 20 percent.")]
     unit = session.get_one(Organisation, actor.organisation_id)
     region = data.region_code or unit.region_code or ""
     if not REGION.fullmatch(region):

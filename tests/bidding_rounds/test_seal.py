@@ -16,7 +16,7 @@ from bidding_rounds import closing
 from bidding_rounds.quotes import RelatedSupplierQuoted
 from mall.accounts.models import Organisation
 from mall.core.auth import OrganisationKind, Role
-from mall.core.clock import frozen_clock, now
+from mall.core.clock import frozen_clock
 from mall.core.errors import ValidationFailed
 from suppliers.models import SizeClass
 from tests.conftest import login

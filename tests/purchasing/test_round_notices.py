@@ -104,6 +104,7 @@ def test_a_round_notice_not_published_at_once_is_due_within_two_working_days(ses
     with frozen_clock(datetime(2026, 12, 4, 2, 0, tzinfo=UTC)):  # a Friday
         notice = _record(session, NoticeKind.ROUND_RESULT, publish_now=False, quotes=QUOTES,
                          winner=QUOTES[0]["supplier"])
+        session.flush()  # recorded with the caller's work
         assert notice.published_at is None
         # the end of the second working day after, in Beijing (Tuesday 23:59:59)
         assert notice.due_by == datetime(2026, 12, 8, 15, 59, 59, tzinfo=UTC)

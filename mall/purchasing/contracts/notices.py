@@ -94,8 +94,7 @@ def record_round_notice(session: Session, *, kind: NoticeKind, reference: str, t
                     withheld=False, created_at=moment,
                     due_by=working_day_deadline(moment, NOTICE_WORKING_DAYS),
                     published_at=moment if publish_now else None)
-    session.add(notice)
-    session.flush()
+    session.add(notice)  # flushed with the caller's work: a closing batch writes them at once
     return notice
 
 
