@@ -123,6 +123,18 @@ def test_the_open_tender_threshold_is_inherited_and_stays_above_the_direct_limit
     assert "open_tender_fen" in refused.value.errors
 
 
+def test_the_mall_default_row_inheriting_its_threshold_falls_back_to_the_default(session):
+    operator = operator_actor(session)
+    budget.set_limits(session, operator, region_code=None, direct_limit_fen=300_000_000,
+                      open_tender_fen=400_000_000)
+    # Leaving the threshold to "the row above" makes it the default 200万: a 300万 direct
+    # limit would then stand above it.
+    with pytest.raises(ValidationFailed) as refused:
+        budget.set_limits(session, operator, region_code=None, direct_limit_fen=300_000_000,
+                          open_tender_fen=None)
+    assert "¥2,000,000.00" in refused.value.errors["direct_limit_fen"][0]
+
+
 # -- the cart and checkout pages ------------------------------------------------------------
 
 def _browser(app, session, actor):

@@ -117,7 +117,10 @@ def set_limits(session: Session, actor: Actor, *, region_code: str | None, direc
 
 def _threshold_above(session: Session, region_code: str | None) -> int:
     """The open-tender threshold a region's row leaves to the rows above it: its province's
-    (for a region that is not a province), else the mall default row's, else the default."""
+    (for a region that is not a province), else the mall default row's, else the default.
+    Above the mall default row itself there is only the default."""
+    if region_code is None:
+        return DEFAULT_OPEN_TENDER_FEN
     above: list[str | None] = [None]
     if region_code is not None and not region_code.endswith("0000"):
         above.insert(0, region_code[:2] + "0000")
