@@ -50,6 +50,7 @@ class BiddingRound(TimestampMixin, Base):
         CheckConstraint("sme_deduction_pct BETWEEN 10 AND 20", name="sme_deduction_range"),
         CheckConstraint("delivery_days > 0", name="delivery_days_positive"),
         Index("ix_bidding_rounds_open_deadline", "status", "deadline"),
+        UniqueConstraint("buyer_user_id", "request_token", name="uq_bidding_rounds_request_token"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -85,6 +86,8 @@ class BiddingRound(TimestampMixin, Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     rerun_of_id: Mapped[int | None] = mapped_column(ForeignKey("bidding_rounds.id"))
+    # The one-time token of the form that published it (a resubmission replays the round).
+    request_token: Mapped[str | None] = mapped_column(String(80))
 
     items: Mapped[list[RoundItem]] = relationship(order_by="RoundItem.position",
                                                   cascade="all, delete-orphan", lazy="selectin")

@@ -28,8 +28,9 @@ from bidding_rounds.models import (
     RoundStatus,
 )
 from bidding_rounds.publication import publish_failure_notice, publish_round_notice
-from catalog.models import Category
-from mall.accounts.models import Organisation
+from catalog.models import Category, Product
+from catalog.search.types import NATIONWIDE
+from mall.accounts.models import Organisation, User
 from mall.core.audit import record_event
 from mall.core.auth import BUYERS, Actor, OrganisationKind, require_same_organisation
 from mall.core.clock import local_today, now
@@ -81,6 +82,9 @@ class RoundInput:
     invited_supplier_ids: Sequence[int] = ()
     sme_reserved: bool = False
     rerun_of_id: int | None = None
+    # The form's one-time token: a second submission of the same form (a double click, a
+    # resent request) gets the round of the first instead of publishing another.
+    token: str | None = None
 
 
 def require_buyer(actor: Actor) -> None:
@@ -116,10 +120,17 @@ def _check_items(session: Session, items: Sequence[ItemInput],
     codes = {item.category_code for item in items}
     leaves = set(session.scalars(select(Category.code).where(
         Category.code.in_(codes), Category.is_leaf.is_(True), Category.enabled.is_(True))))
+    named = {item.product_id for item in items if isinstance(item.product_id, int)}
+    products = dict(session.execute(
+        select(Product.id, Category.code).join(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(named))).all()) if named else {}
     for index, item in enumerate(items):
         key = f"items.{index}"
         if item.category_code not in leaves:
             errors[f"{key}.category_code"] = [N_("Choose a category sold in the mall.")]
+        if item.product_id is not None and products.get(item.product_id) != item.category_code:
+            errors[f"{key}.product_id"] = [N_("Not a product of the mall in this item's "
+                                             "category.")]
         if not item.name.strip():
             errors[f"{key}.name"] = [N_("Enter the item's name.")]
         elif len(item.name) > 300:
@@ -138,7 +149,13 @@ def _check_items(session: Session, items: Sequence[ItemInput],
 def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRound:
     """Publish a round: validate, reserve the ceiling on the budget line, publish its notice."""
     require_buyer(actor)
+    if data.token is not None:
+        replay = _replay(session, actor, data.token)
+        if replay is not None:
+            return replay
     errors: dict[str, list[str]] = {}
+    if data.rerun_of_id is not None:
+        _check_rerun(session, actor, data.rerun_of_id, errors)
     try:
         mode = RoundMode(data.mode)
     except ValueError:
@@ -162,7 +179,7 @@ def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRou
         errors["sme_deduction_pct"] = [N_("Choose an SME price deduction of 10 to 20 percent.")]
     unit = session.get_one(Organisation, actor.organisation_id)
     region = data.region_code or unit.region_code or ""
-    if not REGION.fullmatch(region):
+    if not REGION.fullmatch(region) or region == NATIONWIDE:
         errors["region_code"] = [N_("Enter a six-digit region code, such as 430102.")]
     config = round_settings.current(session)
     moment = now()
@@ -189,11 +206,24 @@ def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRou
     agreement_id, invited = _framework(session, mode, data, errors)
     if errors or line is None:
         raise ValidationFailed(errors=errors)
+    with session.begin_nested():  # a refusal below leaves no reservation behind
+        return _publish(session, actor, data, mode=mode, line=line, unit=unit, region=region,
+                        deadline=deadline, moment=moment, config=config,
+                        agreement_id=agreement_id, invited=invited)
+
+
+def _publish(session: Session, actor: Actor, data: RoundInput, *, mode: RoundMode,
+             line: budget.BudgetLine, unit: Organisation, region: str, deadline: datetime,
+             moment: datetime, config: round_settings.Settings, agreement_id: int | None,
+             invited: list[int] | None) -> BiddingRound:
     codes = sorted({item.category_code for item in data.items})
-    limits.check_open_tender(session, actor.organisation_id, line.fiscal_year,
-                             {code: data.ceiling_fen for code in codes},
-                             total_fen=data.ceiling_fen)
+    # The reservation first: it locks the budget line, so that two rounds published on it at
+    # once count each other below.
     budget.reserve(session, line.id, data.ceiling_fen)
+    pending = _pending_by_category(session, actor.organisation_id, line.fiscal_year, codes)
+    limits.check_open_tender(session, actor.organisation_id, line.fiscal_year,
+                             {code: data.ceiling_fen + pending.get(code, 0) for code in codes},
+                             total_fen=data.ceiling_fen)
     bidding_round = BiddingRound(
         number="", mode=mode, status=RoundStatus.OPEN,
         title=(data.title.strip() or data.items[0].name.strip())[:200],
@@ -205,7 +235,7 @@ def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRou
         sme_reserved=bool(data.sme_reserved), framework_agreement_id=agreement_id,
         invited_supplier_ids=invited, min_quotes=config.min_quotes,
         confirm_hours=config.confirm_hours, published_at=moment, deadline=deadline,
-        rerun_of_id=data.rerun_of_id)
+        rerun_of_id=data.rerun_of_id, request_token=data.token)
     bidding_round.items = [RoundItem(position=i, category_code=item.category_code,
                                      product_id=item.product_id, name=item.name.strip(),
                                      spec=item.spec.strip(), quantity=item.quantity,
@@ -221,6 +251,44 @@ def create_round(session: Session, actor: Actor, data: RoundInput) -> BiddingRou
                  data={"number": bidding_round.number, "mode": mode.value,
                        "ceiling_fen": data.ceiling_fen, "deadline": deadline.isoformat()})
     return bidding_round
+
+
+def _replay(session: Session, actor: Actor, token: str) -> BiddingRound | None:
+    """The round this user already published with ``token``, if any. The user's row lock
+    makes a second submission racing the first wait for it, then find its round."""
+    if not token or len(token) > 80:
+        raise ValidationFailed(errors={"token": [N_("The form has expired; reload the page.")]})
+    session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+    return session.scalar(select(BiddingRound).where(BiddingRound.buyer_user_id == actor.user_id,
+                                                     BiddingRound.request_token == token))
+
+
+def _check_rerun(session: Session, actor: Actor, round_id: int,
+                 errors: dict[str, list[str]]) -> None:
+    """A round is re-run from one of the unit's rounds that failed or was cancelled."""
+    earlier = session.get(BiddingRound, round_id) if isinstance(round_id, int) else None
+    if earlier is None or earlier.buyer_org_id != actor.organisation_id \
+            or earlier.status not in (RoundStatus.FAILED, RoundStatus.CANCELLED):
+        errors["rerun_of_id"] = [N_("Only a round of your unit that failed or was cancelled "
+                                    "can be run again.")]
+
+
+def _pending_by_category(session: Session, organisation_id: int, fiscal_year: int,
+                         codes: Sequence[str]) -> dict[str, int]:
+    """What the unit's rounds still under way hold per category (their reserved ceilings), so
+    that several rounds cannot together pass the open-tender threshold (化整为零). A round of
+    several categories counts its whole reservation in each."""
+    rows = session.execute(
+        select(RoundItem.category_code, BiddingRound.id, BiddingRound.reserved_fen)
+        .join(BiddingRound, BiddingRound.id == RoundItem.round_id)
+        .where(BiddingRound.buyer_org_id == organisation_id,
+               BiddingRound.fiscal_year == fiscal_year, BiddingRound.reserved_fen > 0,
+               RoundItem.category_code.in_(codes))
+        .distinct()).all()
+    pending: dict[str, int] = {}
+    for code, _round_id, reserved in rows:
+        pending[code] = pending.get(code, 0) + int(reserved)
+    return pending
 
 
 def _framework(session: Session, mode: RoundMode, data: RoundInput,

@@ -8,6 +8,8 @@ only, so it imports them at the end."""
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -97,6 +99,7 @@ def _render_form(actor: Actor, form: Any, rows: list[dict[str, str]], *,
                                 if hasattr(form, "getlist") else [])}
     return render_template(
         "bidding_rounds/new.html", form=form, rows=rows, errors=errors or {},
+        token=form.get("token") or secrets.token_urlsafe(24),
         refusals=refusals or [], lines=lines, leaves=leaves, names=names,
         agreements=_framework_members(codes), invited=invited,
         year=local_today().year), status
@@ -140,9 +143,8 @@ def _submit_round(actor: Actor):
     refusals: list[str] = []
     bidding_round = None
     try:
-        if read.data.rerun_of_id:
-            rounds.get_round(db.session(), actor, read.data.rerun_of_id)
-        bidding_round = rounds.create_round(db.session(), actor, read.data)
+        data = dataclasses.replace(read.data, token=form.get("token") or None)
+        bidding_round = rounds.create_round(db.session(), actor, data)
     except NotFound:
         errors.setdefault("budget_line_id", [_("Choose one of your unit's budget lines.")])
     except ValidationFailed as exc:

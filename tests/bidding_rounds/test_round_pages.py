@@ -145,6 +145,21 @@ def test_a_blank_round_form_keeps_the_input_and_shows_errors_next_to_the_fields(
     assert "Quick bidding" in page and "Open for quotes" in page
 
 
+def test_the_round_form_sent_twice_publishes_one_round(app, session):
+    unit = make_unit(session)
+    make_bidder(session)  # enables the category
+    buyer = _browser(app, session, unit.buyer.user_id)
+    page = _html(buyer.get("/rounds/new"))
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    fields = _round_form(budget_line_id=str(unit.line_id), token=token)
+    first = post_form(buyer, "/rounds/new", "/rounds/new", fields)
+    again = post_form(buyer, "/rounds/new", "/rounds/new", fields)  # a double click
+    assert first.status_code == again.status_code == 302
+    assert again.location == first.location
+    assert len(session.scalars(select(BiddingRound).where(
+        BiddingRound.buyer_org_id == unit.organisation.id)).all()) == 1
+
+
 # -- quotes and the seal ------------------------------------------------------------------------
 
 def test_quotes_stay_sealed_on_every_page_until_closing_then_the_winner_confirms(app, session):

@@ -183,3 +183,44 @@ def test_a_pending_challenge_holds_the_confirmation_of_the_award(session):
             awards.confirm_award(session, bidders[0].actor, bidding_round.id)
     assert held.value.code == "challenge_pending"
     assert bidding_round.status is RoundStatus.AWARDED and bidding_round.order_id is None
+
+
+def test_an_item_naming_an_unknown_or_unrelated_product_is_refused(session):
+    from bidding_rounds.rounds import ItemInput, RoundInput, create_round
+    from catalog.models import Offer
+    from tests.factories.purchasing import supplier_with_offers
+    from tests.factories.suppliers import DESKTOP
+
+    unit = unit_for_rounds(session)
+    paper_round(session, unit)  # enables the category
+    _user, _actor, (offer_id,) = supplier_with_offers(session, code=DESKTOP)
+    desktop = session.get_one(Offer, offer_id).product_id
+    for product_id in (99_999_999, desktop):  # none, and a computer named on a paper item
+        data = RoundInput(mode="quick", items=[ItemInput(
+            category_code="A05040101", name="A4复印纸", quantity=10, unit="箱",
+            product_id=product_id)], budget_line_id=unit.line_id, ceiling_fen=100_000,
+            delivery_address="长沙", contact="王敏 13800001111")
+        with pytest.raises(ValidationFailed) as refused:
+            create_round(session, unit.buyer, data)
+        assert "items.0.product_id" in refused.value.errors
+
+
+def test_rounds_under_way_count_towards_the_open_tender_threshold(session):
+    from mall.purchasing.budget.limits import OpenTenderRequired
+
+    unit = unit_for_rounds(session, amount_fen=10**10)
+    paper_round(session, unit, ceiling_fen=150_000_000)  # ¥1,500,000 reserved
+    with pytest.raises(OpenTenderRequired):
+        paper_round(session, unit, ceiling_fen=60_000_000)  # together past ¥2,000,000
+    assert _line(session, unit).reserved_fen == 150_000_000  # nothing of the second held
+
+
+def test_the_same_form_token_publishes_one_round_and_a_rerun_needs_a_failed_round(session):
+    unit = unit_for_rounds(session)
+    first = paper_round(session, unit, token="form-token-1")
+    again = paper_round(session, unit, token="form-token-1")
+    assert again.id == first.id
+    assert _line(session, unit).reserved_fen == first.ceiling_fen
+    with pytest.raises(ValidationFailed) as refused:
+        paper_round(session, unit, rerun_of_id=first.id)  # still open
+    assert "rerun_of_id" in refused.value.errors
