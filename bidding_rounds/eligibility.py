@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bidding_rounds.models import BiddingRound, RoundItem, RoundMode
-from catalog.models import Category, Offer, OfferStatus
+from catalog.models import CATALOGUE_VERSION, Category, Offer, OfferStatus
 from catalog.search.types import NATIONWIDE
 from mall.core.errors import FieldMessage
 from mall.i18n_messages import N_
@@ -31,7 +31,8 @@ from suppliers.models import (
     SupplierProfile,
 )
 
-NOT_ADMITTED = N_("Your company is not admitted (or is suspended) for category %(category)s.")
+NOT_ADMITTED = N_("Your company is not admitted (or is suspended) for category %(category)s "
+                  "(%(code)s).")
 NO_REGION = N_("Your company does not deliver to the round's region %(region)s.")
 NOT_MEMBER = N_("Only suppliers under framework agreement %(agreement)s may quote.")
 NOT_INVITED = N_("The unit invited other suppliers of the framework agreement to this round.")
@@ -77,8 +78,11 @@ def refusals(session: Session, bidding_round: BiddingRound, supplier_id: int, *,
         return [NO_PROFILE]
     reasons: list[str] = []
     admitted = admitted if admitted is not None else admitted_codes(session, supplier_id, today)
-    for code in sorted({item.category_code for item in bidding_round.items} - admitted):
-        reasons.append(FieldMessage(NOT_ADMITTED, category=code))
+    missing = sorted({item.category_code for item in bidding_round.items} - admitted)
+    names = dict(session.execute(select(Category.code, Category.name).where(
+        Category.code.in_(missing), Category.version == CATALOGUE_VERSION)).all()) if missing else {}
+    for code in missing:
+        reasons.append(FieldMessage(NOT_ADMITTED, category=names.get(code, code), code=code))
     if not delivers_to(profile.delivery_regions, bidding_round.region_code):
         reasons.append(FieldMessage(NO_REGION, region=bidding_round.region_code))
     if bidding_round.mode is RoundMode.FRAMEWORK:

@@ -240,11 +240,11 @@ def test_a_supplier_of_another_category_is_told_why_it_may_not_quote(app, sessio
     session.flush()
     browser = _browser(app, session, stranger.user.id)
     page = _html(browser.get(f"/rounds/{bidding_round.id}/quote"))
-    assert "is not admitted (or is suspended) for category A05040101" in page
+    assert "is not admitted (or is suspended) for category 复印纸 (A05040101)" in page
     assert 'id="quote-form"' not in page
     refused = _quote(browser, bidding_round.id, bidding_round.items[0].id, "50.00")
     assert refused.status_code == 403
-    assert "is not admitted (or is suspended) for category A05040101" in _html(refused)
+    assert "is not admitted (or is suspended) for category 复印纸 (A05040101)" in _html(refused)
     assert bidding_round.number not in _html(browser.get("/rounds/opportunities"))
 
 
