@@ -32,7 +32,7 @@ _SPLIT = re.compile(r"[\s,，、;；]+")
 
 SHARE_RANGE = N_("Enter a whole percent from 1 to 100.")
 RATE_TYPED = N_("Enter a yearly rate in percent with at most two decimals, e.g. 4.35.")
-RATE_RANGE = N_("Enter a yearly rate from 0.01 % to 36.00 %.")
+RATE_RANGE = N_("Enter a yearly rate from 0.01 to 36.00 percent.")
 RATE_ORDER = N_("The highest rate must not be below the lowest.")
 TERM_RANGE = N_("Enter a term from 1 to 3650 days.")
 NAME_NEEDED = N_("Enter the product's name (up to 100 characters).")
