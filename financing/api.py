@@ -9,19 +9,31 @@ live consent to this bank is not found) and is logged for the supplier. Each API
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from flask import current_app
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
-from financing import feed
+from financing import feed, loans
 from financing.consent import consents_of, require_bank
+from financing.models import Loan
 from financing.schemas import (
     ConsentSchema,
     ContractSchema,
     FeedPageSchema,
     FeedQuerySchema,
+    LoanApproveSchema,
+    LoanCloseSchema,
+    LoanDisburseSchema,
+    LoanRejectSchema,
+    LoanReleaseSchema,
+    LoanRepaySchema,
+    LoanSchema,
     SupplierContractsSchema,
 )
 from mall.accounts.models import Organisation
@@ -34,6 +46,7 @@ from mall.i18n_messages import N_
 from mall.purchasing.contracts.models import Contract
 from mall.web import current_actor, optional_actor
 from mall.web.access import access
+from mall.web.idempotency import idempotent
 from mall.web.openapi import problem_response
 from mall.web.parsing import Blueprint
 
@@ -155,3 +168,149 @@ def list_consents():
              "contract_numbers": sorted(numbers[o.order_id] for o in c.orders
                                         if o.order_id in numbers),
              "granted_at": c.granted_at, "expires_at": c.expires_at} for c in live]
+
+
+# -- loans ------------------------------------------------------------------------------------
+
+LOAN_DOC = {"responses": {**RATE_LIMITED,
+                          "404": {"description": "not_found: no such loan of your bank"},
+                          "409": {"description": "loan_state_conflict (the step is not "
+                                                 "allowed in the loan's state; detail says "
+                                                 "why), payee_locked, wrong_state"}}}
+# The services name a few fields as the pages do; the API names money and rates by unit.
+_API_FIELDS = {"amount": "amount_fen", "rate": "rate_bp"}
+
+
+@contextmanager
+def _api_field_names() -> Iterator[None]:
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.errors = {_API_FIELDS.get(name, name): messages
+                      for name, messages in (exc.errors or {}).items()}
+        raise
+
+
+def _loan_answers(found: list[Loan]) -> list[dict[str, Any]]:
+    """The loans with their contract numbers and suppliers, in two queries."""
+    session = db.session()
+    numbers = dict(session.execute(select(Contract.order_id, Contract.number).where(
+        Contract.order_id.in_({loan.order_id for loan in found}))).all()) if found else {}
+    suppliers = {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_({loan.supplier_id for loan in found})))} if found else {}
+    answers = []
+    for loan in found:
+        answer = {name: getattr(loan, name) for name in LoanSchema().fields
+                  if name not in {"contract_number", "supplier", "events"}}
+        supplier = suppliers[loan.supplier_id]
+        answer.update(contract_number=numbers.get(loan.order_id),
+                      supplier={"name": supplier.name, "credit_code": supplier.credit_code},
+                      events=loan.events)
+        answers.append(answer)
+    return answers
+
+
+@blueprint.route("/loans")
+@rate_limited
+@access(Scope.FINANCING_READ, Role.BANK_USER)
+@blueprint.response(200, LoanSchema(many=True))
+@blueprint.doc(responses=RATE_LIMITED)
+def list_loans():
+    """Your bank's loans and applications, newest first, each with its steps."""
+    return _loan_answers(loans.loans_of(db.session(), current_actor()))
+
+
+@blueprint.route("/loans/<int:loan_id>")
+@rate_limited
+@access(Scope.FINANCING_READ, Role.BANK_USER)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(responses={**RATE_LIMITED, "404": {"description": "not_found"}})
+def get_loan(loan_id: int):
+    """One loan of your bank, with its steps."""
+    actor = current_actor()
+    require_bank(actor)
+    return _loan_answers([loans.get_loan(db.session(), actor, loan_id)])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/approve", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@blueprint.arguments(LoanApproveSchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def approve_loan(data, loan_id: int):
+    """Approve an application: at most the amount asked for, at a yearly rate within your
+    product's range, for a term in days. The supplier is told."""
+    with _api_field_names():
+        loan = loans.approve(db.session(), current_actor(), loan_id, **data)
+    return _loan_answers([loan])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/reject", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@blueprint.arguments(LoanRejectSchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def reject_loan(data, loan_id: int):
+    """Turn down an application, or withdraw an approval not yet paid out, with the reason."""
+    loan = loans.reject(db.session(), current_actor(), loan_id, reason=data["reason"])
+    return _loan_answers([loan])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/disburse", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@idempotent
+@blueprint.arguments(LoanDisburseSchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def disburse_loan(data, loan_id: int):
+    """Record the payout (at most the approved amount): the contract's payee account is locked
+    to your repayment account (回款账户), published as a contract account change notice, and
+    the purchaser pays into it until you release it. Send an Idempotency-Key."""
+    with _api_field_names():
+        loan = loans.disburse(db.session(), current_actor(), loan_id, **data)
+    return _loan_answers([loan])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/repay", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@idempotent
+@blueprint.arguments(LoanRepaySchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def repay_loan(data, loan_id: int):
+    """Record a repayment (at most what is outstanding). Once the whole payout is back the
+    loan is repaid and the contract's payee account released to the supplier. Send an
+    Idempotency-Key: a retried repayment is recorded once."""
+    with _api_field_names():
+        loan = loans.repay(db.session(), current_actor(), loan_id, **data)
+    return _loan_answers([loan])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/close", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@blueprint.arguments(LoanCloseSchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def close_loan(data, loan_id: int):
+    """Close a repaid loan, or file away a rejected application."""
+    loan = loans.close(db.session(), current_actor(), loan_id, note=data["note"])
+    return _loan_answers([loan])[0]
+
+
+@blueprint.route("/loans/<int:loan_id>/release", methods=["POST"])
+@rate_limited
+@access(Scope.FINANCING_WRITE, Role.BANK_USER)
+@blueprint.arguments(LoanReleaseSchema)
+@blueprint.response(200, LoanSchema)
+@blueprint.doc(**LOAN_DOC)
+def release_loan_lock(data, loan_id: int):
+    """Let the contract be paid to the supplier again before full repayment (your consent),
+    with the reason; published as a contract account change."""
+    loan = loans.release_lock_by_consent(db.session(), current_actor(), loan_id,
+                                         reason=data["reason"])
+    return _loan_answers([loan])[0]

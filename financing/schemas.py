@@ -9,8 +9,11 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from financing.feed import MAX_PAGE
-from financing.models import ConsentScope
-from mall.core.inputs import MAX_BIGINT
+from financing.models import ConsentScope, LoanStatus
+from financing.products import MAX_RATE_BP, MAX_TERM_DAYS
+from mall.core.inputs import MAX_BIGINT, Day, PlainText, needed
+from mall.core.money import MAX_AMOUNT_FEN
+from mall.i18n_messages import N_
 from mall.purchasing.orders.models import (
     AcceptanceResult,
     OrderStatus,
@@ -188,3 +191,87 @@ class ConsentSchema(Schema):
         "description": "The contracts a chosen consent covers (empty for all)"})
     granted_at = fields.DateTime()
     expires_at = fields.DateTime()
+
+
+# -- loans ------------------------------------------------------------------------------------
+
+class _AmountSchema(Schema):
+    amount_fen = fields.Int(required=True, strict=True,
+                            validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
+                            metadata={"description": "In fen (分)"})
+
+
+class LoanApproveSchema(_AmountSchema):
+    rate_bp = fields.Int(required=True, strict=True,
+                         validate=validate.Range(min=1, max=MAX_RATE_BP), metadata={
+                             "description": "Yearly rate in basis points (1 bp = 0.01 %), "
+                                            "within the product's range"})
+    term_days = fields.Int(required=True, strict=True,
+                           validate=validate.Range(min=1, max=MAX_TERM_DAYS))
+    note = PlainText(load_default="", validate=validate.Length(max=500))
+
+
+class LoanRejectSchema(Schema):
+    reason = PlainText(**needed(N_("Give a reason.")), validate=validate.Length(min=1, max=500))
+
+
+class LoanDisburseSchema(_AmountSchema):
+    value_date = Day(required=True, metadata={"description": "The day the money was paid "
+                                                             "out (from the application to "
+                                                             "today)"})
+    bank_name = PlainText(required=True, validate=validate.Length(min=1, max=100), metadata={
+        "description": "Bank (branch) of the repayment account (回款账户) the contract's payee "
+                       "account is locked to"})
+    account_name = PlainText(required=True, validate=validate.Length(min=1, max=200))
+    account_number = PlainText(required=True, validate=validate.Length(min=1, max=60),
+                               metadata={"description": "8 to 40 digits (spaces, dashes "
+                                                        "ignored)"})
+    bank_reference = PlainText(required=True, validate=validate.Length(min=1, max=60),
+                               metadata={"description": "Your own number of the loan"})
+
+
+class LoanRepaySchema(_AmountSchema):
+    on_day = Day(required=True, metadata={"description": "From the payout to today"})
+
+
+class LoanCloseSchema(Schema):
+    note = PlainText(load_default="", validate=validate.Length(max=500))
+
+
+class LoanReleaseSchema(Schema):
+    reason = PlainText(**needed(N_("Give a reason.")), validate=validate.Length(min=1, max=300))
+
+
+class LoanEventSchema(Schema):
+    kind = fields.Str(metadata={"description": "applied, approved, rejected, disbursed, "
+                                               "repayment, repaid, closed, released"})
+    at = fields.DateTime()
+    on_day = fields.DateTime(allow_none=True, metadata={"description": "The bank's value date"})
+    amount_fen = fields.Int(allow_none=True)
+    note = fields.Str(allow_none=True)
+
+
+class LoanSchema(Schema):
+    """A loan against one contract, as the bank reports it; the supplier sees every step."""
+
+    id = fields.Int()
+    number = fields.Str()
+    order_id = fields.Int()
+    contract_number = fields.Str(allow_none=True)
+    supplier = fields.Nested(ConsentSupplierSchema)
+    product_id = fields.Int(allow_none=True)
+    status = fields.Enum(LoanStatus, by_value=True, metadata={
+        "description": "applied → approved → disbursed → repaid → closed; rejected (→ closed)"})
+    requested_fen = fields.Int()
+    approved_fen = fields.Int()
+    rate_bp = fields.Int(allow_none=True)
+    term_days = fields.Int(allow_none=True)
+    disbursed_fen = fields.Int()
+    disbursed_on = fields.DateTime(allow_none=True)
+    repaid_fen = fields.Int()
+    repayment_bank_name = fields.Str(allow_none=True)
+    repayment_account_name = fields.Str(allow_none=True)
+    repayment_account_number = fields.Str(allow_none=True)
+    bank_reference = fields.Str(allow_none=True)
+    note = fields.Str(allow_none=True)
+    events = fields.List(fields.Nested(LoanEventSchema), metadata={"description": "Oldest first"})

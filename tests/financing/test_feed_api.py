@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from financing import consent
+from financing import consent, loans, products
 from financing.feed import sequence_changes
 from financing.models import AccessRecord
 from mall.accounts.models import User
@@ -19,6 +19,7 @@ from mall.accounts.services import actor_for, issue_token
 from mall.core.auth import Actor
 from mall.core.clock import local_today
 from mall.extensions import limiter
+from mall.purchasing.contracts import services as contracts
 from mall.purchasing.contracts.models import Contract
 from tests.factories.financing import confirmed_orders, make_bank
 
@@ -213,3 +214,75 @@ def test_the_openapi_document_describes_the_feed(client):
     contract = document["components"]["schemas"]["Contract"]["properties"]
     assert "fen" in contract["total_fen"]["description"]
     assert contract["signed_at"]["format"] == "date-time"
+
+
+# -- loans ------------------------------------------------------------------------------------
+
+def _applied_loan(session):
+    """A signed contract, a consent to a bank with a product, and the supplier's application."""
+    deal = confirmed_orders(session)
+    order = deal.orders[0]
+    contracts.sign(session, deal.supplier, order.id)
+    contracts.sign(session, deal.unit.buyer, order.id)
+    bank = make_bank(session)
+    _grant(session, deal, bank)
+    product = products.create_product(session, bank, products.product_data({
+        "name": "政采贷", "max_share_pct": "80", "rate_min": "3.65", "rate_max": "6.00",
+        "term_days": "180", "regions": "000000"}))
+    loan = loans.apply_for_loan(session, deal.supplier, order_id=order.id,
+                                product_id=product.id, amount_fen=4000)
+    session.flush()
+    return deal, bank, loan
+
+
+def test_a_bank_approves_disburses_repays_and_closes_a_loan_through_the_api(client, session):
+    deal, bank, loan = _applied_loan(session)
+    headers = bearer(session, bank)
+    url = f"{API}/loans/{loan.id}"
+    (listed,) = client.get(f"{API}/loans", headers=headers).json
+    assert listed["status"] == "applied" and listed["requested_fen"] == 4000
+    assert listed["contract_number"] == _number(session, deal.orders[0].id)
+
+    refused = assert_problem(client.post(f"{url}/approve", headers=headers, json={
+        "amount_fen": 5000, "rate_bp": 435, "term_days": 90}), 422, "validation_failed")
+    assert "amount_fen" in refused["errors"]  # named as the API names it
+    approved = client.post(f"{url}/approve", headers=headers,
+                           json={"amount_fen": 4000, "rate_bp": 435, "term_days": 90})
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    assert_problem(client.post(f"{url}/approve", headers=headers, json={
+        "amount_fen": 4000, "rate_bp": 435, "term_days": 90}), 409, "loan_state_conflict")
+
+    paid_out = client.post(f"{url}/disburse", headers=headers, json={
+        "amount_fen": 4000, "value_date": local_today().isoformat(),
+        "bank_name": "湖南银行长沙分行", "account_name": "湖南银行政采贷回款专户",
+        "account_number": "6222 0202 0011 2233", "bank_reference": "HN-2026-001"})
+    assert paid_out.status_code == 200, paid_out.json
+    assert paid_out.json["repayment_account_number"] == "6222020200112233"
+    sequence_changes(session)
+    contract = client.get(f"{API}/contracts/{_number(session, deal.orders[0].id)}",
+                          headers=headers).json
+    assert contract["payee_account"]["locked"] is True
+    assert contract["payee_account"]["account_number"] == "6222020200112233"
+
+    repayment = {"amount_fen": 4000, "on_day": local_today().isoformat()}
+    once = {**headers, "Idempotency-Key": "repay-1"}
+    first = client.post(f"{url}/repay", headers=once, json=repayment)
+    again = client.post(f"{url}/repay", headers=once, json=repayment)
+    assert first.status_code == again.status_code == 200
+    assert again.json["repaid_fen"] == 4000 and again.json["status"] == "repaid"
+    closed = client.post(f"{url}/close", headers=headers, json={})
+    assert closed.json["status"] == "closed"
+    assert [e["kind"] for e in closed.json["events"]] == [
+        "applied", "approved", "disbursed", "repayment", "repaid", "closed"]
+
+
+def test_another_bank_cannot_see_or_step_a_loan(client, session):
+    _deal, _bank, loan = _applied_loan(session)
+    headers = bearer(session, make_bank(session))
+    assert client.get(f"{API}/loans", headers=headers).json == []
+    assert_problem(client.get(f"{API}/loans/{loan.id}", headers=headers), 404, "not_found")
+    assert_problem(client.post(f"{API}/loans/{loan.id}/reject", headers=headers,
+                               json={"reason": "no"}), 404, "not_found")
+    read_only = bearer(session, _bank, scopes=("financing:read",))
+    assert_problem(client.post(f"{API}/loans/{loan.id}/reject", headers=read_only,
+                               json={"reason": "no"}), 403, "scope_required")
