@@ -103,6 +103,7 @@ def test_a_supplier_grants_access_and_applies_and_the_bank_takes_the_loan_to_the
     assert applied.status_code == 302, _html(applied)
     loan = session.scalar(select(Loan).where(Loan.order_id == order.id))
     assert loan.requested_fen == 4000
+    assert f'/financing/apply/{order.id}' not in _html(shop.get("/financing"))  # one at a time
 
     desk = _browser(app, session, bank)
     assert loan.number in _html(desk.get("/financing/bank"))
