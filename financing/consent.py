@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -110,6 +111,7 @@ def revoke(session: Session, actor: Actor, consent_id: int) -> Consent:
     if consent.revoked_at is not None:
         raise Conflict(N_("This consent is already revoked."), code="consent_revoked")
     consent.revoked_at, consent.revoked_by_id = now(), actor.user_id
+    session.flush()  # the next read in this transaction finds it revoked
     supplier = session.get_one(Organisation, actor.organisation_id)
     record_event(session, action="consent.revoked", object_type="finance_consent",
                  object_id=consent.id, actor=actor, data={"bank_org_id": consent.bank_org_id})
@@ -127,17 +129,22 @@ def covered_orders(session: Session, consent: Consent) -> list[int]:
                                 .order_by(Contract.order_id)))
 
 
-def readable(bank_org_id: int, moment: datetime, *, order_id: ColumnElement,
-             supplier_id: ColumnElement) -> ColumnElement[bool]:
+def readable(bank_org_id: Any, moment: datetime, *, order_id: Any,
+             supplier_id: Any) -> ColumnElement[bool]:
     """The condition that a bank may read an order's contract now: a live consent of the
-    order's supplier to this bank, for all its contracts or for this one."""
+    order's supplier to this bank, for all its contracts or for this one. ``order_id`` and
+    ``supplier_id`` (and ``bank_org_id``, an id or a column) are columns of the query the
+    condition goes into; both subqueries correlate to it (SQLAlchemy correlates only to the
+    immediately enclosing query by itself, so the inner one would otherwise take the order's
+    table into its own FROM and match any order)."""
+    chosen = (exists().where(ConsentOrder.consent_id == Consent.id,
+                             ConsentOrder.order_id == order_id)
+              .correlate_except(ConsentOrder))
     return exists().where(
         Consent.bank_org_id == bank_org_id, Consent.supplier_id == supplier_id,
         Consent.revoked_at.is_(None), Consent.expires_at > moment,
         or_(Consent.scope == ConsentScope.ALL,
-            and_(Consent.scope == ConsentScope.CHOSEN,
-                 exists().where(ConsentOrder.consent_id == Consent.id,
-                                ConsentOrder.order_id == order_id))))
+            and_(Consent.scope == ConsentScope.CHOSEN, chosen))).correlate_except(Consent)
 
 
 def log_reads(session: Session, actor: Actor, rows: Iterable[tuple[int, int]], via: str) -> None:

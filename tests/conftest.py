@@ -54,6 +54,7 @@ def build_app(database_url: str, var_dir, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret",
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "FINANCE_RATE_LIMIT": "1000 per minute",
         "SERVER_NAME": None,
     }
     config.update(overrides)

@@ -127,9 +127,6 @@ def test_consent_pull_read_and_revoke_through_the_api_only(client, session):
     assert client.get(f"{API}/consents", headers=headers).json == []
 
 
-@pytest.mark.xfail(strict=True, reason="consent.readable: the inner EXISTS over ConsentOrder "
-                   "takes the reader's table into its FROM (needs .correlate_except(ConsentOrder)), "
-                   "so a chosen consent shows every contract of the supplier")
 def test_a_chosen_consent_shows_the_chosen_contracts_only(client, session):
     deal = confirmed_orders(session, count=2)
     bank = make_bank(session)

@@ -211,10 +211,6 @@ def test_each_step_is_its_event_and_an_endpoint_gets_only_the_types_it_chose(ses
     assert len(_deliveries(session, accepted_only.endpoint.id)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "financing.consent.readable: the EXISTS over finance_consent_orders does not correlate "
-    "the outer order column (it needs .correlate_except(ConsentOrder)), so a chosen consent "
-    "covers all of the supplier's contracts"))
 def test_a_chosen_consent_brings_the_events_of_its_contracts_only(session, receiver):
     first, unit, supplier = _order(session)
     second = _order_for(session, unit, supplier)
