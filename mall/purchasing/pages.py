@@ -39,6 +39,7 @@ STATUS_LABELS = {
     "round": _l("Bidding round notice"), "round_result": _l("Bidding result notice"),
     "round_failed": _l("Bidding round failure notice"),
     "award_changed": _l("Award change notice"),
+    "account_change": _l("Contract account change notice"),
     # purchase modes (an order's, a round's)
     "direct": _l("Direct purchase"), "quick": _l("Mall quick bidding"),
     "framework": _l("Admitted-supplier bidding"),

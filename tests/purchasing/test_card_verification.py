@@ -21,6 +21,9 @@ from tests.factories.purchasing import make_unit
 from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
 from tests.purchasing.test_stripe_gateway import tokenise_card
 
+# The supplier recorded no account: a treasury transfer names the one it paid into.
+ACCOUNT = "6230901000000001"
+
 THREE_D_SECURE_CARD = "4000002500003155"  # Stripe's test card that always asks for 3-D Secure
 
 
@@ -98,7 +101,8 @@ def test_while_a_check_waits_no_other_payment_is_taken_until_the_buyer_cancels_i
                                          stripe_settings, payment_method="pm_card_visa"),
             lambda: payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                                      voucher_number="GK-3DS",
-                                                     paid_on=local_today(), amount_fen=TOTAL)):
+                                                     paid_on=local_today(), amount_fen=TOTAL,
+                                                     payee_account_number=ACCOUNT)):
         with pytest.raises(WrongState) as refused:
             attempt()
         assert refused.value.code == "payment_in_progress"

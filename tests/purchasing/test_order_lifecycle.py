@@ -24,6 +24,9 @@ from mall.purchasing.orders.steps import WrongState
 from tests.factories.accounts import make_member
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
 
+# The supplier recorded no account: a treasury transfer names the one it paid into.
+ACCOUNT = "6230901000000001"
+
 
 def _buy(session, unit, offers: dict[int, int], **options):
     for offer_id, quantity in offers.items():
@@ -156,7 +159,8 @@ def test_the_whole_lifecycle_with_contract_signatures_notices_and_treasury_payme
     from mall.purchasing.payments import services as payments
 
     payments.record_treasury_payment(session, unit.finance, order.id, voucher_number="GK-0001",
-                                     paid_on=order.invoiced_at.date(), amount_fen=29_900)
+                                     paid_on=order.invoiced_at.date(), amount_fen=29_900,
+                                     payee_account_number=ACCOUNT)
     assert order.status is OrderStatus.PAID
     line = _line(session, unit)
     assert (line.reserved_fen, line.committed_fen, line.spent_fen) == (0, 0, 29_900)

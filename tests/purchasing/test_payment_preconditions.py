@@ -18,6 +18,9 @@ from tests.purchasing.test_card_verification import three_d_secure_card
 from tests.purchasing.test_payments import TOTAL, accepted_order, bearer, fresh
 from tests.purchasing.test_purchasing_pages import _client, _html, _post
 
+# The supplier recorded no account: a treasury transfer names the one it paid into.
+ACCOUNT = "6230901000000001"
+
 
 def attempts(session, order_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Payment)
@@ -31,7 +34,8 @@ def test_an_accepted_order_is_not_paid_before_its_invoice_is_recorded(session, s
                                          stripe_settings, payment_method="pm_card_visa"),
             lambda: payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                                      voucher_number="GK-1", paid_on=local_today(),
-                                                     amount_fen=TOTAL)):
+                                                     amount_fen=TOTAL,
+                                                     payee_account_number=ACCOUNT)):
         with pytest.raises(WrongState) as refused:
             attempt()
         assert refused.value.code == "invoice_required"
@@ -72,7 +76,7 @@ def test_the_order_page_offers_no_payment_before_the_invoice(app, session):
         assert 'id="form-pay-card"' not in html and 'id="form-pay-treasury"' not in html
     refused = _post(_client(app, session, world.unit.finance), world.order_id, "pay-treasury",
                     {"voucher_number": "GK-1", "amount": "299.00",
-                     "paid_on": local_today().isoformat()})
+                     "paid_on": local_today().isoformat(), "payee_account_number": ACCOUNT})
     assert refused.status_code == 409 and 'id="action-error"' in _html(refused)
     assert "invoice" in _html(refused)
 

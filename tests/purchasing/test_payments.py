@@ -52,6 +52,9 @@ from tests.conftest import csrf_from, login, own_app
 from tests.factories.accounts import make_user
 from tests.factories.purchasing import Unit, make_unit, supplier_with_offers, token
 
+# The supplier recorded no account: a treasury transfer names the one it paid into.
+ACCOUNT = "6230901000000001"
+
 API = "/api/v1"
 WEBHOOK_PATH = f"{API}/payments/stripe-webhook"
 PROBLEM = "application/problem+json"
@@ -440,7 +443,7 @@ def test_a_payment_in_progress_blocks_another_payment(session, stripe_settings):
                                      payment_method="pm_card_visa"),
         lambda: payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                                  voucher_number="GK-9", paid_on=local_today(),
-                                                 amount_fen=TOTAL),
+                                                 amount_fen=TOTAL, payee_account_number=ACCOUNT),
     ]
     for refused in refusals:
         with pytest.raises(orders.WrongState) as conflict:
@@ -552,12 +555,14 @@ def test_a_retry_after_the_gateway_broke_off_sends_the_same_key(session, stripe_
 def test_the_finance_user_records_a_treasury_transfer_checked_against_the_amount_due(client, session):
     world = accepted_order(session, invoiced=True)
     url = f"{API}/orders/{world.order_id}/pay-treasury"
-    body = {"voucher_number": "GK-2026-0001", "paid_on": local_today().isoformat(), "amount_fen": TOTAL}
+    body = {"voucher_number": "GK-2026-0001", "paid_on": local_today().isoformat(), "amount_fen": TOTAL,
+            "payee_account_number": ACCOUNT}
     assert_problem(client.post(url, json=body, headers=bearer(session, world.unit.approver)),
                    403, "role_required")
     with pytest.raises(PermissionDenied):
         payments.record_treasury_payment(session, world.unit.buyer, world.order_id,
-                                         voucher_number="GK-X", paid_on=local_today(), amount_fen=TOTAL)
+                                         voucher_number="GK-X", paid_on=local_today(), amount_fen=TOTAL,
+                                         payee_account_number=ACCOUNT)
     finance = browser_headers(client, session, world.unit, Role.FINANCE)
 
     wrong = assert_problem(client.post(url, json={**body, "amount_fen": TOTAL - 1}, headers=finance),
@@ -582,7 +587,8 @@ def test_a_treasury_voucher_already_recorded_is_refused(client, session):
     first = accepted_order(session, invoiced=True)
     finance = browser_headers(client, session, first.unit, Role.FINANCE)
     second = _another_order(session, first)
-    body = {"voucher_number": "GK-2026-0002", "paid_on": local_today().isoformat(), "amount_fen": TOTAL}
+    body = {"voucher_number": "GK-2026-0002", "paid_on": local_today().isoformat(), "amount_fen": TOTAL,
+            "payee_account_number": ACCOUNT}
     assert client.post(f"{API}/orders/{first.order_id}/pay-treasury", json=body,
                        headers=finance).status_code == 200
     duplicate = client.post(f"{API}/orders/{second}/pay-treasury",

@@ -399,7 +399,8 @@ STEP_BODIES = {
     "cancel": {"reason": "买错了"}, "sign": {"sha256": "0" * 64},
     "ship": {"carrier": "顺丰", "tracking_number": "SF1"}, "receive": {}, "accept": {"result": "pass"},
     "invoice": {"invoice_number": "E-1"}, "pay-card": {"payment_method": "pm_card_visa"},
-    "pay-treasury": {"voucher_number": "GK-1", "paid_on": "2026-01-05", "amount_fen": 29_900},
+    "pay-treasury": {"voucher_number": "GK-1", "paid_on": "2026-01-05", "amount_fen": 29_900,
+                     "payee_account_number": "6230901000000001"},
     "rate": {"quality": 5, "delivery": 5, "service": 5},
 }
 BUYER_STEPS = ["approve", "return", "cancel", "receive", "accept", "pay-card", "pay-treasury",
@@ -592,7 +593,7 @@ def test_an_order_goes_from_checkout_to_rating_through_the_api(client, session, 
     finance = _browser(browser, session, market.unit.organisation, [Role.FINANCE])
     paid = browser.post(f"{API}/orders/{order_id}/pay-treasury", headers=finance, json={
         "voucher_number": "GK-2026-0001", "paid_on": invoiced.json["submitted_at"][:10],
-        "amount_fen": 23_920})
+        "amount_fen": 23_920, "payee_account_number": "6230901000000001"})
     assert paid.status_code == 200, paid.get_data(as_text=True)
     assert (paid.json["status"], paid.json["paid_fen"], paid.json["amount_due_fen"]) == ("paid", 23_920, 0)
     payments = client.get(f"{API}/orders/{order_id}/payments", headers=market.buyer.headers).json

@@ -324,12 +324,14 @@ def test_an_order_goes_from_contract_to_payment_and_rating_through_its_pages(app
     page = _html(finance.get(f"/orders/{order.id}"))
     assert 'id="form-pay-treasury"' in page and 'id="deadline"' in page  # pay_by
     wrong = _post(finance, order.id, "pay-treasury", {"voucher_number": "GK-1", "amount": "1.00",
-                                                      "paid_on": "2000-01-01"})
+                                                      "paid_on": "2000-01-01",
+                                                      "payee_account_number": "6230901000000001"})
     html = _html(wrong)
     assert wrong.status_code == 422 and 'id="pay-treasury-amount-error"' in html
     assert "¥299.00" in re.search(r'id="pay-treasury-amount-error"[^>]*>([^<]*)<', html).group(1)
     paid = _post(finance, order.id, "pay-treasury", {"voucher_number": "GK-1", "amount": "299.00",
-                                                     "paid_on": "2000-01-01"})
+                                                     "paid_on": "2000-01-01",
+                                                     "payee_account_number": "6230901000000001"})
     assert paid.status_code == 302
     session.expire_all()
     assert session.get(Order, order.id).status is OrderStatus.PAID

@@ -37,6 +37,9 @@ from tests.purchasing.test_payments import (
     refunded_at_gateway,
 )
 
+# The supplier recorded no account: a treasury transfer names the one it paid into.
+ACCOUNT = "6230901000000001"
+
 
 def line_of(session, world: Accepted) -> BudgetLine:
     return fresh(session, BudgetLine, world.unit.line_id)
@@ -74,7 +77,7 @@ def paid_by_treasury(session) -> Accepted:
     world = accepted_order(session, invoiced=True)
     payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                      voucher_number=f"GK-{world.order_id}", paid_on=local_today(),
-                                     amount_fen=TOTAL)
+                                     amount_fen=TOTAL, payee_account_number=ACCOUNT)
     assert order_of(session, world).status is OrderStatus.PAID
     return world
 
@@ -275,7 +278,7 @@ def test_goods_returned_before_payment_lower_what_is_due_and_the_commitment(sess
 
     payments.record_treasury_payment(session, world.unit.finance, world.order_id,
                                      voucher_number="GK-R", paid_on=local_today(),
-                                     amount_fen=TOTAL - 3 * PRICE)
+                                     amount_fen=TOTAL - 3 * PRICE, payee_account_number=ACCOUNT)
     line = line_of(session, world)
     assert order_of(session, world).status is OrderStatus.PAID
     assert (line.committed_fen, line.spent_fen) == (0, TOTAL - 3 * PRICE)

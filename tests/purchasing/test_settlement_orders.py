@@ -94,7 +94,8 @@ def test_a_small_order_without_centrally_procured_items_is_settled_and_ships_wit
     orders.accept(session, unit.buyer, order.id, result="pass")
     orders.invoice(session, supplier, order.id, invoice_number="E-2026-9")
     payments.record_treasury_payment(session, unit.finance, order.id, voucher_number="GK-9",
-                                     paid_on=order.invoiced_at.date(), amount_fen=29_900)
+                                     paid_on=order.invoiced_at.date(), amount_fen=29_900,
+                                     payee_account_number="6230901012345678")
     assert order.status is OrderStatus.PAID
     line = _line(session, unit)
     assert (line.reserved_fen, line.committed_fen, line.spent_fen) == (0, 0, 29_900)

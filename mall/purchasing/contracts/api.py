@@ -6,9 +6,14 @@ from __future__ import annotations
 from mall.core.auth import Scope
 from mall.core.errors import NotFound
 from mall.extensions import db
-from mall.purchasing.contracts import notices
+from mall.purchasing.contracts import notices, payee
 from mall.purchasing.contracts import services as contracts
-from mall.purchasing.contracts.schemas import NoticePageSchema, NoticeQuerySchema, NoticeSchema
+from mall.purchasing.contracts.schemas import (
+    NoticePageSchema,
+    NoticeQuerySchema,
+    NoticeSchema,
+    PayeeAccountsSchema,
+)
 from mall.purchasing.contracts.views import contract_response
 from mall.purchasing.orders.steps import ORDER_READERS
 from mall.web import current_actor
@@ -34,6 +39,16 @@ def get_contract(order_id: int):
     """The contract document as HTML (?format=pdf for PDF); X-Contract-SHA256 is its fingerprint."""
     return contract_response(contracts.get_contract(db.session(), current_actor(), order_id))
 
+
+
+@blueprint.route("/orders/<int:order_id>/payee-account")
+@access(Scope.ORDERS_READ, *ORDER_READERS)
+@blueprint.response(200, PayeeAccountsSchema)
+def get_payee_account(order_id: int):
+    """The account the unit pays the order into and its history: the account in the contract,
+    then each lender's lock (政采贷 repayment account) and release. 404 before the contract."""
+    contract = contracts.get_contract(db.session(), current_actor(), order_id)
+    return payee.payee_accounts(db.session(), contract.order_id)
 
 
 @blueprint.route("/notices")

@@ -68,6 +68,15 @@ class PayeeAccount:
     account_name: str
     account_number: str
     locked_for_financing: bool = False
+    lender_org_id: int | None = None  # the lender that locked it (mall.purchasing.contracts.payee)
+
+    @property
+    def bank_name(self) -> str:
+        return self.bank
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_for_financing
 
 
 @dataclass(frozen=True)

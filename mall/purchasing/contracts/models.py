@@ -38,6 +38,7 @@ class NoticeKind(enum.StrEnum):
     ROUND_RESULT = "round_result"  # 竞价成交结果公告: every valid quote and the winner
     ROUND_FAILED = "round_failed"  # 竞价失败（流标）公告
     AWARD_CHANGED = "award_changed"  # 成交变更公告: the award passed to the next in rank
+    ACCOUNT_CHANGE = "account_change"  # 合同账户变更公告: the contract's payee account changed
 
 
 ROUND_NOTICE_KINDS = frozenset({NoticeKind.ROUND, NoticeKind.ROUND_RESULT,
@@ -46,7 +47,8 @@ ROUND_NOTICE_KINDS = frozenset({NoticeKind.ROUND, NoticeKind.ROUND_RESULT,
 
 class Notice(Base):
     """A public notice; due within 2 working days, published by a job, never if secret. An
-    order's notices carry its id; a bidding round's carry the round's number (``reference``)."""
+    order's notices carry its id; a bidding round's carry the round's number (``reference``);
+    a contract account change (one order may have several) carries the contract's number."""
 
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("order_id", "kind", name="uq_notices_order_kind"),
@@ -67,3 +69,24 @@ class Notice(Base):
     created_at: Mapped[datetime]
     due_by: Mapped[datetime]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class PayeeAccountChange(Base):
+    """One entry of an order's payee account history (收款账户): the account written into its
+    contract or settlement order, then every change. ``locked``: a 政采贷 lender fixed it as
+    its repayment account (回款账户), which only that lender may release. The latest entry is
+    the account the unit pays into."""
+
+    __tablename__ = "payee_account_changes"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[datetime]
+    bank_name: Mapped[str] = mapped_column(String(100))
+    account_name: Mapped[str] = mapped_column(String(200))
+    account_number: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(300))  # empty: the account in the contract
+    locked: Mapped[bool] = mapped_column(default=False)
+    # The lender that locked the account (or, on a release entry, released it).
+    lender_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -31,9 +31,11 @@ class NoticeSchema(Schema):
                        "round: a bidding round opened (竞价公告); round_result: every valid "
                        "quote of a closed round and the supplier awarded; round_failed: a round "
                        "that failed or was withdrawn; award_changed: an award passed to the "
-                       "next in rank"})
+                       "next in rank; account_change: a contract's payee account locked to a "
+                       "lender's repayment account or released (合同账户变更公告)"})
     reference = fields.Str(allow_none=True, metadata={
-        "description": "The bidding round's number (round notices; null for an order's)"})
+        "description": "The bidding round's number (round notices), the contract's number "
+                       "(account changes); null for an order's other notices"})
     title = fields.Str()
     buyer_name = fields.Str()
     supplier_name = fields.Str()
@@ -44,9 +46,38 @@ class NoticeSchema(Schema):
                        "items with unit prices, contract_number. A round's: round_number, mode, "
                        "buyer, items, ceiling_fen, deadline, sme_reserved, sme_deduction_pct; "
                        "a result also quotes (rank, supplier, sme, total_fen, evaluated_fen, "
-                       "lines) and winner; a failure or award change its reason"})
+                       "lines) and winner; a failure or award change its reason. An account "
+                       "change: contract_number, order_number, buyer, supplier, change "
+                       "(locked/released), account (bank_name, account_name, account_number "
+                       "with only its last 4 digits), reason, changed_on"})
 
 
 class NoticePageSchema(Schema):
     items = fields.List(fields.Nested(NoticeSchema))
     total = fields.Int()
+
+
+class PayeeAccountSchema(Schema):
+    bank_name = fields.Str(attribute="bank")
+    account_name = fields.Str()
+    account_number = fields.Str()
+    locked = fields.Bool(metadata={"description": "Locked to a lender's repayment account "
+                                                  "(政采贷): pay into it by treasury transfer"})
+    lender_org_id = fields.Int(allow_none=True)
+
+
+class PayeeAccountChangeSchema(Schema):
+    at = fields.DateTime()
+    bank_name = fields.Str()
+    account_name = fields.Str()
+    account_number = fields.Str()
+    locked = fields.Bool()
+    lender_org_id = fields.Int(allow_none=True)
+    reason = fields.Str(metadata={"description": "Empty for the account in the contract"})
+
+
+class PayeeAccountsSchema(Schema):
+    current = fields.Nested(PayeeAccountSchema, metadata={
+        "description": "The account the unit pays into"})
+    history = fields.List(fields.Nested(PayeeAccountChangeSchema), metadata={
+        "description": "The account in the contract, then every change, oldest first"})

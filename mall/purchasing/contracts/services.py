@@ -28,6 +28,7 @@ from mall.purchasing.contracts.document import (
 )
 from mall.purchasing.contracts.models import Contract, NoticeKind
 from mall.purchasing.contracts.notices import record_notice
+from mall.purchasing.contracts.payee import record_initial
 from mall.purchasing.contracts.schemas import SignSchema
 from mall.purchasing.orders.models import Order, Paperwork
 from mall.purchasing.orders.notifications import notify
@@ -83,10 +84,13 @@ def contract_document(session: Session, order: Order, number: str) -> ContractDo
 
 
 def create_contract(session: Session, order: Order) -> Contract:
+    """Make the order's contract; its payee account starts the account history."""
     number = "HT" + order.number[2:]
-    html = render_html(contract_document(session, order, number))
+    document = contract_document(session, order, number)
+    html = render_html(document)
     contract = Contract(order_id=order.id, number=number, html=html, sha256=fingerprint(html))
     session.add(contract)
+    record_initial(session, order, document.payee)
     session.flush()
     return contract
 
@@ -117,9 +121,11 @@ def issue_settlement(session: Session, order: Order, actor: Actor) -> Contract:
     """Make the settlement order, commit the budget as a signature would, and move the order
     on to signed (ready to ship); its fingerprint goes into the audit trail."""
     number = "JS" + order.number[2:]
-    html = render_settlement_html(contract_document(session, order, number))
+    terms = contract_document(session, order, number)
+    html = render_settlement_html(terms)
     document = Contract(order_id=order.id, number=number, html=html, sha256=fingerprint(html))
     session.add(document)
+    record_initial(session, order, terms.payee, actor)
     session.flush()
     budget.move(session, order.budget_line_id, order.total_fen, "reserved", "committed")
     order.budget_state = "committed"

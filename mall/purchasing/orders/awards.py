@@ -24,6 +24,7 @@ from mall.purchasing.budget import services as budget
 from mall.purchasing.budget.models import BudgetLine
 from mall.purchasing.orders.checkout import CONFIRM_HOURS, claim_token
 from mall.purchasing.orders.models import Order, OrderLine, OrderStatus, OrderStep, PurchaseMode
+from mall.purchasing.orders.steps import order_changed
 from mall.purchasing.registry import transition
 
 NUMBER_PREFIXES = {PurchaseMode.QUICK: "QB", PurchaseMode.FRAMEWORK: "FB"}
@@ -86,6 +87,7 @@ def place_award_order(session: Session, supplier_actor: Actor, *, reference: str
         fiscal_year=line.fiscal_year, total_fen=total, budget_state="reserved",
         delivery_address=delivery_address.strip(), delivery_days=delivery_days,
         contact=contact.strip(), secret=secret, submitted_at=moment, status=OrderStatus.SENT,
+        reference=reference,
         confirm_by=moment + timedelta(hours=CONFIRM_HOURS))
     order.lines = [OrderLine(
         offer_id=ln.offer_id, product_id=ln.product_id, category_code=ln.category_code,
@@ -106,4 +108,5 @@ def place_award_order(session: Session, supplier_actor: Actor, *, reference: str
                  actor_user_id=buyer_user_id, actor_organisation_id=buyer_org_id,
                  data={"number": order.number, "total_fen": total,
                        "supplier_id": order.supplier_id, "mode": mode.value, "round": reference})
+    order_changed(session, order, "submitted")
     return transition(session, supplier_actor, order.id, "confirm", {})

@@ -46,6 +46,7 @@ from mall.purchasing.orders.models import (
 )
 from mall.purchasing.orders.notifications import notify
 from mall.purchasing.orders.splitting import SplitCheck
+from mall.purchasing.orders.steps import order_changed
 from suppliers.ceilings import PricedItem, require_within_ceilings
 
 CONFIRM_HOURS = 72  # the supplier confirms within 72 hours, or the order is cancelled
@@ -235,6 +236,7 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
                                         "supplier_id": order.supplier_id,
                                         **({"approval": order.approval_basis}
                                            if order.approval_basis else {})})
+        order_changed(session, order, "submitted")
         if order.status is OrderStatus.SENT:
             notify(session, order.supplier_id, order, "order_received")
         else:

@@ -115,6 +115,8 @@ class Order(TimestampMixin, Base):
     purchase_mode: Mapped[PurchaseMode] = mapped_column(
         text_enum(PurchaseMode, name="purchase_mode", length=12), default=PurchaseMode.DIRECT,
         server_default=PurchaseMode.DIRECT.value)
+    # The bidding round an award order came from (its number); None for a direct purchase.
+    reference: Mapped[str | None] = mapped_column(String(40))
     paperwork: Mapped[Paperwork] = mapped_column(text_enum(Paperwork, name="order_paperwork", length=24),
                                                  default=Paperwork.CONTRACT,
                                                  server_default=Paperwork.CONTRACT.value)

@@ -70,6 +70,11 @@ MESSAGES = {
     "return_refunded": N_("%(amount)s was refunded for the returned goods of order %(number)s."),
     "return_completed": N_("The returned goods of order %(number)s arrived; %(amount)s less is "
                            "due."),
+    "payee_locked": N_("The payee account of contract %(contract)s (order %(number)s) is locked "
+                       "to the repayment account of %(lender)s: %(bank)s %(account)s. Payments "
+                       "go to this account only."),
+    "payee_released": N_("%(lender)s released the payee account of contract %(contract)s (order "
+                         "%(number)s): payments go to %(bank)s %(account)s again."),
     "offers_above_ceiling": N_("Framework agreement %(agreement)s sets a ceiling price of %(cap)s "
                                "for %(product)s: %(count)s of your offers above it were taken "
                                "off sale for review. Lower the price to the ceiling or below."),

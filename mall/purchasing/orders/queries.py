@@ -7,15 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation, User
 from mall.core.auth import BUYERS, SUPPLIER_STAFF, UNIT_STAFF, Actor, OrganisationKind, Role
 from mall.core.clock import now
 from mall.purchasing.budget.models import BudgetLine, UnitSettings
-from mall.purchasing.contracts.document import fingerprint
-from mall.purchasing.contracts.models import Contract, Notice
+from mall.purchasing.contracts.document import PayeeAccount, fingerprint
+from mall.purchasing.contracts.models import Contract, Notice, NoticeKind, PayeeAccountChange
+from mall.purchasing.contracts.payee import current_payee, payee_history
 from mall.purchasing.orders.models import (
     OPEN_RETURN_STATUSES,
     Acceptance,
@@ -63,6 +64,13 @@ class OrderRecord:
     returns: list[OrderReturn] = field(default_factory=list)
     return_window_closes: datetime | None = None
     returnable: dict[int, int] = field(default_factory=dict)  # line id → items not yet returned
+    payee: PayeeAccount | None = None  # the account the unit pays into (once there is a contract)
+    payee_history: list[PayeeAccountChange] = field(default_factory=list)
+    lender_name: str = ""  # the lender that locked the payee account
+
+    @property
+    def payee_locked(self) -> bool:
+        return self.payee is not None and self.payee.locked
 
     @property
     def return_open(self) -> bool:
@@ -110,7 +118,7 @@ def order_record(session: Session, order: Order, *,
         supplier_name=names.get(order.supplier_id, ""),
         budget_line=session.get(BudgetLine, order.budget_line_id),
         contract=contract,
-        notices=list(session.scalars(select(Notice).where(Notice.order_id == order.id)
+        notices=list(session.scalars(select(Notice).where(_notices_of(order, contract))
                                      .order_by(Notice.id))),
         payments=list(session.scalars(select(Payment).where(Payment.order_id == order.id)
                                       .order_by(Payment.id))),
@@ -122,8 +130,22 @@ def order_record(session: Session, order: Order, *,
     people = {step.user_id for step in order.steps}
     if contract is not None:
         people |= {contract.supplier_signed_by, contract.buyer_signed_by}
+        record.payee = current_payee(session, order)
+        record.payee_history = payee_history(session, order.id)
+        if record.payee.lender_org_id is not None:
+            record.lender_name = organisation_names(
+                session, {record.payee.lender_org_id}).get(record.payee.lender_org_id, "")
     record.user_names = user_names(session, people)
     return record
+
+
+def _notices_of(order: Order, contract: Contract | None) -> ColumnElement[bool]:
+    """An order's notices, with its contract's account changes (kept under the contract's
+    number: mall.purchasing.contracts.payee)."""
+    if contract is None:
+        return Notice.order_id == order.id
+    return or_(Notice.order_id == order.id, and_(Notice.kind == NoticeKind.ACCOUNT_CHANGE,
+                                                 Notice.reference == contract.number))
 
 
 def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
@@ -153,7 +175,8 @@ def order_actions(actor: Actor, order: Order, *, payment_in_progress: bool,
         payable = (status is S.INVOICED and order.amount_due_fen > 0
                    and not payment_in_progress and not verification_pending)
         payer = actor.has_role(*UNIT_STAFF)
-        if payable and payer:
+        locked = record is not None and record.payee_locked  # a lender's account: treasury only
+        if payable and payer and not locked:
             allowed.add("pay-card")
         if payable and actor.has_role(Role.FINANCE):
             allowed.add("pay-treasury")

@@ -47,7 +47,7 @@ from mall.purchasing.orders.schemas import (
     ReturnNoteSchema,
     ReturnShipSchema,
 )
-from mall.purchasing.orders.steps import Party, WrongState, step, transition
+from mall.purchasing.orders.steps import Party, WrongState, order_changed, step, transition
 
 R = ReturnStatus
 DEFAULT_WINDOW_DAYS = 7
@@ -134,6 +134,7 @@ def record_return_step(session: Session, order: Order, ret: OrderReturn, actor: 
     """A return step on the order's timeline (the order's own status stays) and in the audit."""
     order.steps.append(OrderStep(status=kind, at=now(), note=note,
                                  user_id=actor.user_id if actor else None))
+    order_changed(session, order, kind)
     session.flush()
     record_event(session, action=f"order.{kind}", object_type="order", object_id=order.id,
                  actor=actor, data={"number": order.number, "return_id": ret.id, "note": note,

@@ -57,6 +57,7 @@ from mall.purchasing.orders.steps import (
     S,
     WrongState,
     apply_move,
+    order_changed,
     record_step,
     require_reason,
     step,
@@ -353,6 +354,7 @@ def _invoice(session: Session, actor: Actor, order: Order, data: dict, **_contex
         order.invoiced_at = now()
         order.steps.append(OrderStep(status=S.INVOICED.value, at=order.invoiced_at,
                                      user_id=actor.user_id, note=order.invoice_number))
+        order_changed(session, order, S.INVOICED.value)
         record_event(session, action="order.invoice_recorded", object_type="order",
                      object_id=order.id, actor=actor, data={"invoice": order.invoice_number})
         return None

@@ -37,6 +37,7 @@ from mall.core.auth import (
 from mall.core.clock import now
 from mall.core.errors import MallError, NotFound, PermissionDenied, ValidationFailed
 from mall.core.inputs import check_text
+from mall.core.outbox import emit
 from mall.purchasing.orders.models import Order, OrderStatus, OrderStep
 from mall.purchasing.orders.notifications import notify
 
@@ -105,11 +106,24 @@ def expect(order: Order, *states: OrderStatus) -> None:
                          f"{' or '.join(s.value for s in states)}.")
 
 
+ORDER_CHANGED = "order.changed"  # outbox topic: the financing feed and its webhooks read it
+
+
+def order_changed(session: Session, order: Order, step_name: str) -> None:
+    """Tell the outbox an order moved (``step_name``: the timeline entry, or
+    ``payee_changed``), in the caller's transaction: no query, one row written with the rest."""
+    emit(session, ORDER_CHANGED, {"order_id": order.id, "step": step_name,
+                                  "status": order.status.value})
+
+
 def record_step(session: Session, order: Order, actor: Actor | None, status: OrderStatus, *,
           note: str | None = None, deadline=None, data: dict | None = None) -> None:
+    """Move the order to ``status``: its timeline entry, the change event and the audit event
+    (apply_move, and the effects that move an order more than once)."""
     order.status = status
     order.steps.append(OrderStep(status=status.value, at=now(), note=note, deadline=deadline,
                                  user_id=actor.user_id if actor else None))
+    order_changed(session, order, status.value)
     session.flush()
     record_event(session, action=f"order.{status.value}", object_type="order", object_id=order.id,
                  actor=actor, data={"number": order.number, "note": note, **(data or {})})

@@ -36,6 +36,9 @@ class Payment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     voucher_number: Mapped[str | None] = mapped_column(String(60))
     paid_on: Mapped[date | None]
+    # The account the money went to: named by the treasury transfer, the contract's payee
+    # account for a card payment (None before 0015).
+    payee_account_number: Mapped[str | None] = mapped_column(String(40))
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]

@@ -23,6 +23,11 @@ class TreasuryPaymentSchema(Schema):
     paid_on = Day(required=True)
     # A field the page form replaces by one typed in yuan (orders.forms).
     amount_fen: fields.Field = fields.Int(required=True, **_fen)
+    payee_account_number = PlainText(
+        **needed(N_("Enter the account number the money was paid into.")),
+        validate=validate.Length(min=1, max=60), metadata={
+            "description": "The account paid into; it must be the contract's current payee "
+                           "account (wrong_payee_account otherwise)"})
 
 
 class PaymentSchema(Schema):
@@ -34,6 +39,8 @@ class PaymentSchema(Schema):
     voucher_number = fields.Str(allow_none=True)
     paid_on = fields.Date(allow_none=True)
     refunded_fen = fields.Int()
+    payee_account_number = fields.Str(allow_none=True, metadata={
+        "description": "The account the money went to"})
 
 
 class CardVerificationSchema(Schema):

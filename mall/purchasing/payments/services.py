@@ -32,6 +32,8 @@ from mall.core.db import claiming, rowcount
 from mall.core.errors import FieldMessage, NotFound, ValidationFailed
 from mall.core.money import POSITIVE_AMOUNT, format_fen, within
 from mall.i18n_messages import N_
+from mall.purchasing.contracts.document import PayeeAccount
+from mall.purchasing.contracts.payee import PayeeLocked, current_payee
 from mall.purchasing.orders import services as order_service
 from mall.purchasing.orders import steps as order_steps
 from mall.purchasing.orders.models import Order, OrderStatus
@@ -119,6 +121,12 @@ def _pay_by_card(session: Session, actor: Actor, order: Order, data: dict, *,
     payment_method = data.get("payment_method") or ""
     if not payment_method or len(payment_method) > 100:  # before any unfinished check is dropped
         raise ValidationFailed(errors={"payment_method": ["Enter the card details."]})
+    payee = current_payee(session, order)
+    if payee.locked:
+        raise PayeeLocked(
+            N_("The contract's payee account is locked to a lender's repayment account "
+               "(%(bank)s, %(number)s): pay by treasury transfer into it, not by card."),
+            params={"bank": payee.bank, "number": payee.account_number})
     _require_payable(session, order)
     attempt = session.scalars(select(func.count()).select_from(Payment)
                               .where(Payment.order_id == order.id)).one() + 1
@@ -126,7 +134,7 @@ def _pay_by_card(session: Session, actor: Actor, order: Order, data: dict, *,
     card_digest = hashlib.sha256(payment_method.encode()).hexdigest()[:12]
     moment = now()
     payment = Payment(order_id=order.id, method=PaymentMethod.CARD, amount_fen=order.amount_due_fen,
-                      status="pending",
+                      status="pending", payee_account_number=payee.account_number or None,
                       idempotency_key=f"mall-pay-{order.number}-{attempt}-{card_digest}",
                       recorded_by=actor.user_id, created_at=moment, updated_at=moment)
     session.add(payment)
@@ -246,11 +254,22 @@ def _record_treasury_payment(session: Session, actor: Actor, order: Order, data:
     if not within(amount_fen, POSITIVE_AMOUNT) or amount_fen != order.amount_due_fen:
         errors["amount_fen"] = [FieldMessage(N_("Enter the amount due: %(amount)s."),
                                                  amount=format_fen(order.amount_due_fen))]
+    account_number = "".join(data["payee_account_number"].split())
+    payee = current_payee(session, order)
+    wrong_account = False
+    if not 8 <= len(account_number) <= 40 or not account_number.isdecimal():
+        errors["payee_account_number"] = [N_("Enter the account number (8 to 40 digits).")]
+    # An order whose supplier recorded no account (none to compare with) takes the one named.
+    elif payee.account_number and account_number != payee.account_number:
+        errors["payee_account_number"] = [wrong_account_message(payee)]
+        wrong_account = True
     if errors:
-        raise ValidationFailed(errors=errors)
+        raise ValidationFailed(errors=errors,
+                               code="wrong_payee_account" if wrong_account else None)
     moment = now()
     payment = Payment(order_id=order.id, method=PaymentMethod.TREASURY, amount_fen=amount_fen,
                       status=SUCCEEDED, voucher_number=voucher_number, paid_on=paid_on,
+                      payee_account_number=account_number,
                       idempotency_key=f"mall-treasury-{order.number}-{voucher_number}",
                       recorded_by=actor.user_id, created_at=moment, updated_at=moment)
     try:
@@ -264,10 +283,24 @@ def _record_treasury_payment(session: Session, actor: Actor, order: Order, data:
     return payment
 
 
+def wrong_account_message(payee: PayeeAccount) -> FieldMessage:
+    """Why a treasury transfer naming another account is refused: the account to pay into."""
+    if payee.locked:
+        return FieldMessage(N_("The contract's payee account is locked to a lender's repayment "
+                               "account: pay into %(bank)s, %(name)s, %(number)s."),
+                            bank=payee.bank, name=payee.account_name, number=payee.account_number)
+    return FieldMessage(N_("Pay into the contract's payee account: %(bank)s, %(name)s, "
+                           "%(number)s."),
+                        bank=payee.bank, name=payee.account_name, number=payee.account_number)
+
+
 def record_treasury_payment(session: Session, actor: Actor, order_id: int, *, voucher_number: str,
-                            paid_on: date, amount_fen: int) -> Payment:
+                            paid_on: date, amount_fen: int, payee_account_number: str) -> Payment:
+    """Record a treasury transfer into ``payee_account_number``, which must be the contract's
+    current payee account (``wrong_payee_account``)."""
     return order_steps.transition(session, actor, order_id, "pay-treasury", {
-        "voucher_number": voucher_number, "paid_on": paid_on, "amount_fen": amount_fen})
+        "voucher_number": voucher_number, "paid_on": paid_on, "amount_fen": amount_fen,
+        "payee_account_number": payee_account_number})
 
 
 def handle_webhook(session: Session, event: WebhookEvent) -> str:
