@@ -1,6 +1,7 @@
 """The payee account of a contract (政采贷): a lender locks it to its repayment account, the
 change is published and kept in the history, payments go to the locked account only, only
-the locking lender releases it; every order step tells the outbox."""
+the locking lender releases it; every order step tells the outbox; banks read contract facts
+in bulk in a fixed number of statements."""
 
 from __future__ import annotations
 
@@ -8,19 +9,23 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mall.accounts.services import actor_for
 from mall.core.auth import Actor, OrganisationKind, Role
 from mall.core.clock import local_today
 from mall.core.errors import Conflict, PermissionDenied, ValidationFailed
 from mall.core.outbox import OutboxEvent
+from mall.purchasing.budget import services as budget
+from mall.purchasing.contracts import facts as contract_facts_module
 from mall.purchasing.contracts import payee
 from mall.purchasing.contracts import services as contracts
+from mall.purchasing.contracts.facts import contract_facts
 from mall.purchasing.contracts.models import Notice, NoticeKind
 from mall.purchasing.orders import checkout
 from mall.purchasing.orders import services as orders
-from mall.purchasing.orders.models import Notification, Order, OrderStatus
+from mall.purchasing.orders.awards import AwardLine, place_award_order
+from mall.purchasing.orders.models import Notification, Order, OrderStatus, PurchaseMode
 from mall.purchasing.orders.steps import WrongState
 from mall.purchasing.payments import services as payments
 from mall.purchasing.payments.stripe_gateway import StripeSettings
@@ -28,6 +33,7 @@ from suppliers.models import SizeClass, SupplierProfile
 from tests.conftest import login
 from tests.factories.accounts import make_member, make_user
 from tests.factories.purchasing import Unit, make_unit, supplier_with_offers, token
+from tests.factories.suppliers import PAPER
 
 OWN_ACCOUNT = "6230901012345678"
 LENDER_ACCOUNT = "6217002920001234567"
@@ -250,3 +256,86 @@ def test_every_order_step_and_every_account_change_tells_the_outbox(session):
         ("supplier_signed", "supplier_signed"), ("signed", "signed"), ("shipped", "shipped"),
         ("delivered", "delivered"), ("accepted", "accepted"), ("invoiced", "invoiced"),
         ("payee_changed", "invoiced"), ("payee_changed", "invoiced"), ("paid", "paid")]
+
+
+# -- contract facts for banks -------------------------------------------------------------
+
+def test_contract_facts_hold_everything_a_bank_reads(session):
+    world = _world(session)
+    _lock(session, world)
+    _treasury(session, world, LENDER_ACCOUNT)
+    unsigned = _order(session, unit=world.unit, until="confirmed")[2]
+    facts = contract_facts(session, [world.order_id, unsigned.id, 10**9])
+    order = session.get(Order, world.order_id)
+    contract = contracts.get_contract(session, world.unit.buyer, world.order_id)
+    got = facts[world.order_id]
+    assert got["contract_number"] == contract.number and got["order_number"] == order.number
+    assert got["project_number"] == order.number and got["round_number"] is None
+    assert got["purchase_mode"] == "direct" and got["paperwork"] == "contract"
+    assert got["purchaser"]["name"] == world.unit.organisation.name
+    assert got["purchaser"]["credit_code"] == world.unit.organisation.credit_code
+    assert got["supplier"]["sme"] and got["supplier"]["size"] == "small"
+    assert got["supplier"]["credit_code"]
+    (item,) = got["items"]
+    assert (item["quantity"], item["unit_price_fen"], item["amount_fen"]) == (QUANTITY, PRICE, TOTAL)
+    assert item["category_code"] and item["unit"] and item["title"]
+    assert got["total_fen"] == TOTAL and got["signed_at"] == contract.buyer_signed_at
+    assert got["delivery_days"] == order.delivery_days
+    assert got["acceptance"]["result"] == "pass" and got["acceptance"]["accepted_on"]
+    assert got["invoice"]["number"] == order.invoice_number and got["pay_by"] == order.pay_by
+    (paid,) = got["payments"]
+    assert (paid["method"], paid["reference"], paid["amount_fen"], paid["payee_account_number"]) \
+        == ("treasury", "GK-1", TOTAL, LENDER_ACCOUNT)
+    assert got["payee_account"] == {"bank_name": "中国建设银行长沙分行",
+                                    "account_name": "建行政采贷回款专户",
+                                    "account_number": LENDER_ACCOUNT, "locked": True,
+                                    "lender_org_id": world.bank.organisation_id}
+    assert [h["account_number"] for h in got["payee_history"]] == [OWN_ACCOUNT, LENDER_ACCOUNT]
+    assert got["status"] == "paid" and got["secret"] is False
+    assert facts[unsigned.id]["signed_at"] is None and facts[unsigned.id]["acceptance"] is None
+    assert 10**9 not in facts
+
+
+def _statements(session, order_ids) -> int:
+    count = 0
+
+    def counted(*_args):
+        nonlocal count
+        count += 1
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        contract_facts(session, order_ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_contract_facts_cost_the_same_statements_for_5_orders_as_for_50(session):
+    unit = make_unit(session)
+    _user, supplier, (offer,) = supplier_with_offers(session, prices=(PRICE,), stock=10_000)
+    _with_profile(session, supplier)
+    ids = [_order(session, unit=unit, supplier=(supplier, offer), until="confirmed")[2].id
+           for _ in range(50)]
+    session.flush()
+    few, many = _statements(session, ids[:5]), _statements(session, ids)
+    assert few == many == contract_facts_module.STATEMENTS
+    assert len(contract_facts(session, ids)) == 50
+
+
+def test_an_award_orders_facts_name_its_bidding_round(session):
+    unit = make_unit(session)
+    _user, supplier, (offer,) = supplier_with_offers(session, prices=(PRICE,))
+    budget.reserve(session, unit.line_id, TOTAL)
+    order = place_award_order(
+        session, supplier, reference="JJ2026120100007", mode=PurchaseMode.QUICK,
+        buyer_org_id=unit.organisation.id, buyer_user_id=unit.buyer.user_id,
+        budget_line_id=unit.line_id, reserved_fen=TOTAL, lines=[AwardLine(
+            category_code=PAPER, title="A4复印纸 70g", brand="得力", model="ZB-1", unit="包",
+            quantity=QUANTITY, unit_price_fen=PRICE)],
+        delivery_address="长沙市岳麓区麓山路1号", contact="李四 13800000000", delivery_days=10)
+    assert order.reference == "JJ2026120100007"
+    got = contract_facts(session, [order.id])[order.id]
+    assert got["round_number"] == got["project_number"] == "JJ2026120100007"
+    assert got["purchase_mode"] == "quick" and got["supplier"]["sme"] is False
