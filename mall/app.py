@@ -77,6 +77,8 @@ def _register_models() -> None:
     import bidding_rounds.models  # noqa: F401
     import catalog.jobs  # noqa: F401
     import catalog.models  # noqa: F401
+    import financing.jobs  # noqa: F401
+    import financing.models  # noqa: F401
     import mall.accounts.models  # noqa: F401
     import mall.core.audit  # noqa: F401
     import mall.core.audit_jobs  # noqa: F401
@@ -187,6 +189,8 @@ def _register_blueprints(app: Flask) -> None:
     from catalog.api import blueprint as catalog_api
     from catalog.search_api import blueprint as search_api
     from catalog.views import blueprint as shopping_pages
+    from financing.api import blueprint as finance_api
+    from financing.pages import blueprint as financing_pages
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.views import blueprint as accounts_pages
     from mall.purchasing.budget.api import blueprint as budget_api
@@ -194,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
     from mall.purchasing.orders.api import blueprint as orders_api
     from mall.purchasing.pages import blueprint as purchasing_pages
     from mall.purchasing.payments.api import blueprint as payments_api
+    from open_data.api import blueprint as open_data_api
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
     from suppliers.registration_views import blueprint as registration_pages
@@ -211,8 +216,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(purchasing_pages)
     _import_round_pages()
     app.register_blueprint(round_pages)
+    import financing.views  # noqa: F401  (the financing pages register on their blueprint)
+
+    app.register_blueprint(financing_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api, search_api, orders_api, payments_api,
-                      budget_api, contracts_api, rounds_api, supplier_rounds_api):
+                      budget_api, contracts_api, rounds_api, supplier_rounds_api, finance_api,
+                      open_data_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

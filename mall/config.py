@@ -100,6 +100,11 @@ def load_settings() -> dict:
         "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Mall-Demo-2026"),
         # A unit may ask to return accepted goods for this many days after the acceptance.
         "RETURN_WINDOW_DAYS": _int("RETURN_WINDOW_DAYS", 7),
+        # Open data: the OCDS ocid prefix registered for this mall, and the publisher's name.
+        "OCDS_OCID_PREFIX": os.environ.get("OCDS_OCID_PREFIX", "ocds-mall01"),
+        "OCDS_PUBLISHER_NAME": os.environ.get("OCDS_PUBLISHER_NAME", "政府采购电子卖场"),
+        # Requests a bank's API client may make to the financing feed.
+        "FINANCE_RATE_LIMIT": os.environ.get("FINANCE_RATE_LIMIT", "120 per minute"),
         # flask-smorest: the OpenAPI document lives at /api/v1/openapi.json
         "API_TITLE": "Government online mall API",
         "API_VERSION": "v1",

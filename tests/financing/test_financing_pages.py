@@ -105,7 +105,7 @@ def test_a_supplier_grants_access_and_applies_and_the_bank_takes_the_loan_to_the
     assert loan.requested_fen == 4000
     assert f'/financing/apply/{order.id}' not in _html(shop.get("/financing"))  # one at a time
 
-    desk = _browser(app, session, bank)
+    desk = _browser(app, session, bank, english=True)
     assert loan.number in _html(desk.get("/financing/bank"))
     base = f"/financing/bank/loans/{loan.id}"
     wrong = post_form(desk, "/financing/bank", f"{base}/repay",
@@ -139,7 +139,7 @@ def test_the_banks_contract_page_shows_only_readable_contracts_and_logs_each_rea
     bank, other_bank = make_bank(session), make_bank(session)
     supplier, order = _signed(session, consented_to=bank)
     _stranger, hidden = _signed(session)
-    desk = _browser(app, session, bank)
+    desk = _browser(app, session, bank, english=True)
     page = _html(desk.get("/financing/bank/contracts"))
     assert order.number not in page  # contracts by their contract number
     numbers = contracts_numbers(session, order, hidden)
