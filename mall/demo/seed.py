@@ -22,6 +22,7 @@ from mall.core import bulk
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.core.credit_codes import uscc_with_check_digit
+from mall.demo.financing import seed_financing
 from mall.demo.organisations import demo_suppliers, demo_units
 from mall.demo.products import enabled_category_codes, generate_products
 from mall.demo.rounds import seed_rounds
@@ -254,6 +255,7 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
         if made % 100_000 < len(offer_rows) or made >= offers:
             echo(f"  {made:,} offers")
     echo(seed_rounds(session))
+    echo(seed_financing(session))
     elapsed = time.perf_counter() - started
     return (f"demo mall seeded: {len(suppliers)} suppliers, {len(demo_units())} units, "
             f"{len(codes)} categories, {made:,} offers in {elapsed:.1f}s")
