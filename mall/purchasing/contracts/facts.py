@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mall.accounts.models import Organisation
+from mall.core.bulk import among
 from mall.purchasing.budget.models import BudgetLine
 from mall.purchasing.contracts.models import Contract, PayeeAccountChange
 from mall.purchasing.orders.models import Acceptance, Order, OrderLine, Paperwork
@@ -57,38 +58,39 @@ def contract_facts(session: Session, order_ids: Iterable[int]) -> dict[int, dict
                Contract.buyer_signed_at, BudgetLine.project_code)
         .join(Contract, Contract.order_id == Order.id)
         .join(BudgetLine, BudgetLine.id == Order.budget_line_id)
-        .where(Order.id.in_(ids)).order_by(Order.id)).all()
+        .where(among(session, Order.id, ids)).order_by(Order.id)).all()
     if not orders:
         return {}
     ids = [row.id for row in orders]
     org_ids = {row.buyer_org_id for row in orders} | {row.supplier_id for row in orders}
     parties = {row.id: row for row in session.execute(
         select(Organisation.id, Organisation.name, Organisation.credit_code)
-        .where(Organisation.id.in_(org_ids)))}
+        .where(among(session, Organisation.id, org_ids)))}
     profiles = {row.organisation_id: row for row in session.execute(
         select(SupplierProfile.organisation_id, SupplierProfile.size, SupplierProfile.bank_name,
                SupplierProfile.bank_account)
-        .where(SupplierProfile.organisation_id.in_({row.supplier_id for row in orders})))}
+        .where(among(session, SupplierProfile.organisation_id,
+                     {row.supplier_id for row in orders})))}
     lines = _grouped(session.execute(
         select(OrderLine.order_id, OrderLine.title, OrderLine.brand, OrderLine.model,
                OrderLine.category_code, OrderLine.quantity, OrderLine.unit,
                OrderLine.unit_price_fen)
-        .where(OrderLine.order_id.in_(ids)).order_by(OrderLine.order_id, OrderLine.id)))
+        .where(among(session, OrderLine.order_id, ids)).order_by(OrderLine.order_id, OrderLine.id)))
     acceptances = {row.order_id: row for row in session.execute(
         select(Acceptance.order_id, Acceptance.result, Acceptance.accepted_on)
-        .where(Acceptance.order_id.in_(ids)))}
+        .where(among(session, Acceptance.order_id, ids)))}
     payments = _grouped(session.execute(
         select(Payment.order_id, Payment.method, Payment.voucher_number, Payment.intent_id,
                Payment.paid_on, Payment.amount_fen, Payment.refunded_fen,
                Payment.payee_account_number)
-        .where(Payment.order_id.in_(ids), Payment.status == _PAID)
+        .where(among(session, Payment.order_id, ids), Payment.status == _PAID)
         .order_by(Payment.order_id, Payment.id)))
     history = _grouped(session.execute(
         select(PayeeAccountChange.order_id, PayeeAccountChange.at, PayeeAccountChange.bank_name,
                PayeeAccountChange.account_name, PayeeAccountChange.account_number,
                PayeeAccountChange.locked, PayeeAccountChange.lender_org_id,
                PayeeAccountChange.reason)
-        .where(PayeeAccountChange.order_id.in_(ids))
+        .where(among(session, PayeeAccountChange.order_id, ids))
         .order_by(PayeeAccountChange.order_id, PayeeAccountChange.id)))
     return {row.id: _facts(row, parties, profiles.get(row.supplier_id), lines[row.id],
                            acceptances.get(row.id), payments[row.id], history[row.id])
