@@ -45,6 +45,7 @@ DEMO_LOGINS: list[tuple[str, str]] = [
     ("operator (trading centre)", "operator"),
     ("supervisor (finance bureau)", "supervisor"),
     ("bank user", "bank"),
+    ("second bank user", "bank2"),
     ("supplier admin", "supplier1"),
     ("supplier operator", "supplier1-ops"),
     ("applicant supplier (awaits admission)", "applicant"),
