@@ -49,7 +49,10 @@ def contract_facts(session: Session, order_ids: Iterable[int]) -> dict[int, dict
     ids = sorted(set(order_ids))
     if not ids:
         return {}
-    orders = session.execute(
+    # Core execution: these are plain column selects, and the ORM's result machinery costs
+    # a third of a 1,000-contract page's time for nothing here.
+    connection = session.connection()
+    orders = connection.execute(
         select(Order.id, Order.number, Order.reference, Order.purchase_mode, Order.paperwork,
                Order.buyer_org_id, Order.supplier_id, Order.total_fen, Order.accepted_fen,
                Order.paid_fen, Order.refunded_fen, Order.delivery_days, Order.invoice_number,
@@ -63,29 +66,29 @@ def contract_facts(session: Session, order_ids: Iterable[int]) -> dict[int, dict
         return {}
     ids = [row.id for row in orders]
     org_ids = {row.buyer_org_id for row in orders} | {row.supplier_id for row in orders}
-    parties = {row.id: row for row in session.execute(
+    parties = {row.id: row for row in connection.execute(
         select(Organisation.id, Organisation.name, Organisation.credit_code)
         .where(among(session, Organisation.id, org_ids)))}
-    profiles = {row.organisation_id: row for row in session.execute(
+    profiles = {row.organisation_id: row for row in connection.execute(
         select(SupplierProfile.organisation_id, SupplierProfile.size, SupplierProfile.bank_name,
                SupplierProfile.bank_account)
         .where(among(session, SupplierProfile.organisation_id,
                      {row.supplier_id for row in orders})))}
-    lines = _grouped(session.execute(
+    lines = _grouped(connection.execute(
         select(OrderLine.order_id, OrderLine.title, OrderLine.brand, OrderLine.model,
                OrderLine.category_code, OrderLine.quantity, OrderLine.unit,
                OrderLine.unit_price_fen)
         .where(among(session, OrderLine.order_id, ids)).order_by(OrderLine.order_id, OrderLine.id)))
-    acceptances = {row.order_id: row for row in session.execute(
+    acceptances = {row.order_id: row for row in connection.execute(
         select(Acceptance.order_id, Acceptance.result, Acceptance.accepted_on)
         .where(among(session, Acceptance.order_id, ids)))}
-    payments = _grouped(session.execute(
+    payments = _grouped(connection.execute(
         select(Payment.order_id, Payment.method, Payment.voucher_number, Payment.intent_id,
                Payment.paid_on, Payment.amount_fen, Payment.refunded_fen,
                Payment.payee_account_number)
         .where(among(session, Payment.order_id, ids), Payment.status == _PAID)
         .order_by(Payment.order_id, Payment.id)))
-    history = _grouped(session.execute(
+    history = _grouped(connection.execute(
         select(PayeeAccountChange.order_id, PayeeAccountChange.at, PayeeAccountChange.bank_name,
                PayeeAccountChange.account_name, PayeeAccountChange.account_number,
                PayeeAccountChange.locked, PayeeAccountChange.lender_org_id,
