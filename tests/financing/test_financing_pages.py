@@ -7,6 +7,7 @@ pages render in Chinese and English and every message has a Chinese translation.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,7 +107,11 @@ def test_a_supplier_grants_access_and_applies_and_the_bank_takes_the_loan_to_the
     assert f'/financing/apply/{order.id}' not in _html(shop.get("/financing"))  # one at a time
 
     desk = _browser(app, session, bank, english=True)
-    assert loan.number in _html(desk.get("/financing/bank"))
+    bank_page = _html(desk.get("/financing/bank"))
+    assert loan.number in bank_page
+    # One webhook section, inside the page's content; the title is text only.
+    assert bank_page.count('id="webhooks"') == 1
+    assert re.search(r"<title>[^<]*</title>", bank_page)
     base = f"/financing/bank/loans/{loan.id}"
     wrong = post_form(desk, "/financing/bank", f"{base}/repay",
                       {"amount": "10.00", "on_day": local_today().isoformat()})
