@@ -26,7 +26,9 @@ from mall.purchasing.orders.notifications import MESSAGES, notify
 MAX_CONSENT_DAYS = 3 * 366  # a consent runs at most three years
 
 CONSENT_MESSAGES = {
-    "consent_granted": N_("%(supplier)s let your bank read %(what)s until %(until)s."),
+    "consent_granted": N_("%(supplier)s let your bank read all its contracts until %(until)s."),
+    "consent_granted_chosen": N_("%(supplier)s let your bank read %(count)s of its contracts "
+                                 "until %(until)s."),
     "consent_revoked": N_("%(supplier)s revoked your bank's access to its contracts."),
 }
 MESSAGES.update(CONSENT_MESSAGES)
@@ -93,9 +95,12 @@ def grant(session: Session, actor: Actor, *, bank_org_id: int, scope: str,
                  object_id=consent.id, actor=actor,
                  data={"bank_org_id": bank.id, "scope": chosen.value, "orders": ids,
                        "expires_on": expires_on.isoformat()})
-    notify(session, bank.id, None, "consent_granted", supplier=supplier.name,
-           what=("all its contracts" if chosen is ConsentScope.ALL else f"{len(ids)} contracts"),
-           until=expires_on.isoformat())
+    if chosen is ConsentScope.ALL:
+        notify(session, bank.id, None, "consent_granted", supplier=supplier.name,
+               until=expires_on.isoformat())
+    else:
+        notify(session, bank.id, None, "consent_granted_chosen", supplier=supplier.name,
+               count=len(ids), until=expires_on.isoformat())
     from financing.feed import announce  # the feed sits above consent
 
     announce(session, covered_orders(session, consent), step="consented")

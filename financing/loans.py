@@ -88,6 +88,13 @@ class LoanStateConflict(Conflict):
 
 # -- reads ---------------------------------------------------------------------------------
 
+
+# The reasons written into the contract's account history and its public amendment notice
+# (合同账户变更公告): published as they are, in the language of the notices, and naming no loan.
+LOCK_REASON = "依政采贷约定，收款账户变更为贷款银行回款账户"
+REPAID_REASON = "政采贷已结清，收款账户恢复为供应商账户"
+RELEASED_REASON = "经贷款银行同意，收款账户恢复为供应商账户"
+
 def contract_value(order: Order) -> int:
     """What a loan is measured against: the accepted value once accepted, else the total."""
     return order.total_fen if order.accepted_fen is None else order.accepted_fen
@@ -301,7 +308,7 @@ def disburse(session: Session, actor: Actor, loan_id: int, *, amount_fen: int,
     if errors:
         raise ValidationFailed(errors=errors)
     lock_payee_account(session, actor, order.id, bank_name=bank, account_name=holder,
-                       account_number=number, reason=f"政采贷 {loan.number}")
+                       account_number=number, reason=LOCK_REASON)
     loan.status, loan.disbursed_fen, loan.disbursed_on = (LoanStatus.DISBURSED, amount_fen,
                                                           _day_start(day))
     loan.repayment_bank_name, loan.repayment_account_name = bank, holder
@@ -337,8 +344,7 @@ def repay(session: Session, actor: Actor, loan_id: int, *, amount_fen: int,
     loan.status = LoanStatus.REPAID
     _event(session, actor, loan, LoanStatus.REPAID.value, amount_fen=loan.repaid_fen, on_day=day)
     if not was_released:
-        release_payee_lock(session, actor, order.id,
-                           reason=f"政采贷 {loan.number}: fully repaid")
+        release_payee_lock(session, actor, order.id, reason=REPAID_REASON)
     notify(session, loan.supplier_id, order, "loan_repaid", loan=loan.number)
     return loan
 
@@ -364,7 +370,8 @@ def release_lock_by_consent(session: Session, actor: Actor, loan_id: int, *,
     text = _text(errors, "reason", reason, limit=300, needed=N_("Give a reason."))
     if errors:
         raise ValidationFailed(errors=errors)
-    release_payee_lock(session, actor, order.id, reason=f"政采贷 {loan.number}: {text}")
+    # The public notice says why in general terms; the bank's own words stay in the loan.
+    release_payee_lock(session, actor, order.id, reason=RELEASED_REASON)
     _event(session, actor, loan, RELEASED, note=text)
     notify(session, loan.supplier_id, order, "loan_lock_released", loan=loan.number,
            reason=text)

@@ -14,7 +14,7 @@ blueprint = Blueprint("financing", __name__, url_prefix="/financing")
 
 LOAN_LABELS = {
     "applied": _l("Application received"), "approved": _l("Approved"),
-    "rejected": _l("Rejected"), "disbursed": _l("Paid out"), "repaid": _l("Fully repaid"),
+    "rejected": _l("Not granted (loan)"), "disbursed": _l("Paid out"), "repaid": _l("Fully repaid"),
     "closed": _l("Closed"), "repayment": _l("Repayment"),
     "released": _l("Account lock released by the bank"),
 }

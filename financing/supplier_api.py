@@ -16,9 +16,9 @@ from financing import consent, loans, portfolio, products
 from financing.models import AccessRecord, Consent, Loan
 from financing.supplier_schemas import (
     AccessLogQuerySchema,
+    ConsentGrantSchema,
     ContractReadSchema,
     FinancePartnerSchema,
-    ConsentGrantSchema,
     LoanApplySchema,
     SupplierConsentSchema,
     SupplierLoanSchema,

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from financing import consent, loans, portfolio, products, webhook_endpoints
 from financing.pages import blueprint
 from mall.core.auth import SUPPLIER_STAFF, Actor, Role
+from mall.core.clock import now as clock_now
 from mall.core.errors import MallError, NotFound, ValidationFailed, translate_field_message
 from mall.core.inputs import whole_number
 from mall.core.money import POSITIVE_AMOUNT, parse_yuan, within
@@ -90,7 +91,7 @@ def _render_supplier(*, target: str = "", errors: Mapping | None = None, form: A
         "financing/supplier.html", contracts=contracts, consents=consents, loans=by_order,
         access=access, products=offered, names=names, numbers=numbers, admin=admin,
         banks=portfolio.finance_partners(session) if admin else [],
-        target=target, errors=errors or {}, form=form or {}), status
+        target=target, errors=errors or {}, form=form or {}, now=clock_now()), status
 
 
 @blueprint.route("")
