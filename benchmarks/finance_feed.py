@@ -95,7 +95,7 @@ def bench_bank(session):
     actor = actor_for(user)
     _token, secret = accounts.issue_token(session, actor, name="feed",
                                           scopes=[Scope.FINANCING_READ])
-    add_endpoint(session, actor, "http://127.0.0.1:8765/webhook")
+    add_endpoint(session, actor, "http://127.0.0.1:8765/webhook", allow_local=True)
     admins = session.scalars(select(User).join(Organisation).where(
         Organisation.kind == OrganisationKind.SUPPLIER, User.login.like("supplier%"),
         User.login.not_like("%-ops")).order_by(Organisation.id)).all()

@@ -3,6 +3,8 @@ them and replay by hand; the events and their delivery are in financing.webhooks
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,18 +35,40 @@ def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def _check_url(url: str) -> list[str]:
+FULL_ADDRESS = N_("Give the endpoint's full address, starting with https://.")
+PUBLIC_ONLY = N_("Endpoints are public https addresses; this one points inside a network.")
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_NUMBER = re.compile(r"0x[0-9a-f]*|[0-9]+")
+
+
+def _check_url(url: str, *, allow_local: bool = False) -> list[str]:
+    """An endpoint is an https address of a public host. Addresses inside a network
+    (loopback, private, link-local such as the cloud metadata address, reserved), names like
+    ``localhost`` and numbers written other ways (``127.1``, ``0x7f000001``) are refused, so
+    that a bank cannot make the mall call into its own network. ``allow_local`` (tests and
+    the demo, on this machine only) admits plain http to 127.0.0.1 or localhost."""
     try:
         parts = urlsplit(url or "")
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
-        return [N_("Give the endpoint's full address, starting with https://.")]
-    if len(url) > 500 or not parts.hostname or parts.username or parts.password:
-        return [N_("Give the endpoint's full address, starting with https://.")]
-    if parts.scheme == "https" or (parts.scheme == "http"
-                                   and parts.hostname in ("127.0.0.1", "localhost")):
+        return [FULL_ADDRESS]
+    host = (parts.hostname or "").lower()
+    if len(url) > 500 or not host or parts.username or parts.password:
+        return [FULL_ADDRESS]
+    if host in LOCAL_HOSTS or host.endswith((".localhost", ".local", ".internal")):
+        local_ok = allow_local and parts.scheme in ("http", "https") and host != "::1"
+        return [] if local_ok else [PUBLIC_ONLY]
+    if parts.scheme != "https":
+        return [N_("Endpoints use https.")]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if all(_NUMBER.fullmatch(label) for label in host.split(".")):
+            return [PUBLIC_ONLY]  # 127.1, 0x7f000001, 2130706433: a number, not a name
         return []
-    return [N_("Endpoints use https (plain http only to this machine, for testing).")]
+    if not address.is_global:
+        return [PUBLIC_ONLY]
+    return []
 
 
 def _own_endpoint(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
@@ -63,12 +87,12 @@ def endpoints(session: Session, actor: Actor) -> list[WebhookEndpoint]:
                                 .order_by(WebhookEndpoint.id.desc())))
 
 
-def add_endpoint(session: Session, actor: Actor, url: str, events: Sequence[str] = ()
-                 ) -> EndpointSecret:
+def add_endpoint(session: Session, actor: Actor, url: str, events: Sequence[str] = (), *,
+                 allow_local: bool = False) -> EndpointSecret:
     """A bank's new endpoint for the events listed (none: all of them), with its secret."""
     require_bank(actor)
     errors: dict[str, list[str]] = {}
-    if url_errors := _check_url(url):
+    if url_errors := _check_url(url, allow_local=allow_local):
         errors["url"] = url_errors
     chosen = sorted(set(events or ()))
     if set(chosen) - set(EVENT_TYPES):

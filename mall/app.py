@@ -192,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
     from financing.api import blueprint as finance_api
     from financing.pages import blueprint as financing_pages
     from financing.supplier_api import blueprint as supplier_finance_api
+    from financing.webhook_api import blueprint as finance_webhooks_api
     from mall.accounts.api import blueprint as accounts_api
     from mall.accounts.views import blueprint as accounts_pages
     from mall.purchasing.budget.api import blueprint as budget_api
@@ -222,7 +223,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(financing_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api, search_api, orders_api, payments_api,
                       budget_api, contracts_api, rounds_api, supplier_rounds_api, finance_api,
-                      supplier_finance_api, open_data_api):
+                      supplier_finance_api, finance_webhooks_api, open_data_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))

@@ -131,7 +131,8 @@ def make_world(session, receiver: Receiver) -> World:
     product = products.create_product(session, bank, products.ProductData(
         name="政采贷·快贷", max_share_pct=80, rate_min_bp=350, rate_max_bp=600, term_days=180,
         regions=["000000"]))
-    endpoint = webhook_endpoints.add_endpoint(session, bank, receiver.url("/mall-events"))
+    endpoint = webhook_endpoints.add_endpoint(session, bank, receiver.url("/mall-events"),
+                                              allow_local=True)
     orders_scopes = ["orders:read", "orders:write"]
     finance_scopes = ["financing:read", "financing:write"]
     return World(

@@ -126,7 +126,8 @@ def _consent(session, supplier, bank, **scope):
 
 
 def _endpoint(session, bank, receiver, path, events=()):
-    return webhook_endpoints.add_endpoint(session, bank, receiver.url(path), events)
+    return webhook_endpoints.add_endpoint(session, bank, receiver.url(path), events,
+                                          allow_local=True)
 
 
 def _deliveries(session, endpoint_id):
@@ -375,7 +376,13 @@ def test_endpoints_take_https_or_this_machine_and_known_events_only(session):
     made = webhook_endpoints.add_endpoint(session, bank, "https://bank.example.com/h",
                                           ["order.paid"])
     assert made.secret.startswith("whsec_") and made.endpoint.events == ["order.paid"]
-    webhook_endpoints.add_endpoint(session, bank, "http://localhost:8080/h")
+    webhook_endpoints.add_endpoint(session, bank, "http://localhost:8080/h", allow_local=True)
+    for inside in ("http://localhost:5432/", "https://169.254.169.254/latest/meta-data",
+                   "https://10.0.0.5/", "https://[::1]/", "https://127.1/",
+                   "https://0x7f000001/", "https://2130706433/", "https://db.internal/"):
+        with pytest.raises(ValidationFailed) as refused:
+            webhook_endpoints.add_endpoint(session, bank, inside)
+        assert "url" in refused.value.errors, inside
     assert len(webhook_endpoints.endpoints(session, bank)) == 2
     with pytest.raises(PermissionDenied):
         webhook_endpoints.add_endpoint(
