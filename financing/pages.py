@@ -26,6 +26,26 @@ VIA_LABELS = {
 
 DELIVERY_LABELS = {"pending": _l("Being delivered"), "delivered": _l("Delivered"),
                    "failed": _l("Failed (replay by hand)")}
+EVENT_LABELS = {
+    "contract.signed": _l("Contract signed"), "order.accepted": _l("Order accepted"),
+    "order.invoiced": _l("Order invoiced"), "order.paid": _l("Order paid"),
+    "contract.account_changed": _l("Payee account changed"),
+    "order.cancelled": _l("Order cancelled"), "order.returned": _l("Order returned"),
+}
+
+
+def delivery_problem(delivery) -> str:
+    """Why the last attempt failed, in words (the raw error stays in the API's log)."""
+    if delivery.last_status_code:
+        return str(_l("The endpoint answered HTTP %(code)s", code=delivery.last_status_code))
+    error = delivery.last_error or ""
+    if not error:
+        return ""
+    if "Timeout" in error:
+        return str(_l("No answer in time"))
+    if "Connection" in error:
+        return str(_l("Could not connect to the endpoint"))
+    return str(_l("Not delivered"))
 
 
 def _label(table: Mapping, value) -> str:
@@ -40,4 +60,6 @@ def inject_financing_helpers():
             "loan_label": lambda v: _label(LOAN_LABELS, v),
             "scope_label": lambda v: _label(SCOPE_LABELS, v),
             "via_label": lambda v: _label(VIA_LABELS, v),
-            "delivery_label": lambda v: _label(DELIVERY_LABELS, v)}
+            "delivery_label": lambda v: _label(DELIVERY_LABELS, v),
+            "event_label": lambda v: _label(EVENT_LABELS, v),
+            "delivery_problem": delivery_problem}

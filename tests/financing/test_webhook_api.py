@@ -55,3 +55,12 @@ def test_a_bank_adds_rotates_reads_replays_and_switches_off_its_endpoint(app, se
     assert off.status_code == 200 and off.json["active"] is False
     failed = client.get(f"{API}/deliveries?status=failed", headers=own).json
     assert [d["id"] for d in failed] == [log[0]["id"]]
+
+    # The bank's page names the event and the reason in words, not codes.
+    from mall.accounts.models import User
+    from tests.conftest import login
+
+    with app.test_client() as browser:
+        login(browser, session.get_one(User, bank.user_id).login)
+        page = browser.get("/financing/bank").get_data(as_text=True)
+    assert "订单已取消" in page and "order.cancelled" not in page
