@@ -251,14 +251,13 @@ class LoanEventSchema(Schema):
     note = fields.Str(allow_none=True)
 
 
-class LoanSchema(Schema):
-    """A loan against one contract, as the bank reports it; the supplier sees every step."""
+class LoanFieldsSchema(Schema):
+    """What the bank and the supplier both read of a loan (each adds the other party)."""
 
     id = fields.Int()
     number = fields.Str()
     order_id = fields.Int()
     contract_number = fields.Str(allow_none=True)
-    supplier = fields.Nested(ConsentSupplierSchema)
     product_id = fields.Int(allow_none=True)
     status = fields.Enum(LoanStatus, by_value=True, metadata={
         "description": "applied → approved → disbursed → repaid → closed; rejected (→ closed)"})
@@ -269,9 +268,17 @@ class LoanSchema(Schema):
     disbursed_fen = fields.Int()
     disbursed_on = fields.DateTime(allow_none=True)
     repaid_fen = fields.Int()
-    repayment_bank_name = fields.Str(allow_none=True)
+    repayment_bank_name = fields.Str(allow_none=True, metadata={
+        "description": "The bank's repayment account (回款账户) the contract is paid into "
+                       "while the loan is paid out"})
     repayment_account_name = fields.Str(allow_none=True)
     repayment_account_number = fields.Str(allow_none=True)
-    bank_reference = fields.Str(allow_none=True)
     note = fields.Str(allow_none=True)
     events = fields.List(fields.Nested(LoanEventSchema), metadata={"description": "Oldest first"})
+
+
+class LoanSchema(LoanFieldsSchema):
+    """A loan against one contract, as the bank reports it; the supplier sees every step."""
+
+    supplier = fields.Nested(ConsentSupplierSchema)
+    bank_reference = fields.Str(allow_none=True)

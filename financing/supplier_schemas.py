@@ -10,8 +10,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from financing.consent import MAX_CONSENT_DAYS
-from financing.models import ConsentScope, LoanStatus
-from financing.schemas import LoanEventSchema
+from financing.models import ConsentScope
+from financing.schemas import LoanFieldsSchema
 from mall.core.inputs import Count, Day, Id, PlainText
 from mall.core.money import MAX_AMOUNT_FEN
 
@@ -117,28 +117,7 @@ class FinancePartnerSchema(Schema):
     products = fields.List(fields.Nested(FinanceProductSchema))
 
 
-class SupplierLoanSchema(Schema):
+class SupplierLoanSchema(LoanFieldsSchema):
     """A loan (or application) against one of your contracts, as the bank reports it."""
 
-    id = fields.Int()
-    number = fields.Str()
-    order_id = fields.Int()
-    contract_number = fields.Str(allow_none=True)
     bank = fields.Nested(FinancePartnerRefSchema)
-    product_id = fields.Int(allow_none=True)
-    status = fields.Enum(LoanStatus, by_value=True, metadata={
-        "description": "applied → approved → disbursed → repaid → closed; rejected (→ closed)"})
-    requested_fen = fields.Int()
-    approved_fen = fields.Int()
-    rate_bp = fields.Int(allow_none=True)
-    term_days = fields.Int(allow_none=True)
-    disbursed_fen = fields.Int()
-    disbursed_on = fields.DateTime(allow_none=True)
-    repaid_fen = fields.Int()
-    repayment_bank_name = fields.Str(allow_none=True, metadata={
-        "description": "The bank's repayment account (回款账户) your contract is paid into "
-                       "while the loan is paid out"})
-    repayment_account_name = fields.Str(allow_none=True)
-    repayment_account_number = fields.Str(allow_none=True)
-    note = fields.Str(allow_none=True)
-    events = fields.List(fields.Nested(LoanEventSchema), metadata={"description": "Oldest first"})
