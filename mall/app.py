@@ -87,9 +87,18 @@ def _register_models() -> None:
     import mall.core.outbox  # noqa: F401
     import mall.purchasing.budget.models  # noqa: F401
     import mall.purchasing.contracts.models  # noqa: F401
+    import mall.purchasing.experts.models  # noqa: F401
     import mall.purchasing.orders.jobs  # noqa: F401
     import mall.purchasing.orders.models  # noqa: F401
     import mall.purchasing.payments.models  # noqa: F401
+    import supervision.performance.jobs  # noqa: F401
+    import supervision.performance.models  # noqa: F401
+    import supervision.prices.jobs  # noqa: F401
+    import supervision.prices.models  # noqa: F401
+    import supervision.splitting.jobs  # noqa: F401
+    import supervision.splitting.models  # noqa: F401
+    import supervision.statistics.jobs  # noqa: F401
+    import supervision.statistics.models  # noqa: F401
     import suppliers.jobs  # noqa: F401
     import suppliers.models  # noqa: F401
 
@@ -201,6 +210,8 @@ def _register_blueprints(app: Flask) -> None:
     from mall.purchasing.pages import blueprint as purchasing_pages
     from mall.purchasing.payments.api import blueprint as payments_api
     from open_data.api import blueprint as open_data_api
+    from supervision.pages import blueprint as supervision_pages
+    from supervision.statistics.api import blueprint as statistics_api
     from suppliers.api import blueprint as supplier_api
     from suppliers.import_views import blueprint as import_pages
     from suppliers.registration_views import blueprint as registration_pages
@@ -221,9 +232,11 @@ def _register_blueprints(app: Flask) -> None:
     import financing.views  # noqa: F401  (the financing pages register on their blueprint)
 
     app.register_blueprint(financing_pages)
+    _import_supervision_pages()
+    app.register_blueprint(supervision_pages)
     for blueprint in (accounts_api, catalog_api, supplier_api, search_api, orders_api, payments_api,
                       budget_api, contracts_api, rounds_api, supplier_rounds_api, finance_api,
-                      supplier_finance_api, finance_webhooks_api, open_data_api):
+                      supplier_finance_api, finance_webhooks_api, open_data_api, statistics_api):
         csrf.exempt(blueprint)
         # Flask replaces a blueprint's own prefix with the one given here: keep both.
         api.register_blueprint(blueprint, url_prefix="/api/v1" + (blueprint.url_prefix or ""))
@@ -233,6 +246,7 @@ def _import_purchasing_pages() -> None:
     """The purchasing sub-packages' pages register on one blueprint (mall.purchasing.pages)."""
     import mall.purchasing.budget.views  # noqa: F401
     import mall.purchasing.contracts.views  # noqa: F401
+    import mall.purchasing.experts.views  # noqa: F401
     import mall.purchasing.orders.cart_views  # noqa: F401
     import mall.purchasing.orders.views  # noqa: F401
 
@@ -240,7 +254,16 @@ def _import_purchasing_pages() -> None:
 def _import_round_pages() -> None:
     """The bidding pages of each role register on one blueprint (bidding_rounds.pages)."""
     import bidding_rounds.challenge_views  # noqa: F401
+    import bidding_rounds.complaint_views  # noqa: F401
     import bidding_rounds.views  # noqa: F401
+
+
+def _import_supervision_pages() -> None:
+    """Each part of supervision registers its pages on one blueprint (supervision.pages)."""
+    import supervision.performance.views  # noqa: F401
+    import supervision.prices.views  # noqa: F401
+    import supervision.splitting.views  # noqa: F401
+    import supervision.statistics.views  # noqa: F401
 
 
 def _register_template_helpers(app: Flask) -> None:

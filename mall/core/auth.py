@@ -67,6 +67,7 @@ class Scope(enum.StrEnum):
     ROUNDS_WRITE = "rounds:write"  # start and cancel rounds, quote, confirm or decline awards
     FINANCING_READ = "financing:read"
     FINANCING_WRITE = "financing:write"
+    STATISTICS_READ = "statistics:read"  # supervisors and operators: the mall's statistics
 
 
 SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
@@ -85,9 +86,10 @@ SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.OPERATOR: frozenset({Scope.ACCOUNT_READ, Scope.ACCOUNT_WRITE,
                                           Scope.CATALOG_READ, Scope.CATALOG_WRITE,
                                           Scope.ORDERS_READ, Scope.ORDERS_WRITE,
-                                          Scope.ROUNDS_READ}),
+                                          Scope.ROUNDS_READ, Scope.STATISTICS_READ}),
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
-                                            Scope.ORDERS_READ, Scope.ROUNDS_READ}),
+                                            Scope.ORDERS_READ, Scope.ROUNDS_READ,
+                                            Scope.STATISTICS_READ}),
 }
 # Roles allowed to issue and revoke their organisation's API tokens.
 TOKEN_ADMIN_ROLES = frozenset({Role.SUPPLIER_ADMIN, Role.BANK_USER, Role.OPERATOR,

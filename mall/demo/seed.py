@@ -22,10 +22,16 @@ from mall.core import bulk
 from mall.core.auth import OrganisationKind, Role
 from mall.core.clock import local_today, now
 from mall.core.credit_codes import uscc_with_check_digit
+from mall.demo.complaints import seed_complaints
+from mall.demo.experts import seed_experts
 from mall.demo.financing import seed_financing
 from mall.demo.organisations import demo_suppliers, demo_units
+from mall.demo.performance import seed_performance
+from mall.demo.prices import seed_prices
 from mall.demo.products import enabled_category_codes, generate_products
 from mall.demo.rounds import seed_rounds
+from mall.demo.splitting import seed_splitting
+from mall.demo.statistics import seed_statistics
 from mall.purchasing.budget.models import BudgetLine, UnitSettings
 from suppliers.models import (
     AdmissionApplication,
@@ -257,6 +263,9 @@ def seed_demo(session: Session, *, offers: int = 20_000, seed: int = 2026, passw
             echo(f"  {made:,} offers")
     echo(seed_rounds(session))
     echo(seed_financing(session))
+    for seed_part in (seed_complaints, seed_experts, seed_splitting, seed_prices, seed_performance,
+                      seed_statistics):  # statistics last: its aggregates count the others
+        echo(seed_part(session))
     elapsed = time.perf_counter() - started
     return (f"demo mall seeded: {len(suppliers)} suppliers, {len(demo_units())} units, "
             f"{len(codes)} categories, {made:,} offers in {elapsed:.1f}s")

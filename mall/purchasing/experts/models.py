@@ -1,0 +1,1 @@
+"""Random expert acceptance (models; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Random expert acceptance (services; placeholder until the part lands)."""

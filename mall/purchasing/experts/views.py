@@ -1,0 +1,1 @@
+"""Random expert acceptance (views; placeholder until the part lands)."""

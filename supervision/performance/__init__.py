@@ -1,0 +1,1 @@
+"""Supplier performance scores and sanctions."""

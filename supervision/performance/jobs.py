@@ -1,0 +1,1 @@
+"""Supervision: performance (jobs; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Supervision: performance (models; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Supervision: performance (services; placeholder until the part lands)."""

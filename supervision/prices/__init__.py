@@ -1,0 +1,1 @@
+"""Price monitoring: the daily inspection of listed offers, price cases and monthly reports."""

@@ -1,0 +1,1 @@
+"""Supervision: prices (jobs; placeholder until the part lands)."""

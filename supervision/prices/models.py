@@ -1,0 +1,1 @@
+"""Supervision: prices (models; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Supervision: prices (services; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Supervision: splitting (jobs; placeholder until the part lands)."""

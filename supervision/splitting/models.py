@@ -1,0 +1,1 @@
+"""Supervision: splitting (models; placeholder until the part lands)."""

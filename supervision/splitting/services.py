@@ -1,0 +1,1 @@
+"""Supervision: splitting (services; placeholder until the part lands)."""

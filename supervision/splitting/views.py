@@ -1,0 +1,3 @@
+"""Pages: Anti-splitting (化整为零): running totals of non-tender purchases and the alerts they raise."""
+
+from supervision.pages import blueprint  # noqa: F401

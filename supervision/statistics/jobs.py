@@ -1,0 +1,1 @@
+"""Supervision: statistics (jobs; placeholder until the part lands)."""

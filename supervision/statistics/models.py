@@ -1,0 +1,1 @@
+"""Supervision: statistics (models; placeholder until the part lands)."""

@@ -1,0 +1,1 @@
+"""Supervision: statistics (services; placeholder until the part lands)."""
