@@ -1,5 +1,6 @@
 """Tables of bidding rounds (商城竞价 and 入围竞价): the round and its items, the sealed quotes
-with every submission kept, the award chain, challenges, collusion signals and the settings."""
+with every submission kept, the award chain, challenges and complaints, collusion signals and
+the settings."""
 
 from __future__ import annotations
 
@@ -231,6 +232,53 @@ class Challenge(TimestampMixin, Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ComplaintStatus(enum.StrEnum):
+    PENDING = "pending"
+    DISMISSED = "dismissed"  # 驳回
+    UPHELD = "upheld"  # 成立
+
+
+class ComplaintRemedy(enum.StrEnum):
+    """What an upheld complaint does to the round."""
+
+    STRIKE = "strike"  # a quote struck, the award passed on to the next in rank
+    VOID = "void"  # the result voided: the round fails and the buyer may run it again
+    FINDING = "finding"  # the wrong is found but the result stands (the contract was signed)
+
+
+class Complaint(TimestampMixin, Base):
+    """A 投诉 to the supervisor by a supplier whose challenge was answered (or not in time),
+    decided by the supervisor within 30 working days; it may suspend the award meanwhile."""
+
+    __tablename__ = "round_complaints"
+    __table_args__ = (Index("ix_round_complaints_pending", "status", "decide_by"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("round_challenges.id", ondelete="CASCADE"), unique=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("bidding_rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    grounds: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, default="")  # what the complainant asks for
+    filed_at: Mapped[datetime]
+    decide_by: Mapped[datetime]
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # 暂停采购活动
+    suspended_at: Mapped[datetime | None]
+    status: Mapped[ComplaintStatus] = mapped_column(
+        text_enum(ComplaintStatus, name="complaint_status", length=12),
+        default=ComplaintStatus.PENDING)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    remedy: Mapped[ComplaintRemedy | None] = mapped_column(
+        text_enum(ComplaintRemedy, name="complaint_remedy", length=12))
+    struck_quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id"))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)  # before decide_by
+    overdue_notified: Mapped[bool] = mapped_column(Boolean, default=False)  # after it
 
 
 class CollusionSignal(Base):
