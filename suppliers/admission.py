@@ -28,6 +28,10 @@ from suppliers.models import (
     SupplierProfile,
 )
 
+# Who may suspend, end and reinstate an admission: the trading centre, and the supervisor
+# (finance bureau) when it sanctions a supplier (supervision.performance.sanctions).
+SANCTIONING_ROLES = (Role.OPERATOR, Role.SUPERVISOR)
+
 
 @dataclass(frozen=True)
 class ProfileInput:
@@ -202,7 +206,7 @@ def suspend_admission(session: Session, actor: Actor, *, admission_id: int, reas
                       until: date | None = None, end: bool = False) -> CategoryAdmission:
     """Suspend (or end) an admission; the supplier's offers in it disappear at once."""
     check_text("reason", reason, multiline=True)
-    actor.require_role(Role.OPERATOR)
+    actor.require_role(*SANCTIONING_ROLES)
     if not reason.strip():
         raise ValidationFailed(errors={"reason": ["A reason is required."]})
     admission = _admission(session, admission_id)
@@ -228,7 +232,7 @@ def suspend_admission(session: Session, actor: Actor, *, admission_id: int, reas
 def reinstate_admission(session: Session, actor: Actor, *, admission_id: int,
                         reason: str = "") -> CategoryAdmission:
     """Lift a suspension; the offers come back as they were."""
-    actor.require_role(Role.OPERATOR)
+    actor.require_role(*SANCTIONING_ROLES)
     check_text("reason", reason, multiline=True)
     admission = _admission(session, admission_id)
     if admission.status is not AdmissionStatus.SUSPENDED:
