@@ -20,7 +20,7 @@ from mall.core.audit import record_event
 from mall.core.auth import OVERSIGHT_STAFF, Actor, Role
 from mall.core.clock import now
 from mall.core.errors import Conflict, NotFound, ValidationFailed
-from mall.core.inputs import check_text
+from mall.core.inputs import check_text, in_id_range
 from mall.i18n_messages import N_
 from mall.purchasing.budget.models import BudgetLine
 from supervision.splitting.models import (
@@ -105,7 +105,7 @@ def _rows(session: Session, alerts: list[SplittingAlert]) -> list[AlertRow]:
 def get_alert(session: Session, actor: Actor, alert_id: int) -> AlertRow:
     """One alert for oversight staff; not found for anyone else's asking."""
     _read(actor)
-    alert = session.get(SplittingAlert, alert_id) if isinstance(alert_id, int) else None
+    alert = session.get(SplittingAlert, alert_id) if in_id_range(alert_id) else None
     if alert is None:
         raise NotFound()
     return _rows(session, [alert])[0]
@@ -138,7 +138,7 @@ def act_on_alert(session: Session, actor: Actor, alert_id: int, *, action: str,
         raise ValidationFailed(errors={"action": [N_("Choose acknowledge or escalate.")]})
     text = _note(note)
     alert = session.scalar(select(SplittingAlert).where(SplittingAlert.id == alert_id)
-                           .with_for_update()) if isinstance(alert_id, int) else None
+                           .with_for_update()) if in_id_range(alert_id) else None
     if alert is None:
         raise NotFound()
     if alert.status not in ACTIONS[action]:
