@@ -161,6 +161,29 @@ def hold_for_review(session: Session, offers: Sequence[Offer], *, reason: str,
     return held
 
 
+def freeze_at_once(session: Session, offers: Sequence[Offer], *, reason: str,
+                   note: str | None = None) -> list[Offer]:
+    """Freeze listed offers without waiting for the operator because an automatic check found
+    them far out of line (price monitoring above its hard ratio): off sale and held by the
+    operator, so the supplier's edits do not relist them; only the operator reinstates them.
+    The supplier sees the decision (``reason``, a review reason code) and the index drops
+    them. Returns the offers frozen (those that were listed)."""
+    moment = now()
+    frozen = [o for o in offers if o.status is OfferStatus.LISTED]
+    for offer in frozen:
+        offer.status, offer.held_by_operator, offer.updated_at = OfferStatus.FROZEN, True, moment
+        record_event(session, action="offer.freeze", object_type="offer", object_id=offer.id,
+                     data={"from": OfferStatus.LISTED.value, "to": OfferStatus.FROZEN.value,
+                           "reason": reason, "price_fen": offer.price_fen, "automatic": True})
+    bulk.insert(session, ListingDecision, [
+        {"offer_id": o.id, "supplier_id": o.supplier_id, "decided_at": moment,
+         "decided_by_id": None, "action": "freeze", "reasons": [reason], "note": note}
+        for o in frozen])
+    offers_changed(session, [o.id for o in frozen])
+    session.flush()
+    return frozen
+
+
 def record_queued(session: Session, queued: Iterable[tuple[int, int, Sequence[str]]], *,
                   at: datetime, by_user_id: int | None = None, note: str | None = None) -> None:
     """Record offers entering the operator's review queue, each given as (offer id,
