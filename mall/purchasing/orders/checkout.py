@@ -202,6 +202,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
     splits = None if approval_above is None else SplitCheck(
         session, organisation_id=actor.organisation_id, approval_above_fen=approval_above,
         window_days=budget.split_window_days(session, actor.organisation_id), moment=moment)
+    references = dict(session.execute(select(Offer.id, Offer.reference_price_fen).where(
+        Offer.id.in_([ln.offer_id for g in cart.groups for ln in g.lines]))).all())
     orders = []
     for position, group in enumerate(cart.groups, start=1):
         total = group.total_fen
@@ -220,7 +222,8 @@ def _checkout(session: Session, actor: Actor, *, budget_line_id: int, delivery_a
         order.lines = [OrderLine(
             offer_id=ln.offer_id, product_id=ln.product_id, category_code=ln.category_code,
             title=ln.title, brand=ln.brand, model=ln.model, unit=ln.unit, quantity=ln.quantity,
-            unit_price_fen=ln.price_fen) for ln in group.lines]
+            unit_price_fen=ln.price_fen, reference_price_fen=references.get(ln.offer_id))
+            for ln in group.lines]
         order.steps = [OrderStep(status="submitted", at=moment, user_id=actor.user_id)]
         if not needs_approval:
             order.steps.append(OrderStep(status=OrderStatus.SENT.value, at=moment,

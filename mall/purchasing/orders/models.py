@@ -175,6 +175,9 @@ class OrderLine(Base):
     unit: Mapped[str] = mapped_column(String(10))
     quantity: Mapped[int]
     unit_price_fen: Mapped[int] = mapped_column(BigInteger)
+    # The supplier's public price (参考价) copied from the offer at checkout: the budget a
+    # direct purchase's savings are measured against (None: the offer had none, or before 0017).
+    reference_price_fen: Mapped[int | None] = mapped_column(BigInteger)
     accepted_quantity: Mapped[int | None]
 
     order: Mapped[Order] = relationship(back_populates="lines")
