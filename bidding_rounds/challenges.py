@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bidding_rounds.awards import pass_on
 from bidding_rounds.closing import fail, ranked
-from bidding_rounds.holds import pending_challenge
+from bidding_rounds.holds import pending_challenge, refuse_while_suspended
 from bidding_rounds.models import (
     Award,
     AwardOutcome,
@@ -284,12 +284,14 @@ def strike(session: Session, bidding_round: BiddingRound, quote: Quote, actor: A
 
 @guard_signing
 def refuse_signing_while_challenged(session: Session, order: Order) -> None:
-    """A pending challenge that may change a round's award holds its contract's signing."""
+    """A pending challenge that may change a round's award holds its contract's signing; so
+    does a complaint on which the supervisor suspended the round."""
     if order.purchase_mode is PurchaseMode.DIRECT:
         return
     bidding_round = session.scalar(select(BiddingRound).where(BiddingRound.order_id == order.id))
     if bidding_round is None:
         return
+    refuse_while_suspended(session, bidding_round.id, bidding_round.number)
     pending = pending_challenge(session, bidding_round.id, order.supplier_id)
     if pending is not None:
         raise ChallengePending(

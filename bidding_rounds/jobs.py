@@ -1,6 +1,6 @@
 """The bidding sweeps: closing rounds at their deadline (every few seconds, so that a round
 closes within seconds of it), passing on awards not confirmed in time, and the reminders
-before the challenge deadlines."""
+before the challenge deadlines (those of complaints: bidding_rounds.complaint_reminders)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from time import monotonic
 from bidding_rounds.awards import lapse_due_awards
 from bidding_rounds.challenge_reminders import remind_answers, remind_filing
 from bidding_rounds.closing import BATCH, close_due_rounds
+from bidding_rounds.complaint_reminders import remind_complaints  # noqa: F401  (registers)
 from mall.core.clock import now
 from mall.core.jobs import job
 

@@ -95,7 +95,9 @@ def publish_result_notice(session, bidding_round: BiddingRound, buyer: Organisat
 
 
 FAILURE_TITLES = {"too_few_quotes": "竞价失败（流标）公告", "no_winner": "竞价失败公告",
-                  "cancelled": "竞价终止公告"}
+                  "cancelled": "竞价终止公告",
+                  # the supervisor upheld a complaint and voided the result (bidding_rounds.complaints)
+                  "complaint_voided": "竞价结果撤销公告"}
 
 
 def publish_failure_notice(session, bidding_round: BiddingRound, reason: str,
