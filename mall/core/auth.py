@@ -13,13 +13,14 @@ from mall.core.errors import NotFound, PermissionDenied
 
 
 class OrganisationKind(enum.StrEnum):
-    """The five kinds of organisation that use the mall."""
+    """The six kinds of organisation that use the mall."""
 
     PURCHASING_UNIT = "purchasing_unit"  # 采购单位
     SUPPLIER = "supplier"  # 供应商
     OPERATOR = "operator"  # 运营方（交易中心）
     SUPERVISOR = "supervisor"  # 监管方（财政部门）
     FINANCE_PARTNER = "finance_partner"  # 金融机构（银行）
+    EXPERT_POOL = "expert_pool"  # 专家库: the acceptance experts (mall.purchasing.experts)
 
 
 class Role(enum.StrEnum):
@@ -33,6 +34,7 @@ class Role(enum.StrEnum):
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
     BANK_USER = "bank_user"
+    EXPERT = "expert"  # 验收专家: reviews the orders it was drawn for, nothing else
 
 
 # Groups of roles that pages, API operations and services allow together, defined once.
@@ -47,6 +49,7 @@ ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
     OrganisationKind.OPERATOR: frozenset({Role.OPERATOR}),
     OrganisationKind.SUPERVISOR: frozenset({Role.SUPERVISOR}),
     OrganisationKind.FINANCE_PARTNER: frozenset({Role.BANK_USER}),
+    OrganisationKind.EXPERT_POOL: frozenset({Role.EXPERT}),
 }
 
 # Organisation kinds whose staff may look at every organisation (to admit, review, supervise).
@@ -90,6 +93,8 @@ SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
     OrganisationKind.SUPERVISOR: frozenset({Scope.ACCOUNT_READ, Scope.CATALOG_READ,
                                             Scope.ORDERS_READ, Scope.ROUNDS_READ,
                                             Scope.STATISTICS_READ}),
+    # Experts work through pages only; a token (which they cannot issue) would read the account.
+    OrganisationKind.EXPERT_POOL: frozenset({Scope.ACCOUNT_READ}),
 }
 # Roles allowed to issue and revoke their organisation's API tokens.
 TOKEN_ADMIN_ROLES = frozenset({Role.SUPPLIER_ADMIN, Role.BANK_USER, Role.OPERATOR,

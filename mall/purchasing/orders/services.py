@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from blinker import Namespace
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -279,9 +280,19 @@ def receive(session: Session, actor: Actor, order_id: int) -> Order:
     return transition(session, actor, order_id, "receive", {})
 
 
+_signals = Namespace()
+acceptance_requested = _signals.signal("order-acceptance-requested")
+"""Sent before an order's acceptance is recorded (sender: the order). Keyword arguments:
+``session``, ``actor`` and ``panel`` (the id of the expert draw whose panel records it; None
+when the buyer does). A receiver refuses by raising a MallError: mall.purchasing.experts
+connects to it so that the buyer cannot accept alone while a panel of experts is required."""
+
+
 @step("accept", party=Party.BUYER, roles=BUYERS, states=(S.DELIVERED,), schema=AcceptSchema)
-def _accept(session: Session, actor: Actor, order: Order, data: dict, **_context) -> Moved:
+def _accept(session: Session, actor: Actor, order: Order, data: dict, *,
+            panel: int | None = None, **_context) -> Moved:
     """The acceptance record (验收书): pass, partial (with the quantities accepted) or reject."""
+    acceptance_requested.send(order, session=session, actor=actor, panel=panel)
     reasons = data.get("reasons") or ""
     accepted_on: date | None = data.get("accepted_on")
     try:
