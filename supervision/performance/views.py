@@ -56,6 +56,7 @@ ADVICE = {
     "challenges_upheld": _l("Quote truthfully: a quote struck after a challenge costs points."),
     "complaints_upheld": _l("Quote truthfully: a quote struck after a complaint costs points."),
 }
+BAN_LABELS = {1: _l("1 year"), 2: _l("2 years"), 3: _l("3 years")}
 KIND_LABELS = {
     "warning": _l("Warning"), "points": _l("Points deducted"),
     "suspension": _l("Suspension of categories"), "expulsion": _l("Expulsion"),
@@ -88,6 +89,7 @@ def _day(text: str | None) -> date | None:
 def _helpers() -> dict[str, Any]:
     return {"component_label": lambda key: str(COMPONENT_LABELS.get(key, key)),
             "kind_label": lambda kind: str(KIND_LABELS.get(getattr(kind, "value", kind), kind)),
+            "ban_label": lambda years: str(BAN_LABELS.get(years, years)),
             "weights": services.WEIGHTS, "deductions_table": services.DEDUCTIONS}
 
 
