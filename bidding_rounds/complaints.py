@@ -247,8 +247,8 @@ def decide(session: Session, actor: Actor, complaint_id: int, *, decision: str, 
         else:
             effect = void_result(session, bidding_round, actor, moment)
     complaint.status = ComplaintStatus(decision)
-    complaint.remedy = ComplaintRemedy(remedy) if complaint.status is ComplaintStatus.UPHELD \
-        else None
+    complaint.remedy = (ComplaintRemedy(remedy) if remedy is not None
+                        and complaint.status is ComplaintStatus.UPHELD else None)
     complaint.decision_reason, complaint.decided_at = text, moment
     complaint.decided_by_id = actor.user_id
     kind = f"complaint_{decision}"
