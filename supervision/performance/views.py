@@ -88,7 +88,8 @@ def _day(text: str | None) -> date | None:
 
 def _helpers() -> dict[str, Any]:
     return {"component_label": lambda key: str(COMPONENT_LABELS.get(key, key)),
-            "kind_label": lambda kind: str(KIND_LABELS.get(getattr(kind, "value", kind), kind)),
+            "kind_label": lambda kind: str(KIND_LABELS.get(str(getattr(kind, "value", kind)),
+                                                           kind)),
             "ban_label": lambda years: str(BAN_LABELS.get(years, years)),
             "weights": services.WEIGHTS, "deductions_table": services.DEDUCTIONS}
 
