@@ -24,6 +24,7 @@ from bidding_rounds.models import (
     Complaint,
     ComplaintStatus,
     Quote,
+    QuoteStatus,
 )
 from mall.accounts.models import Organisation, User
 from mall.core.auth import OVERSIGHT_STAFF, SUPPLIER_STAFF, Actor, OrganisationKind
@@ -221,7 +222,7 @@ def month_counts(session: Session, month: date) -> dict[int, dict[str, int]]:
              .group_by(PriceCase.supplier_id), counts, "price_violations")
     _grouped(session, select(Quote.supplier_id, func.count()).select_from(Challenge)
              .join(Quote, Challenge.target_quote_id == Quote.id)
-             .where(Challenge.status == ChallengeStatus.UPHELD,
+             .where(Challenge.status == ChallengeStatus.UPHELD, Quote.status == QuoteStatus.STRUCK,
                     _in(Challenge.answered_at, start, end)).group_by(Quote.supplier_id),
              counts, "challenges_upheld")
     _grouped(session, select(Quote.supplier_id, func.count())

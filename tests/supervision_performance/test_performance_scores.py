@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bidding_rounds import challenges, closing
+from bidding_rounds.models import Quote
 from catalog.models import Offer, Product
 from mall.core.clock import frozen_clock
 from mall.purchasing.contracts import services as contracts
@@ -20,6 +22,8 @@ from supervision.performance.models import SupplierMonth
 from supervision.performance.services import components, compute_month, score_of
 from supervision.prices.models import CaseStatus, PriceCase
 from tests.factories.purchasing import make_unit, supplier_with_offers, token
+from tests.factories.rounds import make_bidder, paper_round, quote, unit_for_rounds
+from tests.factories.suppliers import operator_actor
 
 MARCH = date(2026, 3, 1)
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, Monday 2 March
@@ -130,3 +134,32 @@ def test_a_month_is_computed_again_in_place_and_other_months_are_apart(session, 
     assert session.scalar(select(SupplierMonth).where(
         SupplierMonth.supplier_id == supplier.organisation_id,
         SupplierMonth.month == date(2026, 4, 1))) is None  # nothing happened in April
+
+
+def test_an_upheld_challenge_that_struck_a_quote_costs_its_supplier_points(session, clock):
+    unit = unit_for_rounds(session)
+    bidders = [make_bidder(session) for _ in range(4)]
+    bidding_round = paper_round(session, unit, deadline=START + timedelta(hours=2))
+    for bidder, price in zip(bidders, (7_000, 8_000, 9_000, 9_500), strict=True):
+        quote(session, bidder, bidding_round, price)
+    clock[0] = bidding_round.deadline
+    closing.close_due_rounds(session)
+    operator = operator_actor(session)
+    quotes = {q.supplier_id: q for q in session.scalars(select(Quote).where(
+        Quote.round_id == bidding_round.id))}
+    struck = challenges.file_challenge(session, bidders[2].actor, bidding_round.id,
+                                       grounds="第一名报价低于成本",
+                                       target_quote_id=quotes[bidders[0].id].id)
+    dismissed = challenges.file_challenge(session, bidders[3].actor, bidding_round.id,
+                                          grounds="第二名资质存疑",
+                                          target_quote_id=quotes[bidders[1].id].id)
+    challenges.answer_challenge(session, operator, struck.id, decision="upheld",
+                                answer="质疑成立。", strike_quote_id=quotes[bidders[0].id].id)
+    challenges.answer_challenge(session, operator, dismissed.id, decision="dismissed",
+                                answer="质疑不成立。")
+    compute_month(session, month=MARCH)
+    rows = {row.supplier_id: row for row in session.scalars(select(SupplierMonth).where(
+        SupplierMonth.month == MARCH))}
+    assert rows[bidders[0].id].challenges_upheld == 1
+    assert rows[bidders[0].id].score == 100 - 5  # nothing else to judge: 100, less 5
+    assert bidders[1].id not in rows  # a dismissed challenge costs nothing
