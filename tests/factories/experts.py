@@ -9,7 +9,7 @@ from mall.accounts.models import User
 from mall.accounts.services import actor_for
 from mall.core.auth import Actor
 from mall.purchasing.contracts import services as contracts
-from mall.purchasing.experts import services as experts
+from mall.purchasing.experts import pool
 from mall.purchasing.experts.models import ExpertProfile
 from mall.purchasing.orders import cart, checkout
 from mall.purchasing.orders import services as orders
@@ -35,7 +35,7 @@ def add_experts(session, operator: Actor, count: int, *, codes: str = PAPER_CODE
     made = []
     for _ in range(count):
         n = next(_serial)
-        made.append(experts.add_expert(
+        made.append(pool.add_expert(
             session, operator, login=f"expert-t{n}", name=f"专家甲{n}", password=PASSWORD,
             employer_name="湖南大学", employer_credit_code=employer_credit_code,
             category_codes=codes, email=f"expert{n}@example.cn"))

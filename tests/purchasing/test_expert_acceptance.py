@@ -10,7 +10,7 @@ from mall.accounts.models import Organisation, User
 from mall.core.audit import AuditEvent
 from mall.core.auth import OrganisationKind, Role
 from mall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from mall.purchasing.experts import reviews
+from mall.purchasing.experts import pool, reviews
 from mall.purchasing.experts import services as experts
 from mall.purchasing.orders import services as orders
 from mall.purchasing.orders.models import Acceptance, AcceptanceResult, OrderStatus
@@ -50,8 +50,8 @@ def test_tied_experts_are_never_drawn_whatever_the_seed(session):
     free = add_experts(session, op, 3)
     employed = add_experts(session, op, 1, employer_credit_code=supplier_code)
     tied = add_experts(session, op, 2)
-    experts.add_tie(session, op, tied[0].id, credit_code=buyer_code, note="三年内曾任职")
-    experts.add_tie(session, op, tied[1].id, credit_code=supplier_code, note="配偶任职")
+    pool.add_tie(session, op, tied[0].id, credit_code=buyer_code, note="三年内曾任职")
+    pool.add_tie(session, op, tied[1].id, credit_code=supplier_code, note="配偶任职")
     staff = add_experts(session, op, 1)
     make_user(session, session.get(Organisation, deal.order.buyer_org_id), roles=[Role.BUYER])
     session.get(Organisation, deal.order.buyer_org_id).users[-1].display_name = staff[0].name
@@ -211,7 +211,7 @@ def test_other_organisations_and_roles_are_refused(session):
     with pytest.raises(PermissionDenied):
         experts.draw_experts(session, deal.unit.buyer, other.order.id)
     with pytest.raises(PermissionDenied):
-        experts.add_expert(session, deal.unit.buyer, login="x", name="x", password="x" * 10,
+        pool.add_expert(session, deal.unit.buyer, login="x", name="x", password="x" * 10,
                            employer_name="x", category_codes="A0504")
     with pytest.raises(PermissionDenied):
         reviews.assignments(session, op)
@@ -220,7 +220,7 @@ def test_other_organisations_and_roles_are_refused(session):
 def test_adding_an_expert_checks_every_field(session):
     op = operator(session)
     with pytest.raises(ValidationFailed) as refused:
-        experts.add_expert(session, op, login="e1", name=" ", password="short",
+        pool.add_expert(session, op, login="e1", name=" ", password="short",
                            employer_name="", category_codes="Z99 A0504",
                            employer_credit_code="not-a-code", email="nobody")
     assert set(refused.value.errors) == {"name", "password", "employer_name", "category_codes",
@@ -230,7 +230,7 @@ def test_adding_an_expert_checks_every_field(session):
     assert expert.category_codes == ["A05040000"] and user.roles == {Role.EXPERT}
     assert user.organisation.kind is OrganisationKind.EXPERT_POOL
     with pytest.raises(ValidationFailed):
-        experts.add_tie(session, op, expert.id, credit_code="91430100000000000X", note="")
+        pool.add_tie(session, op, expert.id, credit_code="91430100000000000X", note="")
 
 
 def test_a_request_is_made_once_and_not_after_acceptance(session):

@@ -10,6 +10,7 @@ import pytest
 
 from mall.accounts.models import User
 from mall.core.auth import OrganisationKind
+from mall.purchasing.experts import pool
 from mall.purchasing.experts import services as experts
 from mall.purchasing.orders.models import OrderStatus
 from tests.conftest import login, post_form
@@ -79,7 +80,7 @@ def test_the_operator_draws_and_sees_exclusions_and_the_reproduction(client, ses
     experts.request_experts(session, deal.unit.buyer, deal.order.id, reason="专家验收")
     team = add_experts(session, op, 4)
     supplier_code = session.get(User, deal.supplier.user_id).organisation.credit_code
-    experts.add_tie(session, op, team[0].id, credit_code=supplier_code, note="近亲属任职")
+    pool.add_tie(session, op, team[0].id, credit_code=supplier_code, note="近亲属任职")
     session.flush()
     login(client, _login_of(session, op))
     waiting = _page(client, "/expert-draws")

@@ -25,7 +25,7 @@ from mall.core.errors import MallError, NotFound, ValidationFailed, translate_fi
 from mall.core.inputs import whole_number
 from mall.core.money import POSITIVE_AMOUNT, read_yuan
 from mall.extensions import db
-from mall.purchasing.experts import reviews, services
+from mall.purchasing.experts import pool, reviews, services
 from mall.purchasing.orders import queries
 from mall.purchasing.orders import steps as order_steps
 from mall.purchasing.orders.views import _render_order as render_order
@@ -80,13 +80,13 @@ def _render_pool(*, target: str = "", errors: Mapping | None = None, form: Any =
                  status: int = 200):
     session = db.session()
     actor = current_actor()
-    experts = services.list_experts(session, actor)
+    experts = pool.list_experts(session, actor)
     org_ids = ({e.employer_org_id for e in experts if e.employer_org_id}
                | {t.organisation_id for e in experts for t in e.ties})
     return render_template(
         "purchasing/experts/pool.html", experts=experts, rule=services.current_rule(session),
         names=queries.organisation_names(session, org_ids),
-        logins=services.expert_logins(session, experts),
+        logins=pool.expert_logins(session, experts),
         operator=actor.has_role(Role.OPERATOR), target=target, errors=errors or {},
         form=form or {}), status
 
@@ -118,7 +118,7 @@ def update_expert_rule():
 def add_expert():
     """The operator adds an expert (a login of the pool) with its categories."""
     form = request.form
-    return _act(lambda: services.add_expert(
+    return _act(lambda: pool.add_expert(
         db.session(), current_actor(), login=form.get("login", ""), name=form.get("name", ""),
         password=form.get("password", ""), employer_name=form.get("employer_name", ""),
         employer_credit_code=form.get("employer_credit_code", ""),
@@ -131,7 +131,7 @@ def add_expert():
 def add_expert_tie(expert_id: int):
     """The operator records a tie the expert declared."""
     form = request.form
-    return _act(lambda: services.add_tie(
+    return _act(lambda: pool.add_tie(
         db.session(), current_actor(), expert_id, credit_code=form.get("credit_code", ""),
         note=form.get("note", ""), until=_day(form.get("until"))),
         _("Tie recorded: the expert is not drawn for that organisation's orders."),
@@ -143,7 +143,7 @@ def add_expert_tie(expert_id: int):
 def set_expert_active(expert_id: int):
     """The operator takes an expert out of the pool, or back into it."""
     active = request.form.get("active") == "1"
-    return _act(lambda: services.set_active(db.session(), current_actor(), expert_id,
+    return _act(lambda: pool.set_active(db.session(), current_actor(), expert_id,
                                             active=active),
                 _("Expert back in the pool.") if active else _("Expert taken out of the pool."),
                 url_for(".experts_page") + f"#expert-{expert_id}", _render_pool,
