@@ -25,6 +25,7 @@ from mall.core.errors import MallError, NotFound, ValidationFailed, translate_fi
 from mall.core.inputs import whole_number
 from mall.core.money import POSITIVE_AMOUNT, read_yuan
 from mall.extensions import db
+from mall.i18n_messages import N_
 from mall.purchasing.experts import pool, reviews, services
 from mall.purchasing.orders import queries
 from mall.purchasing.orders import steps as order_steps
@@ -33,6 +34,8 @@ from mall.purchasing.pages import blueprint
 from mall.web import current_actor, optional_actor, page
 from mall.web.unit_of_work import discard_changes
 
+# The new organisation kind and role, named in words wherever kinds and roles are shown.
+KIND_AND_ROLE_NAMES = [N_("expert_pool"), N_("expert")]
 LABELS = {
     **{key: _l(text) for key, text in services.EXCLUSION_REASONS.items()},
     **{key: _l(text) for key, text in services.BASIS_LABELS.items()},
