@@ -24,8 +24,9 @@ from mall.web.unit_of_work import discard_changes
 
 PAGE_SIZE = 20
 COMPLAINT_STATUS = {
-    "pending": _l("Waiting for the supervisor's decision"), "dismissed": _l("Dismissed"),
-    "upheld": _l("Upheld"), "decided": _l("Decided"), "all": _l("All"),
+    "pending": _l("Waiting for the supervisor's decision"),
+    "dismissed": _l("Complaint dismissed"), "upheld": _l("Complaint upheld"),
+    "decided": _l("Decided"), "all": _l("All"),
 }
 REMEDIES = {
     "strike": _l("A quote struck; the award passes to the next in rank"),
