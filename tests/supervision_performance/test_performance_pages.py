@@ -120,6 +120,17 @@ def test_the_operator_is_offered_only_its_own_kinds(app, session):
                         {"kind": "expulsion", "reason": "串通投标"})
     assert refused.status_code == 403
     assert "Only the supervisor decides this sanction." in _html(refused)
+    admission_id = session.scalar(select(CategoryAdmission.id).where(
+        CategoryAdmission.supplier_id == supplier.organisation_id).order_by(CategoryAdmission.id))
+    action = f"/supervision/suppliers/{supplier.organisation_id}/sanctions"
+    form = {"kind": "suspension", "reason": "价格虚高", "admission_ids": str(admission_id)}
+    too_early = post_form(operator, url, action, {**form, "ends_on": local_today().isoformat()})
+    assert too_early.status_code == 422 and 'id="impose-ends_on-error"' in _html(too_early)
+    assert f'<option value="{admission_id}" selected>' in _html(too_early)
+    ends_on = (local_today() + timedelta(days=20)).isoformat()
+    assert post_form(operator, url, action, {**form, "ends_on": ends_on}).status_code == 302
+    session.expire_all()
+    assert session.get_one(CategoryAdmission, admission_id).suspended_until.isoformat() == ends_on
 
 
 def test_a_supplier_sees_its_own_performance_and_nobody_elses(app, session):
