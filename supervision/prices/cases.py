@@ -57,7 +57,7 @@ def _rows(session: Session, query, *, page: int) -> tuple[list[CaseRow], int]:
     return [CaseRow(*row) for row in found], total
 
 
-def _query():
+def case_query():
     return (select(PriceCase, Offer, Product, Category, ORGANISATIONS.c.name)
             .join(Offer, Offer.id == PriceCase.offer_id)
             .join(Product, Product.id == PriceCase.product_id)
@@ -70,7 +70,7 @@ def worklist(session: Session, actor: Actor, *, filters: CaseFilter = CaseFilter
     """Every supplier's cases for the operator and the supervisor: open ones first, newest
     first within; filtered by supplier, category and status."""
     actor.require_role(*OVERSIGHT_STAFF)
-    query = _query()
+    query = case_query()
     if filters.supplier_id is not None:
         query = query.where(PriceCase.supplier_id == filters.supplier_id)
     if filters.category_id is not None:
@@ -84,7 +84,7 @@ def supplier_cases(session: Session, actor: Actor, *, page: int = 1
                    ) -> tuple[list[CaseRow], int]:
     """A supplier's own cases, open ones first."""
     actor.require_role(*SUPPLIER_STAFF)
-    return _rows(session, _query().where(PriceCase.supplier_id == actor.organisation_id),
+    return _rows(session, case_query().where(PriceCase.supplier_id == actor.organisation_id),
                  page=page)
 
 
@@ -105,7 +105,7 @@ def filter_choices(session: Session, actor: Actor
 
 def get_case(session: Session, actor: Actor, case_id: int) -> CaseRow:
     """One case: oversight sees any, a supplier its own; anyone else is told it does not exist."""
-    row = session.execute(_query().where(PriceCase.id == case_id)).first()
+    row = session.execute(case_query().where(PriceCase.id == case_id)).first()
     if row is None:
         raise NotFound()
     found = CaseRow(*row)
@@ -145,7 +145,7 @@ def _open_case_for_decision(session: Session, actor: Actor, case_id: int, note: 
         raise ValidationFailed(errors={"note": [N_("Write at most 1000 characters.")]})
     check_text("note", note, multiline=True)
     if found.status is not CaseStatus.OPEN:
-        raise Conflict("This price case is already closed.", code="price_case_closed")
+        raise Conflict(N_("This price case is already closed."), code="price_case_closed")
     return found, note
 
 

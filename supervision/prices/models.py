@@ -68,6 +68,19 @@ class PriceInspection(Base):
     hard_ratio_pct: Mapped[int]
 
 
+class InspectedSupplier(Base):
+    """How many of a supplier's offers one inspection looked at (the monthly report's
+    "items inspected")."""
+
+    __tablename__ = "price_inspection_suppliers"
+
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("price_inspections.id", ondelete="CASCADE"), primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True,
+                                             index=True)
+    offers: Mapped[int]
+
+
 class PriceCase(Base):
     """A listed offer priced above its reference price or well above the other suppliers'
     prices for the same product, with the evidence; open until the operator decides or the
@@ -120,5 +133,5 @@ class PriceCase(Base):
 
 
 __all__ = ["ABOVE_PEERS", "ABOVE_REFERENCE", "CLOSED_STATUSES", "REASONS", "VIOLATION_STATUSES",
-           "CaseStatus", "PriceCase",
+           "CaseStatus", "InspectedSupplier", "PriceCase",
            "PriceInspection", "PriceSettings"]

@@ -34,6 +34,7 @@ from supervision.prices.models import (
     ABOVE_PEERS,
     ABOVE_REFERENCE,
     CaseStatus,
+    InspectedSupplier,
     PriceCase,
     PriceInspection,
 )
@@ -175,12 +176,12 @@ def run_inspection(session: Session, *, at: datetime | None = None) -> PriceInsp
     accepted = dict(session.execute(
         select(PriceCase.offer_id, func.max(PriceCase.closing_price_fen))
         .where(PriceCase.status == CaseStatus.DISMISSED).group_by(PriceCase.offer_id)).all())
-    inspected = 0
+    inspected: Counter[int] = Counter()  # offers per supplier
     found: list[tuple[tuple, Verdict]] = []
     back_in_line: list[tuple[int, int]] = []  # (case id, price)
     for _product, group in groupby(_stream_listed(session), key=itemgetter(1)):
         rows = list(group)
-        inspected += len(rows)
+        inspected.update(r[2] for r in rows)
         for row, verdict in _assess_product(rows, rules):
             if verdict is not None and row[3] > accepted.get(row[0], 0):
                 found.append((tuple(row), verdict))
@@ -191,12 +192,16 @@ def run_inspection(session: Session, *, at: datetime | None = None) -> PriceInsp
         bulk.update(session, PriceCase, [
             {"id": case_id, "status": CaseStatus.RESOLVED, "closed_at": moment,
              "closing_price_fen": price} for case_id, price in back_in_line])
-    inspection.offers_inspected, inspection.cases_opened = inspected, opened
+    bulk.insert(session, InspectedSupplier, [
+        {"inspection_id": inspection.id, "supplier_id": supplier_id, "offers": offers}
+        for supplier_id, offers in inspected.items()])
+    total = sum(inspected.values())
+    inspection.offers_inspected, inspection.cases_opened = total, opened
     inspection.frozen, inspection.resolved = len(frozen_ids), len(back_in_line)
     inspection.finished_at = now() if at is None else moment
     record_event(session, action="price_inspection.run", object_type="price_inspection",
                  object_id=inspection.id,
-                 data={"offers_inspected": inspected, "cases_opened": opened,
+                 data={"offers_inspected": total, "cases_opened": opened,
                        "frozen": len(frozen_ids), "resolved": len(back_in_line)})
     session.flush()
     return inspection

@@ -32,6 +32,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_price_inspections'))
     )
     op.create_index(op.f('ix_price_inspections_started_at'), 'price_inspections', ['started_at'], unique=False)
+    op.create_table('price_inspection_suppliers',
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('offers', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_id'], ['price_inspections.id'], name=op.f('fk_price_inspection_suppliers_inspection_id_price_inspections'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['supplier_id'], ['organisations.id'], name=op.f('fk_price_inspection_suppliers_supplier_id_organisations')),
+    sa.PrimaryKeyConstraint('inspection_id', 'supplier_id', name=op.f('pk_price_inspection_suppliers'))
+    )
+    op.create_index(op.f('ix_price_inspection_suppliers_supplier_id'), 'price_inspection_suppliers', ['supplier_id'], unique=False)
     op.create_table('price_settings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('min_peers', sa.Integer(), nullable=False),
@@ -93,5 +102,7 @@ def downgrade():
     op.drop_index(op.f('ix_price_cases_category_id'), table_name='price_cases')
     op.drop_table('price_cases')
     op.drop_table('price_settings')
+    op.drop_index(op.f('ix_price_inspection_suppliers_supplier_id'), table_name='price_inspection_suppliers')
+    op.drop_table('price_inspection_suppliers')
     op.drop_index(op.f('ix_price_inspections_started_at'), table_name='price_inspections')
     op.drop_table('price_inspections')
