@@ -12,6 +12,7 @@ from bidding_rounds import challenges, closing
 from bidding_rounds.models import Quote
 from catalog.models import Offer, Product
 from mall.core.clock import frozen_clock
+from mall.core.jobs import REGISTRY
 from mall.purchasing.contracts import services as contracts
 from mall.purchasing.orders import cart, checkout, jobs
 from mall.purchasing.orders import services as orders
@@ -163,3 +164,15 @@ def test_an_upheld_challenge_that_struck_a_quote_costs_its_supplier_points(sessi
     assert rows[bidders[0].id].challenges_upheld == 1
     assert rows[bidders[0].id].score == 100 - 5  # nothing else to judge: 100, less 5
     assert bidders[1].id not in rows  # a dismissed challenge costs nothing
+
+
+def test_the_hourly_job_computes_the_last_month_again_in_its_first_days(session, clock):
+    assert REGISTRY["supervision.performance"].seconds == 3600
+    unit = make_unit(session)
+    _user, supplier, (offer_id,) = supplier_with_offers(session, prices=(2990,), stock=1000)
+    order = _order(session, unit, offer_id)
+    orders.decline(session, supplier, order.id, reason="缺货")  # in March
+    refresh_scores(session, today=date(2026, 4, 6))  # too late for March
+    assert _month(session, supplier) is None
+    refresh_scores(session, today=date(2026, 4, 5))
+    assert _month(session, supplier).not_confirmed == 1

@@ -14,14 +14,15 @@ from catalog.models import Offer
 from mall.accounts.services import actor_for
 from mall.core.auth import OrganisationKind
 from mall.core.clock import frozen_clock, local_today, now
-from mall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mall.core.errors import Conflict, MallError, NotFound, PermissionDenied, ValidationFailed
+from mall.purchasing.orders import cart, checkout
 from mall.purchasing.orders.models import Notification
 from supervision.performance import sanctions
 from supervision.performance.sanctions import SanctionInput
 from suppliers.admission import lift_expired_suspensions
 from suppliers.models import AdmissionStatus, CategoryAdmission
 from tests.factories.accounts import make_member
-from tests.factories.purchasing import make_unit, supplier_with_offers
+from tests.factories.purchasing import make_unit, supplier_with_offers, token
 from tests.factories.suppliers import PAPER, operator_actor
 
 
@@ -126,11 +127,19 @@ def test_revoking_a_suspension_brings_the_offers_back_and_tells_the_supplier(ses
 def test_an_expulsion_ends_every_admission_and_takes_every_offer_out(session):
     _user, supplier, offer_ids = supplier_with_offers(session)
     supervisor = _supervisor(session)
+    unit = make_unit(session)
+    cart.add_item(session, unit.buyer, offer_id=offer_ids[0], quantity=1)  # in a cart before
     sanctions.impose(session, supervisor, supplier_id=supplier.organisation_id,
                      data=SanctionInput("expulsion", "串通投标"))
     assert {a.status for a in _admissions(session, supplier)} == {AdmissionStatus.ENDED}
     assert _suspended_offers(session, offer_ids) == [True]
     assert admitted_codes(session, supplier.organisation_id, local_today()) == set()
+    with pytest.raises(MallError):  # no new order: the offer is no longer on sale
+        checkout.checkout(session, unit.buyer, budget_line_id=unit.line_id,
+                          delivery_address="长沙市岳麓区麓山路1号", contact="李四 13800000000",
+                          token=token())
+    with pytest.raises(NotFound):
+        cart.add_item(session, unit.buyer, offer_id=offer_ids[0], quantity=1)
     with pytest.raises(Conflict):
         sanctions.impose(session, supervisor, supplier_id=supplier.organisation_id,
                          data=SanctionInput("expulsion", "再次清退"))
