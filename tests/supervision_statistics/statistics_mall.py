@@ -68,6 +68,11 @@ def clock():
 @pytest.fixture
 def mall(session, clock) -> Mall:
     """The hand-worked set (see tests' docstrings for its figures), counted by the job."""
+    return build(session, clock)
+
+
+def build(session, clock: list[datetime]) -> Mall:
+    """Make the hand-worked set with the clock frozen at MARCH; the job counts it in APRIL."""
     hunan = make_unit(session, region_code="430100")
     beijing = make_unit(session, region_code="110100")
     sme = make_bidder(session, size=SizeClass.MEDIUM)
