@@ -56,7 +56,7 @@ def test_the_page_shows_the_hand_worked_figures_with_charts_and_tables(
     assert 'id="statistics-data"' in html and "js/statistics.js" in html
     trend = re.search(r'<table id="trend-table">.*?</table>', html, re.S)[0]
     assert [int(n) for n in re.findall(r'class="deals">(\d+)<', trend)] == [0, 0, 4]
-    assert "reference price" in html  # the page says what the budget is
+    assert 'id="basis"' in html  # the page says what the budget is
 
 
 def test_bad_filters_are_shown_next_to_their_fields_and_what_was_typed_is_kept(
