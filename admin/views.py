@@ -3,15 +3,23 @@ purchase limits per region, synonyms and the audit trail viewer."""
 
 from collections.abc import Mapping
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from catalog import services as catalog_services
 from catalog.models import Category
-from mall.core.audit import AuditEvent
-from mall.core.audit_anchor import AnchorKeys, anchor_age_days, load_anchors, verify_against_anchors
+from mall.core.audit import verify_chain
+from mall.core.audit_anchor import (
+    AnchorKeys,
+    anchor_age_days,
+    load_anchors,
+    public_key_pem,
+    verify_against_anchors,
+)
+from mall.core.audit_labels import ACTION_LABELS, OBJECT_LABELS, action_label, object_label
 from mall.core.auth import Role
+from mall.core.clock import now
 from mall.core.errors import ValidationFailed, translate_field_message
 from mall.core.inputs import MAX_ID, whole_number
 from mall.extensions import db
@@ -76,16 +84,57 @@ def set_categories():
 @blueprint.route("/audit")
 @page(Role.OPERATOR, Role.SUPERVISOR)
 def audit():
-    """The newest audit entries, the state of the published anchors and, on request, a
-    verification of the whole chain against them."""
-    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(200)).all()
+    """The audit trail searched by who acted, their organisation, the object, the event and
+    local dates, 50 entries a page newest first; the chain's state since the latest published
+    anchor (the whole chain on request) and the anchors."""
+    from admin import audit_search
+
     keys = AnchorKeys.from_config(current_app.config)
+    filters, errors = audit_search.parse_filters(db.session(), request.args)
+    result = (audit_search.AuditPage([]) if errors
+              else audit_search.search(db.session(), filters))
+    published = load_anchors(keys)
     if request.args.get("verify"):
-        report, published = verify_against_anchors(db.session(), keys)
+        report, whole = verify_against_anchors(db.session(), keys)[0], True
+    elif filters.before is None:  # the first page: the chain since the latest anchor
+        report, whole = verify_chain(db.session(), since=published.latest), False
     else:
-        report, published = None, load_anchors(keys)
-    return render_template("admin/audit.html", rows=rows, report=report, published=published,
-                           anchor_age=anchor_age_days(published))
+        report, whole = None, False
+    return render_template(
+        "admin/audit.html", result=result, report=report, whole=whole, published=published,
+        anchor_age=anchor_age_days(published), form=filters, errors=_audit_errors(errors),
+        actions=_labelled(ACTION_LABELS), objects=_labelled(OBJECT_LABELS),
+        action_label=action_label, object_label=object_label,
+        query=filters.query_args()), (422 if errors else 200)
+
+
+def _labelled(labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(code, label in the user's language), sorted by the label as shown."""
+    return sorted(((code, _(label)) for code, label in labels.items()), key=lambda p: p[1])
+
+
+def _audit_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {key: [translate_field_message(m, _) for m in messages]
+            for key, messages in errors.items()}
+
+
+@blueprint.route("/audit/export.jsonl")
+@page(Role.OPERATOR, Role.SUPERVISOR)
+def audit_export():
+    """The filtered entries with their hashes and the published anchors, as JSON Lines, for
+    an outside check (scripts/verify_audit_export.py)."""
+    from admin import audit_search
+
+    filters, errors = audit_search.parse_filters(db.session(), request.args)
+    if errors:
+        return audit()
+    keys = AnchorKeys.from_config(current_app.config)
+    body = "".join(audit_search.export_lines(
+        db.session(), filters, load_anchors(keys), keys.directory,
+        public_key_pem(keys.public_key()), filters.query_args()))
+    stamp = now().strftime("%Y%m%dT%H%M%SZ")
+    return Response(body, mimetype="application/jsonl", headers={
+        "Content-Disposition": f'attachment; filename="audit-export-{stamp}.jsonl"'})
 
 
 @blueprint.route("/synonyms", methods=["GET", "POST"])

@@ -93,6 +93,18 @@ def _content(event: AuditEvent) -> str:
     )
 
 
+def exported_entry(event: AuditEvent) -> dict[str, Any]:
+    """An entry as an outside party checks it: the fields its hash covers, written as
+    ``_content`` writes them (the time to the microsecond, UTC), with its links."""
+    return {"id": event.id, "seq": event.seq,
+            "occurred_at": event.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "action": event.action, "object_type": event.object_type,
+            "object_id": event.object_id, "actor_user_id": event.actor_user_id,
+            "actor_organisation_id": event.actor_organisation_id,
+            "ip_address": event.ip_address, "data": event.data,
+            "prev_hash": event.prev_hash, "hash": event.hash}
+
+
 def link_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + _content(event)).encode()).hexdigest()
 
