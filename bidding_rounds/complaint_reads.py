@@ -103,9 +103,14 @@ def worklist(session: Session, actor: Actor, *, status: str = "pending",
     return _rows(session, list(session.scalars(query.limit(limit))))
 
 
-def pending_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Complaint).where(
-        Complaint.status == ComplaintStatus.PENDING)) or 0
+def pending_count(session: Session, *, overdue_only: bool = False) -> int:
+    """Complaints waiting for the supervisor (only those past their deadline), for a home
+    page's to-do."""
+    query = select(func.count()).select_from(Complaint).where(
+        Complaint.status == ComplaintStatus.PENDING)
+    if overdue_only:
+        query = query.where(Complaint.decide_by < now())
+    return session.scalar(query) or 0
 
 
 def complaint_row(session: Session, actor: Actor, complaint_id: int) -> ComplaintRow:

@@ -303,9 +303,11 @@ def test_the_worklist_puts_the_overdue_first_and_decisions_are_public(session, c
     clock[0] = START + timedelta(days=20)
     newer = service.file_complaint(session, others[1].actor, challenge2.id, grounds="后投诉")
     supervisor = _supervisor(session)
+    pending_before = complaint_reads.pending_count(session, overdue_only=True)
     clock[0] = older.decide_by + timedelta(days=1)
     ids = [r.complaint.id for r in complaint_reads.worklist(session, supervisor)]
     assert ids.index(older.id) < ids.index(newer.id)
+    assert complaint_reads.pending_count(session, overdue_only=True) == pending_before + 1
     def published() -> set[int]:
         return {r.complaint.id for r in complaint_reads.published_decisions(
             session, page_size=100)[0]}
