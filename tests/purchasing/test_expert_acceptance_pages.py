@@ -171,3 +171,25 @@ def test_the_operator_adds_an_expert_and_the_supervisor_only_reads(app, session)
     assert "王五" in html and 'action="/experts"' not in html
     assert post_form(client, "/experts", "/experts/rule",
                      {"threshold": "1", "panel_size": "3"}).status_code == 403
+
+
+def test_the_api_refuses_the_buyers_acceptance_while_experts_accept(app, session, drawn):
+    from mall.accounts.services import issue_token
+
+    op, team, deal, draw = drawn
+    _token, secret = issue_token(session, deal.unit.approver, name="ERP",
+                                 scopes=["orders:read", "orders:write"])
+    session.flush()
+    response = app.test_client().post(f"/api/v1/orders/{deal.order.id}/accept",
+                                      json={"result": "pass"},
+                                      headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "expert_acceptance_required"
+
+
+def test_an_expert_has_a_home_page_and_its_role_in_words(app, session, drawn):
+    op, team, deal, draw = drawn
+    client = _as(app, session.get(User, team[0].user_id).login)
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "expert_pool" not in home.get_data(as_text=True)
