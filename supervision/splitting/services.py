@@ -113,9 +113,18 @@ def get_alert(session: Session, actor: Actor, alert_id: int) -> AlertRow:
 
 def orders_behind(session: Session, alert: SplittingAlert) -> list[CountedOrder]:
     """The orders that make the alert's key's sum now, oldest first."""
-    key = (alert.organisation_id, alert.fiscal_year, alert.project_code, alert.category_code)
-    return sorted(sums(session, [key])[key].orders.values(),
-                  key=lambda o: (o.submitted_at, o.id))
+    return orders_behind_alerts(session, [alert])[alert.id]
+
+
+def orders_behind_alerts(session: Session, alerts: list[SplittingAlert]
+                         ) -> dict[int, list[CountedOrder]]:
+    """The orders behind each alert (by alert id), oldest first, read in one go."""
+    def key(a: SplittingAlert) -> tuple[int, int, str, str]:
+        return (a.organisation_id, a.fiscal_year, a.project_code, a.category_code)
+
+    found = sums(session, [key(a) for a in alerts])
+    return {a.id: sorted(found[key(a)].orders.values(), key=lambda o: (o.submitted_at, o.id))
+            for a in alerts}
 
 
 def _note(text: str | None) -> str:

@@ -51,6 +51,7 @@ def splitting_alerts():
     return render_template(
         "supervision/splitting_alerts.html", rows=rows, total=total, page=number,
         pages=max(1, -(-total // services.PAGE_SIZE)), status=status, statuses=list(AlertStatus),
+        behind=services.orders_behind_alerts(db.session(), [row.alert for row in rows]),
         labels=LABELS, form=form, errors=errors,
         can_act=actor.has_role(Role.SUPERVISOR)), (422 if errors else 200)
 

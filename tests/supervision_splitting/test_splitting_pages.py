@@ -46,6 +46,9 @@ def test_the_supervisor_sees_open_alerts_first_with_names_and_the_orders_behind(
     assert world.unit.organisation.name in page and "办公设备购置" in page
     assert "Approaching the threshold" in page and "Above the threshold" in page
     assert "¥1,700,000.00" in page and "¥2,000,000.00" in page
+    row = table[table.index(f'data-alert-id="{alerts["A05040101"].id}"'):]
+    row = row[:row.index("</tr>")]
+    assert first.number in row and second.number in row and "¥700,000.00" in row
     detail = client.get(f"/supervision/splitting-alerts/{alerts['A05040101'].id}")
     text = detail.get_data(as_text=True)
     assert detail.status_code == 200
