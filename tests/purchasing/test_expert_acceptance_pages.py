@@ -193,3 +193,18 @@ def test_an_expert_has_a_home_page_and_its_role_in_words(app, session, drawn):
     home = client.get("/")
     assert home.status_code == 200
     assert "expert_pool" not in home.get_data(as_text=True)
+
+
+def test_the_operator_sets_the_amount_and_the_panel_size(app, session):
+    op = operator(session)
+    session.flush()
+    client = _as(app, _login_of(session, op))
+    bad = post_form(client, "/experts", "/experts/rule", {"threshold": "abc", "panel_size": "3"})
+    assert bad.status_code == 422 and 'value="abc"' in bad.get_data(as_text=True)
+    too_many = post_form(client, "/experts", "/experts/rule",
+                         {"threshold": "5000", "panel_size": "12"})
+    assert too_many.status_code == 422 and 'value="12"' in too_many.get_data(as_text=True)
+    assert post_form(client, "/experts", "/experts/rule",
+                     {"threshold": "5,000.50", "panel_size": "5"}).status_code == 302
+    assert experts.current_rule(session) == experts.Rule(500_050, 5)
+    assert 'value="5000.50"' in _page(client, "/experts")
