@@ -13,7 +13,7 @@
       type: "line",
       data: {
         labels: data.labels,
-        datasets: [{label: data.label, data: data.scores, spanGaps: true, tension: 0.2, pointRadius: 4}]
+        datasets: [{label: data.label, data: data.scores, spanGaps: true, tension: 0.2, pointRadius: 4, clip: false}]
       },
       options: {
         animation: false,
