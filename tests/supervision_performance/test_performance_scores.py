@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bidding_rounds import challenges, closing
-from bidding_rounds.models import Quote
+from bidding_rounds.models import Complaint, ComplaintRemedy, ComplaintStatus, Quote
 from catalog.models import Offer, Product
 from mall.core.clock import frozen_clock
 from mall.core.jobs import REGISTRY
@@ -137,7 +137,7 @@ def test_a_month_is_computed_again_in_place_and_other_months_are_apart(session, 
         SupplierMonth.month == date(2026, 4, 1))) is None  # nothing happened in April
 
 
-def test_an_upheld_challenge_that_struck_a_quote_costs_its_supplier_points(session, clock):
+def test_upheld_challenges_and_complaints_that_struck_a_quote_cost_its_supplier_points(session, clock):
     unit = unit_for_rounds(session)
     bidders = [make_bidder(session) for _ in range(4)]
     bidding_round = paper_round(session, unit, deadline=START + timedelta(hours=2))
@@ -164,6 +164,18 @@ def test_an_upheld_challenge_that_struck_a_quote_costs_its_supplier_points(sessi
     assert rows[bidders[0].id].challenges_upheld == 1
     assert rows[bidders[0].id].score == 100 - 5  # nothing else to judge: 100, less 5
     assert bidders[1].id not in rows  # a dismissed challenge costs nothing
+
+    # The dismissed challenger complains to the supervisor, who upholds it and strikes the
+    # quote (the complaint is written as the complaints service would leave it).
+    session.add(Complaint(challenge_id=dismissed.id, round_id=bidding_round.id,
+                          supplier_id=bidders[3].id, filed_by_id=bidders[3].actor.user_id,
+                          grounds="第二名资质造假", filed_at=clock[0], decide_by=clock[0],
+                          status=ComplaintStatus.UPHELD, remedy=ComplaintRemedy.STRIKE,
+                          struck_quote_id=quotes[bidders[1].id].id, decided_at=clock[0]))
+    compute_month(session, month=MARCH)
+    complained = session.scalar(select(SupplierMonth).where(
+        SupplierMonth.supplier_id == bidders[1].id, SupplierMonth.month == MARCH))
+    assert (complained.complaints_upheld, complained.score) == (1, 100 - 10)
 
 
 def test_the_hourly_job_computes_the_last_month_again_in_its_first_days(session, clock):
