@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--postgres",
                         default="postgresql://postgres@127.0.0.1:5432/mall_bench_statistics")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on the database a previous run seeded and loaded")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -205,21 +207,30 @@ def main() -> None:
     from supervision.statistics import aggregates
     from supervision.statistics.models import OrderFact, RoundFact
 
-    url = normalise_database_url(fresh_postgres(args.postgres))
+    url = normalise_database_url(args.postgres if args.reuse else fresh_postgres(args.postgres))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
                       "SCHEDULER_ENABLED": False})
     started = time.perf_counter()
     with app.app_context():
-        upgrade()
-        seed_demo(db.session, offers=args.offers, seed=2026, password=PASSWORD,
-                  echo=lambda _m: None)
-        seeded = time.perf_counter() - started
-        session = db.session()
-        started = time.perf_counter()
-        made = load_orders(session, count=args.orders, seed=2026)
-        loaded = time.perf_counter() - started
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        if args.reuse:
+            from mall.purchasing.orders.models import OrderLine, OrderStep
+
+            seeded = loaded = 0.0
+            made = {"orders": db.session.scalar(select(func.count()).select_from(Order)),
+                    "lines": db.session.scalar(select(func.count()).select_from(OrderLine)),
+                    "steps": db.session.scalar(select(func.count()).select_from(OrderStep))}
+            db.session.execute(text("DELETE FROM api_tokens WHERE name = 'bench'"))
+            db.session.commit()
+        else:
+            upgrade()
+            seed_demo(db.session, offers=args.offers, seed=2026, password=PASSWORD,
+                      echo=lambda _m: None)
+            seeded = time.perf_counter() - started
+            started = time.perf_counter()
+            made = load_orders(db.session(), count=args.orders, seed=2026)
+            loaded = time.perf_counter() - started
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
         session = db.session()
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
         done, wall, cpu, server = timed("refresh", lambda: aggregates.refresh(session, full=True),
