@@ -57,11 +57,18 @@ def test_tied_experts_are_never_drawn_whatever_the_seed(session):
     session.get(Organisation, deal.order.buyer_org_id).users[-1].display_name = staff[0].name
     session.flush()
     excluded = {employed[0].id, tied[0].id, tied[1].id, staff[0].id}
-    for n in range(40):
-        candidates = experts.candidates_for(session, deal.order)
-        found = experts.exclusions(session, deal.order, candidates)
-        eligible = [e.id for e in candidates if e.id not in found]
-        assert set(experts.draw_panel(f"s{n}", eligible, 3)) == {e.id for e in free}
+    free_ids = {e.id for e in free}
+    more = add_experts(session, op, 3)  # six free experts: the seed picks three of them
+    drawn: set[int] = set()
+    for n in range(30):  # each draw in a savepoint, undone: the order is drawn afresh
+        attempt = session.begin_nested()
+        draw = experts.draw_experts(session, op, deal.order.id, seed=f"seed-{n}")
+        assert not excluded & set(draw.chosen_ids) and not excluded & set(draw.eligible_ids)
+        drawn |= set(draw.chosen_ids)
+        attempt.rollback()
+    assert drawn == free_ids | {e.id for e in more}  # every free expert comes up, no tied one
+    for expert in more:
+        pool.set_active(session, op, expert.id, active=False)
     draw = experts.draw_experts(session, op, deal.order.id)
     assert set(draw.chosen_ids) == {e.id for e in free}
     assert {e["expert_id"]: e["reasons"] for e in draw.excluded} == {
