@@ -1,4 +1,5 @@
-"""Bidding rounds API: the unit's rounds and the suppliers' opportunities and quotes.
+"""Bidding rounds API: the unit's rounds and the suppliers' opportunities, quotes and
+complaints.
 
 The seal (四不知) holds here as on the pages: a round read by its unit or by oversight carries
 ``quote_count`` and nothing about who quoted or at what price until the round has closed
@@ -14,7 +15,8 @@ from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bidding_rounds import awards, quotes, rounds
+from bidding_rounds import awards, complaint_reads, complaints, quotes, rounds
+from bidding_rounds.complaint_schemas import ComplaintCreateSchema, ComplaintSchema
 from bidding_rounds.eligibility import caps, refusals
 from bidding_rounds.models import BiddingRound, Quote
 from bidding_rounds.schemas import (
@@ -271,3 +273,43 @@ def decline_award(data, round_id: int):
     actor = current_actor()
     awards.decline_award(db.session(), actor, round_id, reason=data["reason"])
     return _supplier_round(actor, round_id)
+
+
+# -- the supplier's complaints (投诉) ----------------------------------------------------------
+
+COMPLAINT_DOC = {"responses": {
+    "404": {"description": "not_found: no challenge of your company with this id"},
+    "409": {"description": "challenge_not_answered (the answer period still runs), "
+                           "complaint_period_over, complaint_already_filed"}}}
+
+
+def _complaint(row: complaint_reads.ComplaintRow) -> dict[str, Any]:
+    c = row.complaint
+    return {"id": c.id, "challenge_id": c.challenge_id, "round_id": c.round_id,
+            "round_number": row.round.number, "grounds": c.grounds, "request": c.request,
+            "filed_at": c.filed_at, "decide_by": c.decide_by, "suspended": row.suspending,
+            "status": c.status, "remedy": c.remedy, "decision_reason": c.decision_reason,
+            "decided_at": c.decided_at}
+
+
+@supplier_blueprint.route("/challenges/<int:challenge_id>/complaint", methods=["POST"])
+@access(Scope.ROUNDS_WRITE, *SUPPLIER_STAFF)
+@supplier_blueprint.arguments(ComplaintCreateSchema)
+@supplier_blueprint.response(201, ComplaintSchema)
+@supplier_blueprint.doc(**COMPLAINT_DOC)
+def file_complaint(data, challenge_id: int):
+    """Complain to the supervisor about your company's challenge once it was answered, or its
+    answer is late: once, within 15 working days of the end of the answer period. The
+    supervisor decides within 30 working days; the decision is published."""
+    filed = complaints.file_complaint(db.session(), current_actor(), challenge_id,
+                                      grounds=data["grounds"], request=data["request"])
+    return _complaint(complaint_reads.row_of(db.session(), filed))
+
+
+@supplier_blueprint.route("/complaints")
+@access(Scope.ROUNDS_READ, *SUPPLIER_STAFF)
+@supplier_blueprint.response(200, ComplaintSchema(many=True))
+def list_complaints():
+    """Your company's complaints with their decisions, newest first."""
+    return [_complaint(row) for row in complaint_reads.my_complaints(db.session(),
+                                                                    current_actor())]

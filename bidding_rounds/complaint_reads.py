@@ -83,6 +83,11 @@ def _rows(session: Session, complaints: list[Complaint]) -> list[ComplaintRow]:
             for c in complaints]
 
 
+def row_of(session: Session, complaint: Complaint) -> ComplaintRow:
+    """One complaint with its round, challenge and names."""
+    return _rows(session, [complaint])[0]
+
+
 STATUSES = ("pending", "decided", "all")
 
 
