@@ -260,6 +260,7 @@ def _import_round_pages() -> None:
 
 def _import_supervision_pages() -> None:
     """Each part of supervision registers its pages on one blueprint (supervision.pages)."""
+    import supervision.hub  # noqa: F401
     import supervision.performance.views  # noqa: F401
     import supervision.prices.views  # noqa: F401
     import supervision.splitting.views  # noqa: F401
