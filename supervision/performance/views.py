@@ -101,6 +101,16 @@ def _chart(history) -> dict[str, Any]:
             "label": _("Score")}
 
 
+def _shown(history):
+    """The month whose components a page shows: ``?month=YYYY-MM`` if it has a score, else
+    the latest month that has one."""
+    chosen = _month(request.args.get("month"))
+    rows = {month: row for month, row in history if row}
+    if chosen in rows:
+        return rows[chosen]
+    return next((row for _m, row in reversed(history) if row), None)
+
+
 # -- oversight -----------------------------------------------------------------------------
 
 @blueprint.route("/suppliers/performance")
@@ -142,8 +152,7 @@ def _render_supplier(supplier_id: int, *, errors: Mapping | None = None, form: A
     kinds = [k for k in SanctionKind if sanctions.may_impose(actor, k)]
     return render_template(
         "supervision/performance_supplier.html", supplier=supplier, history=history,
-        latest=next((row for _m, row in reversed(history) if row), None),
-        chart=_chart(history), components=services.components,
+        latest=_shown(history), chart=_chart(history), components=services.components,
         deductions=services.deductions,
         records=sanctions.sanctions_of(session, actor, supplier_id=supplier.id),
         current={s.id for s in sanctions.current_sanctions(session, supplier.id, today=today)},
@@ -225,7 +234,7 @@ def my_performance():
                                until=local_today())
     return render_template(
         "supervision/performance_mine.html", history=history, chart=_chart(history),
-        latest=next((row for _m, row in reversed(history) if row), None),
+        latest=_shown(history),
         components=services.components, deductions=services.deductions, advice=ADVICE,
         current=sanctions.current_sanctions(session, actor.organisation_id), **_helpers())
 

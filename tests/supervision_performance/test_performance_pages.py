@@ -25,7 +25,7 @@ from mall.core.jobs import REGISTRY, run_job
 from supervision.performance import sanctions
 from supervision.performance.models import Sanction, SupplierMonth
 from supervision.performance.sanctions import SanctionInput
-from supervision.performance.services import compute_month
+from supervision.performance.services import compute_month, previous_month
 from suppliers.listings import save_offers
 from suppliers.models import CategoryAdmission
 from tests.conftest import login, post_form
@@ -231,3 +231,17 @@ def test_every_message_of_the_pages_has_a_chinese_translation():
         translated |= {k for k, v in json.loads(pending.read_text(encoding="utf-8")).items() if v}
     missing = sorted(_page_messages() - translated)
     assert not missing, missing
+
+
+def test_a_month_of_the_trend_opens_its_components(app, session):
+    supplier = _scored(session)
+    earlier = previous_month(local_today())
+    session.add(SupplierMonth(supplier_id=supplier.organisation_id, month=earlier,
+                              computed_at=datetime.now(UTC), not_confirmed=1, score=0))
+    session.flush()
+    page = _html(_browser(app, session, supplier).get("/supervision/my-performance"))
+    assert f'href="?month={earlier:%Y-%m}#components"' in page
+    assert f"for {local_today():%Y-%m}</caption>" in page  # the latest month first
+    chosen = _html(_browser(app, session, supplier).get(
+        f"/supervision/my-performance?month={earlier:%Y-%m}"))
+    assert f"Score 0 of 100 for {earlier:%Y-%m}</caption>" in chosen
