@@ -245,3 +245,23 @@ def test_a_month_of_the_trend_opens_its_components(app, session):
     chosen = _html(_browser(app, session, supplier).get(
         f"/supervision/my-performance?month={earlier:%Y-%m}"))
     assert f"Score 0 of 100 for {earlier:%Y-%m}</caption>" in chosen
+
+
+def test_the_pages_render_in_chinese_and_english(app, session):
+    supplier = _scored(session)
+    supervisor = _supervisor(session)
+    sanctions.impose(session, supervisor, supplier_id=supplier.organisation_id,
+                     data=SanctionInput("warning", "逾期确认"))
+    session.flush()
+    for english in (False, True):
+        own = _browser(app, session, supplier, english=english)
+        oversight = _browser(app, session, supervisor, english=english)
+        for browser, url in ((own, "/supervision/my-performance"),
+                             (own, "/supervision/my-sanctions"),
+                             (oversight, "/supervision/suppliers/performance"),
+                             (oversight, f"/supervision/suppliers/{supplier.organisation_id}"
+                                         "/performance"),
+                             (oversight, "/supervision/bad-conduct")):
+            answer = browser.get(url)
+            assert answer.status_code == 200, url
+            assert ('lang="en"' if english else 'lang="zh-CN"') in _html(answer), url
