@@ -308,6 +308,7 @@ def process_changes(session: Session, *, moment: datetime | None = None, limit: 
         settled, passed = event_id, passed + 1
     if passed:
         cursor.last_event_id, cursor.updated_at = settled, moment
+        session.flush()
     return passed
 
 

@@ -179,3 +179,20 @@ def test_the_watermark_moves_only_over_settled_events(session):
     assert (session.scalar(select(SplittingCursor.last_event_id)) or 0) == before
     assert process_changes(session, moment=now() + timedelta(minutes=1)) >= 1
     assert session.scalar(select(SplittingCursor.last_event_id)) > before
+
+
+def test_the_scheduled_jobs_keep_the_totals_a_minute_later(session):
+    from mall.core.clock import frozen_clock
+    from mall.core.jobs import REGISTRY
+
+    world = make_world(session)
+    award(session, world, 165_000_000)
+    session.flush()
+    assert {"supervision.splitting_totals", "supervision.splitting_sweep"} <= set(REGISTRY)
+    with frozen_clock(now() + timedelta(minutes=1)):
+        REGISTRY["supervision.splitting_totals"].run(session)
+    assert _total(session, world).total_fen == 165_000_000
+    assert (session.scalar(select(SplittingCursor.last_event_id)) or 0) > 0
+    assert set(_alerts(session, world)) == {AlertLevel.APPROACHING}
+    REGISTRY["supervision.splitting_sweep"].run(session)  # a repeat: nothing new
+    assert len(_alerts(session, world)) == 1
