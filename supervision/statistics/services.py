@@ -303,12 +303,16 @@ def figures(session: Session, actor: Actor, data: Mapping[str, Any]) -> Figures:
     require_oversight(actor)
     filters = parse_filters(session, data)
     where = _where(OrderFact, filters)
-    by_month = {row[0]: _totals(row, 1) for row in session.execute(
-        _sums(OrderFact.month).where(*where).group_by(OrderFact.month))}
+    # One scan for the trend, the modes and the totals: sums per month and mode.
+    by_month: dict[int, Totals] = {}
+    modes: dict[str, Totals] = {}
+    for row in session.execute(_sums(OrderFact.month, OrderFact.mode).where(*where)
+                               .group_by(OrderFact.month, OrderFact.mode)):
+        cell = _totals(row, 2)
+        by_month[row[0]] = by_month.get(row[0], Totals()) + cell
+        modes[row[1]] = modes.get(row[1], Totals()) + cell
     trend = [MonthPoint(month_text(m), by_month.get(m, Totals())) for m in filters.months]
     totals = sum((p.totals for p in trend), Totals())
-    modes = {row[0]: _totals(row, 1) for row in session.execute(
-        _sums(OrderFact.mode).where(*where).group_by(OrderFact.mode))}
     by_mode = [ModePoint(m, modes.get(m, Totals())) for m in MODES
                if filters.mode in (None, m)]
     amount = func.sum(OrderFact.amount_fen)
