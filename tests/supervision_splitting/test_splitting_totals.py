@@ -196,3 +196,29 @@ def test_the_scheduled_jobs_keep_the_totals_a_minute_later(session):
     assert set(_alerts(session, world)) == {AlertLevel.APPROACHING}
     REGISTRY["supervision.splitting_sweep"].run(session)  # a repeat: nothing new
     assert len(_alerts(session, world)) == 1
+
+
+def _through_delivery(session, world, order) -> None:
+    from mall.purchasing.contracts import services as contracts
+
+    orders.confirm(session, world.supplier, order.id)
+    contracts.sign(session, world.supplier, order.id)
+    contracts.sign(session, world.unit.buyer, order.id)
+    orders.ship(session, world.supplier, order.id, carrier="顺丰", tracking_number="SF1")
+    orders.receive(session, world.unit.buyer, order.id)
+
+
+def test_goods_kept_back_at_acceptance_and_goods_all_returned_do_not_count(session):
+    world = make_world(session, price_fen=1_000_000)  # 1万元 a unit
+    award(session, world, 140_000_000)
+    partial, rejected = buy(session, world, 20), buy(session, world, 10)  # 170万元 in all
+    for order in (partial, rejected):
+        _through_delivery(session, world, order)
+    orders.accept(session, world.unit.buyer, partial.id, result="partial",
+                  quantities={partial.lines[0].id: 15}, reasons="5 件破损")
+    orders.accept(session, world.unit.buyer, rejected.id, result="reject",
+                  quantities={rejected.lines[0].id: 0}, reasons="型号不符")
+    _run(session)
+    total = _total(session, world)
+    assert (total.direct_fen, total.total_fen, total.order_count) == (15_000_000, 155_000_000, 2)
+    assert _alerts(session, world) == {}  # 155万元: under 80 % of 200万元
