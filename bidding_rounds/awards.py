@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bidding_rounds.closing import fail, offer_award
-from bidding_rounds.holds import pending_challenge
+from bidding_rounds.holds import pending_challenge, refuse_while_suspended
 from bidding_rounds.models import (
     Award,
     AwardOutcome,
@@ -68,6 +68,7 @@ def _supplier_award(session: Session, actor: Actor, round_id: int) -> tuple[Bidd
 def confirm_award(session: Session, actor: Actor, round_id: int) -> Order:
     """The winner confirms: the award becomes the unit's order, confirmed by the supplier."""
     bidding_round, award, quote = _supplier_award(session, actor, round_id)
+    refuse_while_suspended(session, bidding_round.id, bidding_round.number)
     held = pending_challenge(session, bidding_round.id, quote.supplier_id)
     if held is not None:  # a settlement order would take effect at once, unsigned
         raise Conflict(N_("The result of bidding round %(round)s is challenged; the award can be "

@@ -330,3 +330,17 @@ def test_the_awards_of_a_round_without_complaints_are_not_held(session, clock):
     order = awards.confirm_award(session, bidders[0].actor, bidding_round.id)
     assert order.status is OrderStatus.CONFIRMED
     assert awards.award_history(session, bidding_round)[0].outcome is AwardOutcome.CONFIRMED
+
+
+def test_a_suspension_holds_the_award_confirmation_too(session, clock):
+    _unit, bidders, bidding_round, challenge = _answered(session, clock)
+    complaint = service.file_complaint(session, bidders[1].actor, challenge.id, grounds="不当")
+    supervisor = _supervisor(session)
+    service.suspend(session, supervisor, complaint.id)
+    with pytest.raises(AwardSuspended) as held:
+        awards.confirm_award(session, bidders[0].actor, bidding_round.id)
+    assert held.value.code == "award_suspended"
+    assert awards.pending_award(session, bidding_round.id) is not None  # still offered
+    service.decide(session, supervisor, complaint.id, decision="dismissed", reason="不成立")
+    order = awards.confirm_award(session, bidders[0].actor, bidding_round.id)
+    assert order.supplier_id == bidders[0].id
