@@ -68,12 +68,16 @@ def _move_prices(session) -> None:
 
 
 def _cut_prices(session) -> None:
-    """Half the offers with an open case go back to 90 % of their reference price."""
+    """Half the offers with an open case cut their price: to 90 % of their reference price,
+    or back to what they asked before the move above their peers."""
     from sqlalchemy import text
 
     session.execute(text(
-        "UPDATE offers SET price_fen = GREATEST(reference_price_fen * 90 / 100, 1) "
-        "WHERE id IN (SELECT offer_id FROM price_cases WHERE status = 'open' AND id % 2 = 0)"))
+        "UPDATE offers SET price_fen = CASE WHEN c.reasons::text LIKE '%above_reference%' "
+        "THEN GREATEST(offers.reference_price_fen * 90 / 100, 1) "
+        "ELSE GREATEST(offers.price_fen * 3 / 4, 1) END "
+        "FROM price_cases c WHERE c.offer_id = offers.id AND c.status = 'open' "
+        "AND c.id % 2 = 0"))
     session.commit()
 
 

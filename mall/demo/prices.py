@@ -5,9 +5,9 @@ the way it happens in a real mall:
 
 - the operator approves offers that were held for being above their reference price (the
   supplier argued its case): the inspection opens reference cases for them;
-- suppliers reprice offers of products that three other suppliers sell, to a quarter above
-  the others' upper quartile (still under the reference and the listing check's 130 % of
-  the others' average): peer-quartile cases;
+- suppliers whose own public price is higher reprice offers of products that three other
+  suppliers sell, to a little over a fifth above the others' upper quartile (under their
+  reference and the listing check's 130 % of the others' average): peer-quartile cases;
 - the public price of a few offers fell by a third when it was checked again (the mall
   records the check; no service of ours fetches it): from 130 % of the reference the
   inspection freezes those offers at once.
@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from catalog.models import Offer, OfferStatus
 from mall.accounts.models import User
 from mall.accounts.services import actor_for
-from mall.core.clock import now
+from mall.core.clock import local_today, now
 from supervision.prices.models import PriceInspection
 from supervision.prices.services import quartiles_x4, run_inspection
-from suppliers.listings import PriceStockUpdate, update_prices
+from suppliers.listings import OfferInput, save_offers
 from suppliers.moderation import decide_offers
 
 OPERATOR, FIRST_SUPPLIER = "operator", "supplier1"
@@ -53,36 +53,43 @@ def _approve_held(session: Session, supplier_id: int) -> int:
 
 
 def _reprice_above_peers(session: Session, supplier_id: int) -> int:
-    """Suppliers put an offer of a four-supplier product a quarter above the others' upper
-    quartile, through the price service (the listing checks let it through)."""
+    """Suppliers whose own public price of a four-supplier product is higher put their offer
+    a little over a fifth above the others' upper quartile, through the listing service (its
+    checks let it through: under the reference and the others' average × 130 %)."""
     four = (select(Offer.product_id).where(Offer.status == OfferStatus.LISTED)
             .group_by(Offer.product_id).having(func.count(func.distinct(Offer.supplier_id)) == 4)
-            .order_by(Offer.product_id).limit(200))
-    rows = session.execute(select(Offer.product_id, Offer.supplier_id, Offer.supplier_sku,
-                                  Offer.price_fen, Offer.reference_price_fen)
-                           .where(Offer.product_id.in_(four.scalar_subquery()),
-                                  Offer.status == OfferStatus.LISTED)
-                           .order_by(Offer.product_id, Offer.id)).all()
-    by_product: dict[int, list] = defaultdict(list)
-    for row in rows:
-        by_product[row.product_id].append(row)
-    updates: dict[int, list[PriceStockUpdate]] = defaultdict(list)
-    moved = 0
-    for offers in by_product.values():
-        mover = next((o for o in offers if o.supplier_id == supplier_id), offers[0])
-        others = sorted(o.price_fen for o in offers if o is not mover)
-        q3 = quartiles_x4(others)[2] / 4
-        average = sum(others) / len(others)
-        price = int(q3 * 1.25) + 1
-        if price <= mover.reference_price_fen and price * 100 <= average * 125:
-            updates[mover.supplier_id].append(PriceStockUpdate(mover.supplier_sku, price))
-            moved += 1
-        if moved >= REPRICED:
+            .order_by(Offer.product_id).limit(300))
+    offers = session.scalars(select(Offer).where(Offer.product_id.in_(four.scalar_subquery()),
+                                                 Offer.status == OfferStatus.LISTED)
+                             .order_by(Offer.product_id, Offer.id)).all()
+    by_product: dict[int, list[Offer]] = defaultdict(list)
+    for offer in offers:
+        by_product[offer.product_id].append(offer)
+    items: dict[int, list[OfferInput]] = defaultdict(list)
+    for group in by_product.values():
+        mover = next((o for o in group if o.supplier_id == supplier_id), group[0])
+        others = sorted(o.price_fen for o in group if o is not mover)
+        price = quartiles_x4(others)[2] * 122 // 400 + 1
+        if price * 100 > sum(others) * 128 // len(others):
+            continue
+        product = mover.product
+        items[mover.supplier_id].append(OfferInput(
+            supplier_sku=mover.supplier_sku, category_code=product.category.code,
+            brand=product.brand, model=product.model, title=product.title, price_fen=price,
+            stock=mover.stock, reference_price_fen=max(price * 11 // 10,
+                                                       mover.reference_price_fen or 0),
+            reference_url=mover.reference_url, reference_checked_on=local_today(),
+            unit=product.unit, attributes=product.attributes,
+            delivery_regions=tuple(mover.delivery_regions), lead_time_days=mover.lead_time_days,
+            warranty_months=mover.warranty_months))
+        if sum(len(v) for v in items.values()) >= REPRICED:
             break
-    for owner, items in updates.items():
+    moved = 0
+    for owner, batch in items.items():
         admin = session.scalars(select(User).where(User.organisation_id == owner)
                                 .order_by(User.id).limit(1)).one()
-        update_prices(session, actor_for(admin), supplier_id=owner, updates=items)
+        report = save_offers(session, actor_for(admin), supplier_id=owner, items=batch)
+        moved += sum(1 for r in report.results if r.status == OfferStatus.LISTED.value)
     return moved
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -78,16 +79,14 @@ class Verdict:
 def quartiles_x4(prices: Sequence[int]) -> tuple[int, int, int]:
     """Four times the 1st, 2nd and 3rd quartiles of sorted ``prices`` (linear interpolation,
     as PostgreSQL's ``percentile_cont``)."""
-    return _quartiles_x4(prices.__getitem__, len(prices))
-
-
-def _quartiles_x4(at, size: int) -> tuple[int, int, int]:
-    result = []
-    for k in (1, 2, 3):
-        lo, rest = divmod((size - 1) * k, 4)
-        low = at(lo)
-        result.append(low * 4 + ((at(lo + 1) - low) * rest if rest else 0))
-    return result[0], result[1], result[2]
+    last = len(prices) - 1
+    lo, rest = divmod(last, 4)
+    q1 = prices[lo] * 4 + ((prices[lo + 1] - prices[lo]) * rest if rest else 0)
+    lo, rest = divmod(last * 2, 4)
+    q2 = prices[lo] * 4 + ((prices[lo + 1] - prices[lo]) * rest if rest else 0)
+    lo, rest = divmod(last * 3, 4)
+    q3 = prices[lo] * 4 + ((prices[lo + 1] - prices[lo]) * rest if rest else 0)
+    return q1, q2, q3
 
 
 def assess(price: int, reference: int | None, peers: int, q1x4: int | None, q2x4: int | None,
@@ -120,36 +119,62 @@ def assess(price: int, reference: int | None, peers: int, q1x4: int | None, q2x4
     return Verdict(tuple(reasons), peers, q1x4, q2x4, q3x4, ratio, freeze)
 
 
-def _assess_product(rows: list, rules: price_settings.Settings
-                    ) -> Iterable[tuple[tuple, Verdict | None]]:
-    """Each offer of one product (rows of id, product, supplier, price, reference) with its
-    verdict against the product's other suppliers."""
-    prices = sorted(r[3] for r in rows)
-    size = len(prices)
-    suppliers = Counter(r[2] for r in rows) if size > 1 else None
+def _inspect_product(rows: Sequence, rules: price_settings.Settings, watched: Container[int]
+                     ) -> Iterator[tuple[Any, Verdict | None]]:
+    """The offers of one product (rows of id, product, supplier, price, reference) that are
+    out of line, with their verdict, and those in ``watched`` that are not (verdict None).
+
+    Each offer's peers are the product's prices without its own supplier's: when every
+    supplier sells it once, the sorted prices without this one price. A quick test on the
+    two rules' thresholds lets most offers through without building a verdict; ``assess``
+    decides the others."""
+    size, min_peers = len(rows), rules.min_peers
+    factor = 100 + rules.quartile_margin_pct
+    prices = sorted(r[3] for r in rows) if size > min_peers else []
+    once_each = bool(prices) and len({r[2] for r in rows}) == size
     for row in rows:
-        price = row[3]
-        own = suppliers[row[2]] if suppliers else 1
-        peers = size - own
-        q: tuple[int | None, int | None, int | None] = (None, None, None)
-        if peers >= rules.min_peers:
-            if own == 1:  # the usual case: the list without this one price
+        price, reference = row[3], row[4]
+        quartiles: tuple[int | None, int | None, int | None] = (None, None, None)
+        peers = 0
+        if prices:
+            if once_each:
                 gap = bisect.bisect_left(prices, price)
-                q = _quartiles_x4(lambda j, g=gap: prices[j] if j < g else prices[j + 1], peers)
+                others = prices[:gap] + prices[gap + 1:]
             else:
                 others = sorted(r[3] for r in rows if r[2] != row[2])
-                q = quartiles_x4(others)
-        yield row, assess(price, row[4], peers, q[0], q[1], q[2], rules)
+            peers = len(others)
+            if peers >= min_peers:
+                quartiles = quartiles_x4(others)
+        q3 = quartiles[2]
+        if (reference is not None and price > reference) or (
+                q3 is not None and price * 400 > q3 * factor):
+            if not prices:
+                peers = sum(1 for r in rows if r[2] != row[2])
+            yield row, assess(price, reference, peers, *quartiles, rules)
+        elif row[0] in watched:
+            yield row, None
+
+
+def _offers_per_supplier(session: Session) -> dict[int, int]:
+    """How many listed offers buyers can see, per supplier."""
+    return dict(session.execute(
+        select(Offer.supplier_id, func.count())
+        .where(Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False))
+        .group_by(Offer.supplier_id)).all())
 
 
 def _stream_listed(session: Session):
     """The listed offers buyers can see, in product order, a batch at a time."""
-    return session.execute(
+    # Core rows on the session's connection, not ORM rows:
+    # the ORM's row loading would cost more than the inspection itself. Whole partitions:
+    # row by row, psycopg's server-side cursor fetches a hundred rows per round trip.
+    result = session.connection().execute(
         select(Offer.id, Offer.product_id, Offer.supplier_id, Offer.price_fen,
                Offer.reference_price_fen)
         .where(Offer.status == OfferStatus.LISTED, Offer.suspended.is_(False))
-        .order_by(Offer.product_id, Offer.id)
-        .execution_options(yield_per=STREAM_BATCH))
+        .order_by(Offer.product_id, Offer.id),
+        execution_options={"yield_per": STREAM_BATCH})
+    return chain.from_iterable(result.partitions())
 
 
 def _round4(value_x4: int | None) -> int | None:
@@ -176,13 +201,11 @@ def run_inspection(session: Session, *, at: datetime | None = None) -> PriceInsp
     accepted = dict(session.execute(
         select(PriceCase.offer_id, func.max(PriceCase.closing_price_fen))
         .where(PriceCase.status == CaseStatus.DISMISSED).group_by(PriceCase.offer_id)).all())
-    inspected: Counter[int] = Counter()  # offers per supplier
+    inspected = _offers_per_supplier(session)
     found: list[tuple[tuple, Verdict]] = []
     back_in_line: list[tuple[int, int]] = []  # (case id, price)
     for _product, group in groupby(_stream_listed(session), key=itemgetter(1)):
-        rows = list(group)
-        inspected.update(r[2] for r in rows)
-        for row, verdict in _assess_product(rows, rules):
+        for row, verdict in _inspect_product(list(group), rules, open_cases):
             if verdict is not None and row[3] > accepted.get(row[0], 0):
                 found.append((tuple(row), verdict))
             elif row[0] in open_cases:
