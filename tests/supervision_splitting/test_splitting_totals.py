@@ -15,6 +15,8 @@ from mall.core.clock import now
 from mall.purchasing.budget import services as budget
 from mall.purchasing.orders import services as orders
 from mall.purchasing.orders.models import Notification, PurchaseMode
+from mall.purchasing.orders.return_refunds import receive_return
+from mall.purchasing.orders.returns import agree_return, request_return, ship_return
 from supervision.splitting.models import (
     AlertLevel,
     AlertStatus,
@@ -208,7 +210,7 @@ def _through_delivery(session, world, order) -> None:
     orders.receive(session, world.unit.buyer, order.id)
 
 
-def test_goods_kept_back_at_acceptance_and_goods_all_returned_do_not_count(session):
+def test_goods_kept_back_rejected_or_returned_and_refunded_do_not_count(session):
     world = make_world(session, price_fen=1_000_000)  # 1万元 a unit
     award(session, world, 140_000_000)
     partial, rejected = buy(session, world, 20), buy(session, world, 10)  # 170万元 in all
@@ -222,3 +224,13 @@ def test_goods_kept_back_at_acceptance_and_goods_all_returned_do_not_count(sessi
     total = _total(session, world)
     assert (total.direct_fen, total.total_fen, total.order_count) == (15_000_000, 155_000_000, 2)
     assert _alerts(session, world) == {}  # 155万元: under 80 % of 200万元
+    ret = request_return(session, world.unit.buyer, partial.id,
+                         quantities={partial.lines[0].id: 5}, reason="5 件型号不符")
+    agree_return(session, world.supplier, partial.id, ret.id)
+    ship_return(session, world.unit.buyer, partial.id, ret.id, carrier="顺丰",
+                tracking_number="SF-R1")
+    _run(session)
+    assert _total(session, world).total_fen == 155_000_000  # not back yet: still counted
+    receive_return(session, world.supplier, partial.id, ret.id, settings=None)
+    _run(session)
+    assert _total(session, world).direct_fen == 10_000_000  # a completed return comes off
