@@ -1,0 +1,103 @@
+"""In a real browser: the operator opens a price case, sees the price history drawn by
+Chart.js beside its table without breaking the Content-Security-Policy, and freezes the
+offer with a note."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from catalog.models import Offer, OfferStatus, PriceChange
+from mall.core.auth import OrganisationKind
+from mall.core.clock import now
+from supervision.prices.models import PriceCase
+from supervision.prices.services import run_inspection
+from tests.conftest import PASSWORD, own_app
+from tests.factories.accounts import make_member
+from tests.factories.suppliers import PAPER, admitted_supplier, listed_offer
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory):
+    with own_app(tmp_path_factory, "browser_prices") as application:
+        yield application
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def case_id(live_app):
+    """An offer repriced twice, the second time above its reference: an open case."""
+    from mall.extensions import db
+
+    with live_app.app_context():
+        session = db.session
+        _user, supplier = admitted_supplier(session, codes=(PAPER,))
+        offer_id = listed_offer(session, supplier, price_fen=9_000, reference=10_000).offer_id
+        for old, new in ((9_000, 9_500), (9_500, 11_200)):
+            session.execute(update(Offer).where(Offer.id == offer_id).values(price_fen=new))
+            session.add(PriceChange(offer_id=offer_id, changed_at=now(), old_price_fen=old,
+                                    new_price_fen=new))
+        run_inspection(session)
+        make_member(session, OrganisationKind.OPERATOR, login="prices-operator")
+        found = session.scalar(select(PriceCase.id).where(PriceCase.offer_id == offer_id))
+        session.commit()
+        session.remove()
+    return found
+
+
+def test_the_operator_reads_the_chart_and_freezes_the_offer(live_app, live_server, case_id,
+                                                            tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    violations: list[str] = []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = chromium.new_context(locale="zh-CN")
+        context.on("console", lambda m: violations.append(m.text)
+                   if "Content Security Policy" in m.text else None)
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        tab.goto(f"{live_server}/login")
+        tab.locator("#login").fill("prices-operator")
+        tab.locator("#password").fill(PASSWORD)
+        tab.keyboard.press("Enter")
+        tab.wait_for_url(f"{live_server}/")
+        tab.goto(f"{live_server}/supervision/price-cases")
+        tab.locator(f"a[href='/supervision/price-cases/{case_id}']").click()
+        tab.wait_for_function("document.getElementById('price-history-chart').chart")
+        points = tab.evaluate("document.getElementById('price-history-chart')"
+                              ".chart.data.datasets.map(d => d.data)")
+        assert points == [[90.0, 95.0, 112.0], [100.0, 100.0, 100.0]]
+        assert tab.locator("#price-history tbody tr").count() == 3
+        tab.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+        tab.locator("#note").fill("高于参考价，冻结。")
+        with tab.expect_navigation():
+            tab.locator("#freeze").click()
+        assert tab.locator("#decide-form").count() == 0
+        assert "高于参考价，冻结。" in tab.locator("#evidence-closed").inner_text()
+        context.close()
+        chromium.close()
+    assert violations == []
+    from mall.extensions import db
+
+    with live_app.app_context():
+        offer_id = db.session.get_one(PriceCase, case_id).offer_id
+        assert db.session.get_one(Offer, offer_id).status is OfferStatus.FROZEN
+        db.session.remove()
