@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from admin.audit_search import AuditFilters, search
 from bidding_rounds import closing
 from bidding_rounds.quotes import RelatedSupplierQuoted
 from mall.accounts.models import Organisation
@@ -35,6 +36,12 @@ def _markers() -> list[str]:
         total = price * 100
         shown += [yuan, f"{total // 100:,}", str(total), str(price)]
     return [*NAMES, *shown]
+
+
+def _events_of(session, organisation_id: int) -> list[str]:
+    """The audit trail's events acted by one organisation, in words and order."""
+    rows = search(session, AuditFilters(organisation_ids=[organisation_id]), limit=500).rows
+    return sorted(row.action for row in rows)
 
 
 def _leaks(text: str) -> list[str]:
@@ -70,12 +77,15 @@ def sealed_round(session):
 def _paths(bidding_round) -> dict[str, list[str]]:
     rid = bidding_round.id
     public = ["/notices", "/api/v1/notices"]
+    # The audit trail names every organisation an entry is about (the bidders' admissions,
+    # made before the round, among them): what is read here is what it records of the round.
+    round_audit = f"/admin/audit?object_type=bidding_round&object_ref={bidding_round.number}"
     rounds_pages = [f"/rounds/{rid}", "/rounds", f"/api/v1/rounds/{rid}", "/api/v1/rounds"]
     return {
         "buyer": [*public, *rounds_pages, "/notifications", "/"],
-        "operator": [*public, *rounds_pages, "/admin/audit", "/rounds/challenges",
+        "operator": [*public, *rounds_pages, round_audit, "/rounds/challenges",
                      "/rounds/signals", "/"],
-        "supervisor": [*public, *rounds_pages, "/admin/audit", "/rounds/signals", "/"],
+        "supervisor": [*public, *rounds_pages, round_audit, "/rounds/signals", "/"],
         "outsider": [*public, "/rounds/opportunities", f"/api/v1/supplier/rounds/{rid}",
                      "/api/v1/supplier/rounds", f"/rounds/{rid}/quote", "/notifications", "/"],
         "anonymous": public,
@@ -105,9 +115,16 @@ def test_no_read_path_shows_a_price_or_a_quoting_supplier_before_closing(app, se
                                                                          sealed_round):
     bidding_round = sealed_round["round"]
     assert bidding_round.quote_count == 3
+    # Quoting leaves no trace in the audit trail: the bidders' entries are the outsider's.
+    outsider_events = _events_of(session, sealed_round["outsider"].id)
+    for bidder in sealed_round["bidders"]:
+        assert _events_of(session, bidder.id) == outsider_events
     pages = _read_all(app, sealed_round)
     leaks = {key: found for key, text in pages.items() if (found := _leaks(text))}
     assert leaks == {}
+    round_audit = next(text for (role, path), text in pages.items()
+                       if role == "operator" and path.startswith("/admin/audit"))
+    assert bidding_round.number in round_audit  # the round's own entries are listed
     # The count is what they may see.
     assert json.loads(pages[("buyer", f"/api/v1/rounds/{bidding_round.id}")])["quote_count"] == 3
 
