@@ -48,12 +48,16 @@ class CaseFilter:
     status: CaseStatus | None = None
 
 
-def _rows(session: Session, query, *, page: int) -> tuple[list[CaseRow], int]:
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    open_first = sql_case((PriceCase.status == CaseStatus.OPEN, 0), else_=1)
-    found = session.execute(query.order_by(open_first, PriceCase.opened_at.desc(),
-                                           PriceCase.id.desc())
-                            .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+def _rows(session: Session, conditions: list, *, page: int) -> tuple[list[CaseRow], int]:
+    """One page of the cases meeting ``conditions`` (on the cases' own columns), open first
+    and newest first, and how many there are. The page's ids are chosen on the cases table
+    alone; only those fifty rows are joined to their offer, product and supplier."""
+    total = session.scalar(select(func.count()).select_from(PriceCase).where(*conditions)) or 0
+    order = (sql_case((PriceCase.status == CaseStatus.OPEN, 0), else_=1),
+             PriceCase.opened_at.desc(), PriceCase.id.desc())
+    chosen = (select(PriceCase.id).where(*conditions).order_by(*order).limit(PAGE_SIZE)
+              .offset((max(page, 1) - 1) * PAGE_SIZE).scalar_subquery())
+    found = session.execute(case_query().where(PriceCase.id.in_(chosen)).order_by(*order)).all()
     return [CaseRow(*row) for row in found], total
 
 
@@ -70,22 +74,21 @@ def worklist(session: Session, actor: Actor, *, filters: CaseFilter = CaseFilter
     """Every supplier's cases for the operator and the supervisor: open ones first, newest
     first within; filtered by supplier, category and status."""
     actor.require_role(*OVERSIGHT_STAFF)
-    query = case_query()
+    conditions = []
     if filters.supplier_id is not None:
-        query = query.where(PriceCase.supplier_id == filters.supplier_id)
+        conditions.append(PriceCase.supplier_id == filters.supplier_id)
     if filters.category_id is not None:
-        query = query.where(PriceCase.category_id == filters.category_id)
+        conditions.append(PriceCase.category_id == filters.category_id)
     if filters.status is not None:
-        query = query.where(PriceCase.status == filters.status)
-    return _rows(session, query, page=page)
+        conditions.append(PriceCase.status == filters.status)
+    return _rows(session, conditions, page=page)
 
 
 def supplier_cases(session: Session, actor: Actor, *, page: int = 1
                    ) -> tuple[list[CaseRow], int]:
     """A supplier's own cases, open ones first."""
     actor.require_role(*SUPPLIER_STAFF)
-    return _rows(session, case_query().where(PriceCase.supplier_id == actor.organisation_id),
-                 page=page)
+    return _rows(session, [PriceCase.supplier_id == actor.organisation_id], page=page)
 
 
 def filter_choices(session: Session, actor: Actor
