@@ -165,9 +165,9 @@ def _offers_per_supplier(session: Session) -> dict[int, int]:
 
 def _stream_listed(session: Session):
     """The listed offers buyers can see, in product order, a batch at a time."""
-    # Core rows on the session's connection, not ORM rows:
-    # the ORM's row loading would cost more than the inspection itself. Whole partitions:
-    # row by row, psycopg's server-side cursor fetches a hundred rows per round trip.
+    # Core rows on the session's connection: loading ORM rows would cost more than the rules.
+    # Whole partitions: read row by row, psycopg's server-side cursor fetches only a few
+    # hundred rows per round trip.
     result = session.connection().execute(
         select(Offer.id, Offer.product_id, Offer.supplier_id, Offer.price_fen,
                Offer.reference_price_fen)
