@@ -28,7 +28,13 @@ from mall.accounts.models import Organisation
 from mall.core.bulk import insert as bulk_insert
 from mall.core.clock import SHANGHAI, now, to_local
 from mall.purchasing.orders.models import Order, OrderLine, OrderStatus, OrderStep
-from supervision.statistics.models import OrderFact, RoundFact, StatisticsRefresh
+from supervision.statistics.models import (
+    CategoryFact,
+    OrderFact,
+    RoundFact,
+    StatisticsRefresh,
+    SupplierFact,
+)
 from suppliers.models import SizeClass, SupplierProfile
 
 MARGIN = timedelta(minutes=10)  # a transaction open longer than this may be missed once
@@ -163,7 +169,8 @@ SUM_NAMES = tuple(f.name for f in fields(_Sums))
 def recount_orders(session: Session, month: int, context: _Context) -> int:
     """Replace the order facts of ``month``; how many rows it now has."""
     start, end = month_bounds(month)
-    session.execute(delete(OrderFact).where(OrderFact.month == month))
+    for table in (OrderFact, CategoryFact, SupplierFact):
+        session.execute(delete(table).where(table.month == month))
     in_month: ColumnElement[bool] = and_(Order.submitted_at >= start, Order.submitted_at < end,
                                          Order.status.not_in(NOT_DEALS))
     orders = session.execute(select(
@@ -202,6 +209,20 @@ def recount_orders(session: Session, month: int, context: _Context) -> int:
          "category_code": key[4], "mode": key[5],
          **{name: getattr(sums, name) for name in SUM_NAMES}}
         for key, sums in facts.items()])
+    by_category: dict[tuple[int, str, str, str], _Sums] = defaultdict(_Sums)
+    by_supplier: dict[tuple[int, str, int, str], _Sums] = defaultdict(_Sums)
+    for (m, region, _unit, supplier, code, mode), fact in facts.items():
+        for rolled in (by_category[m, region, code, mode], by_supplier[m, region, supplier, mode]):
+            for name in SUM_NAMES:
+                setattr(rolled, name, getattr(rolled, name) + getattr(fact, name))
+    bulk_insert(session, CategoryFact, [
+        {"month": key[0], "region_code": key[1], "category_code": key[2], "mode": key[3],
+         **{name: getattr(rolled, name) for name in SUM_NAMES}}
+        for key, rolled in by_category.items()])
+    bulk_insert(session, SupplierFact, [
+        {"month": key[0], "region_code": key[1], "supplier_id": key[2], "mode": key[3],
+         **{name: getattr(rolled, name) for name in SUM_NAMES}}
+        for key, rolled in by_supplier.items()])
     return len(facts)
 
 

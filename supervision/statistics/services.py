@@ -24,7 +24,13 @@ from mall.core.clock import local_today
 from mall.core.errors import ValidationFailed
 from mall.i18n_messages import N_
 from supervision.statistics.aggregates import months_between
-from supervision.statistics.models import OrderFact, RoundFact, StatisticsRefresh
+from supervision.statistics.models import (
+    CategoryFact,
+    OrderFact,
+    RoundFact,
+    StatisticsRefresh,
+    SupplierFact,
+)
 from supervision.statistics.schemas import MODES, MONTH, QUARTER, StatisticsQuerySchema
 from suppliers.models import SizeClass, SupplierProfile
 
@@ -267,8 +273,7 @@ def _month(text: str | None) -> int | None:
     return int(match[1]) * 100 + int(match[2]) if match else None
 
 
-def _where(model: type[OrderFact] | type[RoundFact], filters: Filters
-           ) -> list[ColumnElement[bool]]:
+def _where(model: Any, filters: Filters) -> list[ColumnElement[bool]]:
     conditions = [model.month >= filters.first_month, model.month <= filters.last_month]
     if filters.region:
         prefix = filters.region
@@ -278,20 +283,29 @@ def _where(model: type[OrderFact] | type[RoundFact], filters: Filters
                           else model.region_code.startswith(prefix, autoescape=True))
     if filters.unit_id is not None:
         conditions.append(model.unit_id == filters.unit_id)
-    if filters.category:
+    if filters.category and model is not SupplierFact:
         conditions.append(model.category_code.startswith(filters.category[:3])
                           if filters.category[3:] == "000000"
                           else model.category_code == filters.category)
     if filters.mode:
         conditions.append(model.mode == filters.mode)
-    if filters.supplier_id is not None and model is OrderFact:
-        conditions.append(OrderFact.supplier_id == filters.supplier_id)
+    if filters.supplier_id is not None and model is not RoundFact:
+        conditions.append(model.supplier_id == filters.supplier_id)
     return conditions
 
 
-def _sums(*group: Any) -> Select[Any]:
-    return select(*group, *(func.coalesce(func.sum(getattr(OrderFact, name)), 0)
+def _sums(model: Any, *group: Any) -> Select[Any]:
+    return select(*group, *(func.coalesce(func.sum(getattr(model, name)), 0)
                             for name in TOTAL_NAMES))
+
+
+def _sources(filters: Filters) -> tuple[Any, Any]:
+    """The smallest fact tables that hold the filters' dimensions: for the trend, modes and
+    categories, and for the suppliers."""
+    detailed = filters.unit_id is not None or filters.supplier_id is not None
+    overall = OrderFact if detailed else CategoryFact
+    suppliers = OrderFact if detailed or filters.category else SupplierFact
+    return overall, suppliers
 
 
 def _totals(row: Any, offset: int) -> Totals:
@@ -302,12 +316,13 @@ def figures(session: Session, actor: Actor, data: Mapping[str, Any]) -> Figures:
     """The statistics for the filters in ``data`` (see StatisticsQuerySchema)."""
     require_oversight(actor)
     filters = parse_filters(session, data)
-    where = _where(OrderFact, filters)
+    overall, by_supplier = _sources(filters)
+    where = _where(overall, filters)
     # One scan for the trend, the modes and the totals: sums per month and mode.
     by_month: dict[int, Totals] = {}
     modes: dict[str, Totals] = {}
-    for row in session.execute(_sums(OrderFact.month, OrderFact.mode).where(*where)
-                               .group_by(OrderFact.month, OrderFact.mode)):
+    for row in session.execute(_sums(overall, overall.month, overall.mode).where(*where)
+                               .group_by(overall.month, overall.mode)):
         cell = _totals(row, 2)
         by_month[row[0]] = by_month.get(row[0], Totals()) + cell
         modes[row[1]] = modes.get(row[1], Totals()) + cell
@@ -315,17 +330,19 @@ def figures(session: Session, actor: Actor, data: Mapping[str, Any]) -> Figures:
     totals = sum((p.totals for p in trend), Totals())
     by_mode = [ModePoint(m, modes.get(m, Totals())) for m in MODES
                if filters.mode in (None, m)]
-    amount = func.sum(OrderFact.amount_fen)
-    categories = session.execute(_sums(OrderFact.category_code).where(*where)
-                                 .group_by(OrderFact.category_code)
-                                 .order_by(amount.desc(), OrderFact.category_code)
+    categories = session.execute(_sums(overall, overall.category_code).where(*where)
+                                 .group_by(overall.category_code)
+                                 .order_by(func.sum(overall.amount_fen).desc(),
+                                           overall.category_code)
                                  .limit(TOP)).all()
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.code.in_([row[0] for row in categories])))
         .all()) if categories else {}
-    suppliers = session.execute(_sums(OrderFact.supplier_id).where(*where)
-                                .group_by(OrderFact.supplier_id)
-                                .order_by(amount.desc(), OrderFact.supplier_id)
+    suppliers = session.execute(_sums(by_supplier, by_supplier.supplier_id)
+                                .where(*_where(by_supplier, filters))
+                                .group_by(by_supplier.supplier_id)
+                                .order_by(func.sum(by_supplier.amount_fen).desc(),
+                                          by_supplier.supplier_id)
                                 .limit(TOP)).all()
     ids = [row[0] for row in suppliers]
     supplier_names = dict(session.execute(select(Organisation.id, Organisation.name).where(

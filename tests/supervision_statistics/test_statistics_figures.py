@@ -167,3 +167,26 @@ def test_only_operators_and_supervisors_read_the_statistics(session, mall):
     for actor in (mall.hunan.buyer, mall.sme.actor):
         with pytest.raises(PermissionDenied):
             services.figures(session, actor, {})
+
+
+def test_the_roll_ups_hold_the_same_sums_as_the_detailed_facts(session, mall):
+    from sqlalchemy import func, select
+
+    from supervision.statistics.models import CategoryFact, OrderFact, SupplierFact
+
+    def sums(model):
+        return session.execute(select(model.month, func.sum(model.deals),
+                                      func.sum(model.amount_fen), func.sum(model.budget_fen),
+                                      func.sum(model.sme_amount_fen))
+                               .group_by(model.month).order_by(model.month)).all()
+
+    assert sums(OrderFact) == sums(CategoryFact) == sums(SupplierFact)
+    assert [tuple(row) for row in sums(OrderFact)] == [
+        (202603, 4, 764_850, 1_073_350, 744_850), (202604, 1, 10_000, 12_000, 0)]
+    actor = supervisor(session)  # a unit's filter reads the detailed facts, the same figures
+    hunan = services.figures(session, actor, {"quarter": "2026-Q1",
+                                              "unit_id": mall.hunan.organisation.id})
+    region = services.figures(session, actor, {"quarter": "2026-Q1", "region": "430100"})
+    assert hunan.totals == region.totals
+    assert [s.amount_fen for s in hunan.top_suppliers] == [
+        s.amount_fen for s in region.top_suppliers]
