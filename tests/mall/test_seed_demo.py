@@ -7,6 +7,7 @@ from mall.accounts import services as accounts
 from mall.accounts.models import Organisation, User
 from mall.core.auth import OrganisationKind
 from mall.demo.seed import demo_logins, has_demo_data, seed_demo
+from supervision.prices.models import PriceCase
 from suppliers.models import AdmissionApplication, ApplicationStatus, CategoryAdmission
 
 PASSWORD = "Demo-Password-1"
@@ -35,8 +36,11 @@ def test_the_demo_mall_has_suppliers_units_categories_and_comparable_offers(sess
     assert len(offers) == 900
     listed = [o for o in offers if o.status is OfferStatus.LISTED]
     held = [o for o in offers if o.status is OfferStatus.PENDING_REVIEW]
-    assert len(listed) + len(held) == 900 and len(listed) > 850
-    assert all(0 < o.price_fen <= o.reference_price_fen for o in listed)
+    frozen = [o for o in offers if o.status is OfferStatus.FROZEN]  # by the price demo
+    assert len(listed) + len(held) + len(frozen) == 900 and len(listed) > 850
+    cased = set(session.scalars(select(PriceCase.offer_id)))
+    assert all(0 < o.price_fen <= o.reference_price_fen for o in listed if o.id not in cased)
+    assert {o.id for o in frozen} <= cased
     assert all(o.price_fen > o.reference_price_fen and o.review_reasons == [
         "above_reference_price"] for o in held)
     assert all(isinstance(o.price_fen, int) for o in offers)
