@@ -55,6 +55,7 @@ DEMO_LOGINS: list[tuple[str, str]] = [
     ("supplier admin", "supplier1"),
     ("supplier operator", "supplier1-ops"),
     ("applicant supplier (awaits admission)", "applicant"),
+    ("acceptance expert (expert pool; expert1 ... expert8)", "expert1"),
     ("buyer (unit 1)", "unit01-buyer"),
     ("approver (unit 1)", "unit01-approver"),
     ("finance (unit 1)", "unit01-finance"),
