@@ -1,6 +1,6 @@
-"""In a real browser: the operator opens a price case, sees the price history drawn by
-Chart.js beside its table without breaking the Content-Security-Policy, and freezes the
-offer with a note."""
+"""In a real browser: the operator reaches a price case from the to-do on its home page, sees
+the price history drawn by Chart.js beside its table without breaking the
+Content-Security-Policy, freezes the offer with a note, and the offer is gone from search."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from catalog.models import Offer, OfferStatus, PriceChange
 from mall.core.auth import OrganisationKind
 from mall.core.clock import now
+from mall.core.jobs import run_job
 from supervision.prices.models import PriceCase
 from supervision.prices.services import run_inspection
 from tests.conftest import PASSWORD, own_app
@@ -20,6 +21,8 @@ from tests.factories.accounts import make_member
 from tests.factories.suppliers import PAPER, admitted_supplier, listed_offer
 
 pytestmark = pytest.mark.browser
+MODEL = "PMB-77077"  # the offer's model: what the search looks for
+SYNC = "catalog.search_sync"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -49,7 +52,8 @@ def case_id(live_app):
     with live_app.app_context():
         session = db.session
         _user, supplier = admitted_supplier(session, codes=(PAPER,))
-        offer_id = listed_offer(session, supplier, price_fen=9_000, reference=10_000).offer_id
+        offer_id = listed_offer(session, supplier, price_fen=9_000, reference=10_000,
+                                model=MODEL).offer_id
         for old, new in ((9_000, 9_500), (9_500, 11_200)):
             session.execute(update(Offer).where(Offer.id == offer_id).values(price_fen=new))
             session.add(PriceChange(offer_id=offer_id, changed_at=now(), old_price_fen=old,
@@ -79,7 +83,12 @@ def test_the_operator_reads_the_chart_and_freezes_the_offer(live_app, live_serve
         tab.locator("#password").fill(PASSWORD)
         tab.keyboard.press("Enter")
         tab.wait_for_url(f"{live_server}/")
-        tab.goto(f"{live_server}/supervision/price-cases")
+        run_job(live_app, SYNC)
+        tab.goto(f"{live_server}/search?q={MODEL}")
+        assert tab.locator(".result-card").filter(has_text=MODEL).count() == 1  # on sale
+        tab.goto(f"{live_server}/")
+        tab.locator(".todo-list a", has_text="待处理的价格监测案件").click()  # the home to-do
+        tab.wait_for_url(f"{live_server}/supervision/price-cases")
         tab.locator(f"a[href='/supervision/price-cases/{case_id}']").click()
         tab.wait_for_function("document.getElementById('price-history-chart').chart")
         points = tab.evaluate("document.getElementById('price-history-chart')"
@@ -92,6 +101,10 @@ def test_the_operator_reads_the_chart_and_freezes_the_offer(live_app, live_serve
             tab.locator("#freeze").click()
         assert tab.locator("#decide-form").count() == 0
         assert "高于参考价，冻结。" in tab.locator("#evidence-closed").inner_text()
+        run_job(live_app, SYNC)
+        tab.goto(f"{live_server}/search?q={MODEL}")
+        tab.locator("#q").wait_for()
+        assert tab.locator(".result-card").filter(has_text=MODEL).count() == 0  # gone
         context.close()
         chromium.close()
     assert violations == []
