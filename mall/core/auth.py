@@ -98,7 +98,7 @@ SCOPES_BY_KIND: dict[OrganisationKind, frozenset[Scope]] = {
 }
 # Roles allowed to issue and revoke their organisation's API tokens.
 TOKEN_ADMIN_ROLES = frozenset({Role.SUPPLIER_ADMIN, Role.BANK_USER, Role.OPERATOR,
-                               Role.APPROVER})
+                               Role.APPROVER, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)

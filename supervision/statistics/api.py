@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from mall.core.auth import OVERSIGHT_STAFF, Scope
+from mall.core.inputs import MAX_ID
 from mall.extensions import db
 from mall.web import current_actor
 from mall.web.access import access
@@ -20,7 +21,8 @@ blueprint = Blueprint("statistics_api", __name__, url_prefix="/statistics",
 @blueprint.route("")
 @access(Scope.STATISTICS_READ, *OVERSIGHT_STAFF)
 @blueprint.doc(parameters=[{"in": "query", "name": name, "required": False,
-                            "schema": {"type": "integer" if name.endswith("_id") else "string"},
+                            "schema": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                                       if name.endswith("_id") else {"type": "string"}),
                             "description": field.metadata.get("description", "")}
                            for name, field in StatisticsQuerySchema().fields.items()],
                responses={"422": {"description": "validation_failed: a filter is malformed or "

@@ -17,6 +17,7 @@ _KIND_PREFIX = {
     OrganisationKind.OPERATOR: "12",
     OrganisationKind.SUPERVISOR: "11",
     OrganisationKind.FINANCE_PARTNER: "91",
+    OrganisationKind.EXPERT_POOL: "12",
 }
 _ROLES = {
     OrganisationKind.PURCHASING_UNIT: [Role.BUYER],
@@ -24,6 +25,7 @@ _ROLES = {
     OrganisationKind.OPERATOR: [Role.OPERATOR],
     OrganisationKind.SUPERVISOR: [Role.SUPERVISOR],
     OrganisationKind.FINANCE_PARTNER: [Role.BANK_USER],
+    OrganisationKind.EXPERT_POOL: [Role.EXPERT],
 }
 # Hashing with argon2 is deliberately slow; tests reuse one hash of PASSWORD.
 _HASH_CACHE: dict[str, str] = {}

@@ -94,9 +94,10 @@ def test_the_xlsx_export_has_the_same_figures_for_the_same_filters(
                          ("2026-03", 3, 7_499.0, 10_569.0, rate)]
 
 
-def test_the_api_answers_the_same_figures(session, client, mall):
-    operator = make_member(session, OrganisationKind.OPERATOR)
-    _token, secret = issue_token(session, actor_for(operator), name="statistics",
+@pytest.mark.parametrize("kind", [OrganisationKind.OPERATOR, OrganisationKind.SUPERVISOR])
+def test_the_api_answers_the_same_figures(session, client, mall, kind):
+    staff = make_member(session, kind)  # both issue their own statistics:read tokens
+    _token, secret = issue_token(session, actor_for(staff), name="statistics",
                                  scopes=["statistics:read"])
     session.flush()
     response = client.get(API, query_string={"quarter": "2026-Q1"},
