@@ -66,6 +66,9 @@ def format_local(moment: datetime | None, with_seconds: bool = False) -> str:
     return to_local(moment).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 
+_WARNED_YEARS: set[int] = set()
+
+
 def is_working_day(day: date) -> bool:
     """True on a working day; outside the published calendar's years, Monday–Friday."""
     try:
@@ -73,7 +76,9 @@ def is_working_day(day: date) -> bool:
     except NotImplementedError:
         # The State Council publishes each year's calendar in late autumn; until the
         # package knows a year we fall back to plain weekdays and say so in the log.
-        log.warning("no statutory calendar for %s; counting Monday-Friday", day.year)
+        if day.year not in _WARNED_YEARS:  # once per year and process, not per day counted
+            _WARNED_YEARS.add(day.year)
+            log.warning("no statutory calendar for %s; counting Monday-Friday", day.year)
         return day.weekday() < 5
 
 
