@@ -172,3 +172,59 @@ def post_form(client, page_url: str, action_url: str, data: dict):
     """Open a page, take its CSRF token and post a form to ``action_url``."""
     token = csrf_from(client.get(page_url).get_data(as_text=True))
     return client.post(action_url, data={**data, "csrf_token": token})
+
+
+# Headless Chromium, shared by every browser test of the session (tests/browser and the
+# browser tests of other folders): Playwright's sync API runs one instance per thread.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+class WatchedBrowser:
+    """Chromium whose every context reports Content-Security-Policy violations.
+
+    Chromium logs each refused script, style, fetch or frame to the console ("Refused to …
+    because it violates the following Content Security Policy directive"); every context
+    made through ``new_context`` records those messages, and ``no_csp_violations`` fails the
+    test that caused one.
+    """
+
+    def __init__(self, chromium, violations: list[str]):
+        self._chromium = chromium
+        self.violations = violations
+
+    def new_context(self, **kwargs):
+        context = self._chromium.new_context(**kwargs)
+        context.on("console", self._record)
+        return context
+
+    def _record(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    def __getattr__(self, name):
+        return getattr(self._chromium, name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield WatchedBrowser(chromium, [])
+        chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Fail a browser test when a page it opened broke the Content-Security-Policy."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    watched = request.getfixturevalue("browser")
+    seen = len(watched.violations)
+    yield
+    assert watched.violations[seen:] == [], "Content-Security-Policy violations"

@@ -12,12 +12,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from mall.core.auth import OrganisationKind
-from tests.conftest import own_app
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, own_app  # noqa: F401 (re-exported)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+# The session's one Chromium (``browser``) and its CSP watch live in tests/conftest.py:
+# Playwright's sync API cannot start a second instance while the first runs.
 
 
 @pytest.fixture(scope="session")
@@ -34,54 +32,6 @@ def live_server(live_app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
-
-
-class WatchedBrowser:
-    """Chromium whose every context reports Content-Security-Policy violations.
-
-    Chromium logs each refused script, style, fetch or frame to the console ("Refused to …
-    because it violates the following Content Security Policy directive"); every context
-    made through ``new_context`` records those messages, and ``no_csp_violations`` fails the
-    test that caused one.
-    """
-
-    def __init__(self, chromium, violations: list[str]):
-        self._chromium = chromium
-        self.violations = violations
-
-    def new_context(self, **kwargs):
-        context = self._chromium.new_context(**kwargs)
-        context.on("console", self._record)
-        return context
-
-    def _record(self, message) -> None:
-        if "Content Security Policy" in message.text:
-            self.violations.append(f"{message.location.get('url', '')}: {message.text}")
-
-    def __getattr__(self, name):
-        return getattr(self._chromium, name)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield WatchedBrowser(chromium, [])
-        chromium.close()
-
-
-@pytest.fixture(autouse=True)
-def no_csp_violations(request):
-    """Fail a browser test when a page it opened broke the Content-Security-Policy."""
-    if "browser" not in request.fixturenames:
-        yield
-        return
-    watched = request.getfixturevalue("browser")
-    seen = len(watched.violations)
-    yield
-    assert watched.violations[seen:] == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture

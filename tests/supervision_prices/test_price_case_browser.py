@@ -23,9 +23,6 @@ from tests.factories.suppliers import PAPER, admitted_supplier, listed_offer
 pytestmark = pytest.mark.browser
 MODEL = "PMB-77077"  # the offer's model: what the search looks for
 SYNC = "catalog.search_sync"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
@@ -67,47 +64,39 @@ def case_id(live_app):
 
 
 def test_the_operator_reads_the_chart_and_freezes_the_offer(live_app, live_server, case_id,
-                                                            tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    violations: list[str] = []
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = chromium.new_context(locale="zh-CN")
-        context.on("console", lambda m: violations.append(m.text)
-                   if "Content Security Policy" in m.text else None)
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        tab.goto(f"{live_server}/login")
-        tab.locator("#login").fill("prices-operator")
-        tab.locator("#password").fill(PASSWORD)
-        tab.keyboard.press("Enter")
-        tab.wait_for_url(f"{live_server}/")
-        run_job(live_app, SYNC)
-        tab.goto(f"{live_server}/search?q={MODEL}")
-        assert tab.locator(".result-card").filter(has_text=MODEL).count() == 1  # on sale
-        tab.goto(f"{live_server}/")
-        tab.locator(".todo-list a", has_text="待处理的价格监测案件").click()  # the home to-do
-        tab.wait_for_url(f"{live_server}/supervision/price-cases")
-        tab.locator(f"a[href='/supervision/price-cases/{case_id}']").click()
-        tab.wait_for_function("document.getElementById('price-history-chart').chart")
-        points = tab.evaluate("document.getElementById('price-history-chart')"
-                              ".chart.data.datasets.map(d => d.data)")
-        assert points == [[90.0, 95.0, 112.0], [100.0, 100.0, 100.0]]
-        assert tab.locator("#price-history tbody tr").count() == 3
-        tab.screenshot(path=str(tmp_path / "case.png"), full_page=True)
-        tab.locator("#note").fill("高于参考价，冻结。")
-        with tab.expect_navigation():
-            tab.locator("#freeze").click()
-        assert tab.locator("#decide-form").count() == 0
-        assert "高于参考价，冻结。" in tab.locator("#evidence-closed").inner_text()
-        run_job(live_app, SYNC)
-        tab.goto(f"{live_server}/search?q={MODEL}")
-        tab.locator("#q").wait_for()
-        assert tab.locator(".result-card").filter(has_text=MODEL).count() == 0  # gone
-        context.close()
-        chromium.close()
-    assert violations == []
+                                                            tmp_path, browser):
+    # ``browser`` (tests/conftest.py) fails the test on a Content-Security-Policy violation.
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    tab.goto(f"{live_server}/login")
+    tab.locator("#login").fill("prices-operator")
+    tab.locator("#password").fill(PASSWORD)
+    tab.keyboard.press("Enter")
+    tab.wait_for_url(f"{live_server}/")
+    run_job(live_app, SYNC)
+    tab.goto(f"{live_server}/search?q={MODEL}")
+    assert tab.locator(".result-card").filter(has_text=MODEL).count() == 1  # on sale
+    tab.goto(f"{live_server}/")
+    tab.locator(".todo-list a", has_text="待处理的价格监测案件").click()  # the home to-do
+    tab.wait_for_url(f"{live_server}/supervision/price-cases")
+    tab.locator(f"a[href='/supervision/price-cases/{case_id}']").click()
+    tab.wait_for_function("document.getElementById('price-history-chart').chart")
+    points = tab.evaluate("document.getElementById('price-history-chart')"
+                          ".chart.data.datasets.map(d => d.data)")
+    assert points == [[90.0, 95.0, 112.0], [100.0, 100.0, 100.0]]
+    assert tab.locator("#price-history tbody tr").count() == 3
+    tab.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+    tab.locator("#note").fill("高于参考价，冻结。")
+    with tab.expect_navigation():
+        tab.locator("#freeze").click()
+    assert tab.locator("#decide-form").count() == 0
+    assert "高于参考价，冻结。" in tab.locator("#evidence-closed").inner_text()
+    run_job(live_app, SYNC)
+    tab.goto(f"{live_server}/search?q={MODEL}")
+    tab.locator("#q").wait_for()
+    assert tab.locator(".result-card").filter(has_text=MODEL).count() == 0  # gone
+    context.close()
     from mall.extensions import db
 
     with live_app.app_context():

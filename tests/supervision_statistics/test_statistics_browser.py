@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from mall.core.auth import OrganisationKind
 from mall.core.clock import frozen_clock
-from tests.browser.conftest import browser, log_in, no_csp_violations  # noqa: F401
+from tests.browser.conftest import log_in
 from tests.conftest import own_app
 from tests.factories.accounts import make_member
 from tests.supervision_statistics.statistics_mall import MARCH, build
@@ -46,7 +46,7 @@ def column(tab, table: str, cell: str) -> list[int]:
 
 
 def test_a_supervisor_filters_a_region_and_a_quarter_sees_the_charts_and_exports(
-        browser, statistics_server, tmp_path):  # noqa: F811
+        browser, statistics_server, tmp_path):
     context, tab = log_in(browser, statistics_server, "stats-supervisor")
     tab.goto(f"{statistics_server}/supervision/statistics")
     tab.locator("#region").fill("430000")
