@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -229,6 +229,11 @@ def suspend_admission(session: Session, actor: Actor, *, admission_id: int, reas
     return admission
 
 
+# Rules above this layer that may keep an admission suspended (supervision's sanctions in
+# force): each guard raises to refuse a reinstatement. Installed when those modules load.
+REINSTATEMENT_GUARDS: list[Callable[[Session, CategoryAdmission], None]] = []
+
+
 def reinstate_admission(session: Session, actor: Actor, *, admission_id: int,
                         reason: str = "") -> CategoryAdmission:
     """Lift a suspension; the offers come back as they were."""
@@ -237,6 +242,8 @@ def reinstate_admission(session: Session, actor: Actor, *, admission_id: int,
     admission = _admission(session, admission_id)
     if admission.status is not AdmissionStatus.SUSPENDED:
         raise Conflict("Only a suspended admission can be reinstated.", code="not_suspended")
+    for guard in REINSTATEMENT_GUARDS:
+        guard(session, admission)
     admission.status = AdmissionStatus.ACTIVE
     admission.suspended_from = admission.suspended_until = None
     admission.reason = reason.strip() or None
@@ -265,7 +272,14 @@ def lift_expired_suspensions(session: Session, *, today: date) -> int:
         CategoryAdmission.status == AdmissionStatus.SUSPENDED,
         CategoryAdmission.suspended_until.is_not(None),
         CategoryAdmission.suspended_until <= today), session)).all()
+    lifted = 0
     for admission in rows:
+        try:
+            for guard in REINSTATEMENT_GUARDS:
+                guard(session, admission)
+        except Conflict:
+            continue  # a later sanction still holds it (its end date was moved on, too)
+        lifted += 1
         admission.status = AdmissionStatus.ACTIVE
         admission.suspended_from = admission.suspended_until = None
         hide_supplier_category(session, supplier_id=admission.supplier_id,
@@ -273,7 +287,7 @@ def lift_expired_suspensions(session: Session, *, today: date) -> int:
         scope_changed(session, supplier_id=admission.supplier_id, category_id=admission.category_id)
         record_event(session, action="admission.reinstated", object_type="category_admission",
                      object_id=admission.id, data={"automatic": True})
-    return len(rows)
+    return lifted
 
 
 def offer_counts(session: Session, actor: Actor, *, supplier_id: int) -> dict[str, int]:

@@ -29,7 +29,7 @@ from mall.core.inputs import check_text
 from mall.i18n_messages import N_
 from mall.purchasing.orders.notifications import MESSAGES, notify
 from supervision.performance.models import Sanction, SanctionKind
-from suppliers.admission import reinstate_admission, suspend_admission
+from suppliers.admission import REINSTATEMENT_GUARDS, reinstate_admission, suspend_admission
 from suppliers.models import AdmissionStatus, CategoryAdmission
 
 K = SanctionKind
@@ -165,17 +165,27 @@ def impose(session: Session, actor: Actor, *, supplier_id: int,
         else:
             sanction.ends_on = _years_later(today, data.ban_years)
         sanction.legal_basis = sanction.legal_basis or LAW_77
-        targets = _admissions(session, supplier.id, None, (AdmissionStatus.ACTIVE,))
+        # Admissions already suspended are held for the ban too: an earlier suspension that
+        # ends first, or is revoked, must not give the banned supplier its trade back.
+        targets = _admissions(session, supplier.id, None, LIVE)
     if errors:
         raise ValidationFailed(errors=errors)
     if kind is K.EXPULSION and any(s.kind is K.EXPULSION for s in current_sanctions(
             session, supplier.id, today=today)):
         raise Conflict(N_("The supplier is already expelled."), code="already_expelled")
+    if kind is K.BAD_CONDUCT and any(s.kind is K.BAD_CONDUCT for s in current_sanctions(
+            session, supplier.id, today=today)):
+        raise Conflict(N_("The supplier is already on the bad-conduct list; revoke that entry "
+                          "first to decide another."), code="already_listed")
     session.add(sanction)
     session.flush()
     for admission, name in targets:
-        suspend_admission(session, actor, admission_id=admission.id, reason=sanction.reason,
-                          until=sanction.ends_on, end=kind is K.EXPULSION)
+        indefinite = (admission.status is AdmissionStatus.SUSPENDED
+                      and admission.suspended_until is None)
+        if not indefinite:  # an open-ended suspension already outlasts any ban
+            suspend_admission(session, actor, admission_id=admission.id, reason=sanction.reason,
+                              until=_later(admission, sanction.ends_on),
+                              end=kind is K.EXPULSION)
         sanction.admission_ids = [*sanction.admission_ids, admission.id]
         sanction.category_names = [*sanction.category_names, name]
     total = points_in_year(session, supplier.id, today.year) if kind is K.POINTS else 0
@@ -199,6 +209,32 @@ def impose(session: Session, actor: Actor, *, supplier_id: int,
     return sanction
 
 
+def _later(admission: CategoryAdmission, ends_on: date | None) -> date | None:
+    """The end of a suspension that must last until ``ends_on`` at least."""
+    current = admission.suspended_until if admission.status is AdmissionStatus.SUSPENDED else None
+    if current is None or ends_on is None:
+        return ends_on
+    return max(current, ends_on)
+
+
+def _holding(session: Session, admission: CategoryAdmission, today: date) -> list[Sanction]:
+    """The suspensions and bad-conduct entries in force that hold this admission."""
+    return [s for s in current_sanctions(session, admission.supplier_id, today=today)
+            if s.kind in (K.SUSPENSION, K.BAD_CONDUCT) and admission.id in s.admission_ids]
+
+
+def refuse_reinstating_a_sanctioned_admission(session: Session,
+                                              admission: CategoryAdmission) -> None:
+    """A suspension a sanction in force holds is lifted by revoking the sanction, not by
+    reinstating the admission on the operator's admission page or when a date passes."""
+    if _holding(session, admission, local_today()):
+        raise Conflict(N_("A sanction in force holds this suspension; it ends when the "
+                          "sanction ends or is revoked."), code="held_by_sanction")
+
+
+REINSTATEMENT_GUARDS.append(refuse_reinstating_a_sanctioned_admission)
+
+
 def revoke(session: Session, actor: Actor, *, sanction_id: int, reason: str) -> Sanction:
     """Revoke a sanction with a reason: suspended admissions come back; an expulsion's ended
     admissions stay ended (the supplier applies again and the operator admits it)."""
@@ -212,14 +248,23 @@ def revoke(session: Session, actor: Actor, *, sanction_id: int, reason: str) -> 
     check_text("reason", reason, multiline=True)
     if not reason.strip():
         raise ValidationFailed(errors={"reason": [REASON_REQUIRED]})
+    if len(reason.strip()) > 2000:
+        raise ValidationFailed(errors={"reason": [N_("Keep the reason under 2,000 characters.")]})
     if sanction.revoked_at is not None:
         raise Conflict(N_("This sanction was already revoked."), code="sanction_revoked")
     sanction.revoked_at, sanction.revoked_by_id = now(), actor.user_id
     sanction.revoke_reason = reason.strip()
     if sanction.kind in (K.SUSPENSION, K.BAD_CONDUCT) and sanction.admission_ids:
+        today = local_today()
         for admission, _name in _admissions(session, sanction.supplier_id,
                                             sanction.admission_ids,
                                             (AdmissionStatus.SUSPENDED,)):
+            holding = _holding(session, admission, today)
+            if holding:  # another sanction in force still covers it: held until it ends
+                ends = [s.ends_on for s in holding]
+                admission.suspended_until = (None if None in ends
+                                             else max(e for e in ends if e is not None))
+                continue
             reinstate_admission(session, actor, admission_id=admission.id,
                                 reason=sanction.revoke_reason)
     session.flush()

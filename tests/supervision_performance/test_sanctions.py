@@ -210,3 +210,49 @@ def test_refused_input_names_the_fields(session):
     assert sanctions.sanctions_of(session, supervisor, supplier_id=sid) == []
     with pytest.raises(NotFound):  # another supplier's sanctions are not there for it
         sanctions.sanctions_of(session, other, supplier_id=sid)
+
+
+def test_a_banned_supplier_gets_nothing_back_while_the_ban_is_in_force(session, clock):
+    """Revoking an earlier suspension, a suspension running out, reinstating on the
+    admission page or a second entry on the list: none gives a banned supplier its trade
+    back; revoking the ban does."""
+    _user, supplier, offers = supplier_with_offers(session)
+    operator, supervisor = operator_actor(session), _supervisor(session)
+    sid = supplier.organisation_id
+    first, *others = _admissions(session, supplier)
+    suspension = sanctions.impose(session, operator, supplier_id=sid, data=SanctionInput(
+        "suspension", "价格虚高，整改", ends_on=local_today() + timedelta(days=30),
+        admission_ids=[first.id]))
+    ban = sanctions.impose(session, supervisor, supplier_id=sid,
+                           data=SanctionInput("bad_conduct", "提供虚假材料", ban_years=1))
+    assert first.id in ban.admission_ids and first.suspended_until == ban.ends_on
+    with pytest.raises(Conflict) as twice:
+        sanctions.impose(session, supervisor, supplier_id=sid,
+                         data=SanctionInput("bad_conduct", "再次列入", ban_years=3))
+    assert twice.value.code == "already_listed"
+    sanctions.revoke(session, operator, sanction_id=suspension.id, reason="整改完成")
+    with pytest.raises(Conflict) as held:
+        from suppliers.admission import reinstate_admission
+
+        reinstate_admission(session, operator, admission_id=others[0].id, reason="恢复")
+    assert held.value.code == "held_by_sanction"
+    clock[0] = now() + timedelta(days=40)  # the suspension's own end has passed
+    lift_expired_suspensions(session, today=local_today())
+    session.expire_all()
+    assert {a.status for a in _admissions(session, supplier)} == {AdmissionStatus.SUSPENDED}
+    assert all(_suspended_offers(session, offers))
+    sanctions.revoke(session, supervisor, sanction_id=ban.id, reason="复议撤销")
+    session.expire_all()
+    assert {a.status for a in _admissions(session, supplier)} == {AdmissionStatus.ACTIVE}
+    assert not any(_suspended_offers(session, offers))
+
+
+def test_a_revoke_reason_has_a_length_limit(session):
+    _user, supplier, _offers = supplier_with_offers(session)
+    operator = operator_actor(session)
+    warning = sanctions.impose(session, operator, supplier_id=supplier.organisation_id,
+                               data=SanctionInput("warning", "延迟确认"))
+    with pytest.raises(ValidationFailed) as refused:
+        sanctions.revoke(session, operator, sanction_id=warning.id, reason="长" * 2001)
+    assert "reason" in refused.value.errors
+    assert warning.revoked_at is None
