@@ -110,7 +110,9 @@ def parse_filters(session: Session, args: Mapping[str, str]
     f.since = _utc_start(since) if since else None
     f.until = _utc_start(until + timedelta(days=1)) if until else None
     before = (args.get("before") or "").strip()
-    f.before = int(before) if before.isdigit() and 0 < int(before) <= MAX_ID else None
+    # ASCII digits only: str.isdigit() also accepts "²" and "①", which int() refuses.
+    f.before = (int(before) if before.isascii() and before.isdigit() and 0 < int(before) <= MAX_ID
+                else None)
     return f, errors
 
 

@@ -8,14 +8,17 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from mall.core.clock import local_today
 from mall.core.inputs import MAX_ID
 from mall.i18n_messages import N_
 from mall.purchasing.orders.models import PurchaseMode
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-REGION = re.compile(r"^\d{6}$")
-CATEGORY = re.compile(r"^[ABC]\d{8}$")
+# ASCII digits only and no trailing newline (\Z, not $); years 1900-2999 as elsewhere.
+MONTH = re.compile(r"\A((?:19|2[0-9])[0-9]{2})-(0[1-9]|1[0-2])\Z")
+QUARTER = re.compile(r"\A((?:19|2[0-9])[0-9]{2})-Q([1-4])\Z")
+REGION = re.compile(r"\A[0-9]{6}\Z")
+CATEGORY = re.compile(r"\A[ABC][0-9]{8}\Z")
+MAX_MONTHS = 120  # the longest period one request covers: ten years
 MODES = tuple(m.value for m in PurchaseMode)
 
 
@@ -24,6 +27,12 @@ def _id(description: str) -> fields.Int:
         min=1, max=MAX_ID, error=N_("Not a known id.")),
         error_messages={"invalid": N_("Enter a whole number.")},
         metadata={"description": description})
+
+
+def _months(text: str) -> int:
+    """A YYYY-MM month as a count of months, to measure a period."""
+    year, month = text.split("-")
+    return int(year) * 12 + int(month)
 
 
 def _text(pattern: re.Pattern[str], message: str, description: str) -> fields.Str:
@@ -63,6 +72,11 @@ class StatisticsQuerySchema(Schema):
         first, last = data.get("from_month"), data.get("to_month")
         if first and last and first > last:
             raise ValidationError(N_("The last month is before the first."), "to_month")
+        if first and not last:  # up to this month
+            today = local_today()
+            last = f"{today.year}-{today.month:02d}"
+        if first and last and _months(last) - _months(first) >= MAX_MONTHS:
+            raise ValidationError(N_("Choose a period of ten years at most."), "from_month")
 
 
 class StatisticsTotalsSchema(Schema):

@@ -317,8 +317,10 @@ def test_bad_filters_get_a_message_next_to_the_field_and_keep_what_was_typed(
 
 def test_odd_paging_values_never_give_a_500(client, session, people):
     login(client, "audit-reader")
-    for before in ("abc", "-1", "9" * 40, "0"):
+    for before in ("abc", "-1", "9" * 40, "0", "²", "①", "1²", "１２"):  # digits int() refuses
         assert client.get("/admin/audit", query_string={"before": before}).status_code == 200
+        assert client.get("/admin/audit/export.jsonl",
+                          query_string={"before": before}).status_code == 200
     assert client.get("/admin/audit", query_string={
         "object_type": "order", "object_ref": "9" * 40}).status_code == 422
 

@@ -140,3 +140,15 @@ def test_buyers_and_suppliers_are_refused_on_the_page_and_the_api(session, clien
     session.flush()
     answer = client.get(API, headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 403 and answer.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("query", [
+    {"from_month": "1000-01", "to_month": "9999-12"},  # years outside 1900-2999
+    {"from_month": "2000-01", "to_month": "2026-12"},  # more than ten years
+    {"from_month": "1990-01"},  # more than ten years up to this month
+    {"from_month": "2026-01\n"}, {"quarter": "２０２６-Q4"}, {"region": "４３０１００"},
+])
+def test_a_period_too_long_or_odd_digits_are_refused(client, supervisor, query):
+    response = client.get(API, query_string=query)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert set(response.json["errors"]) & {"from_month", "to_month", "quarter", "region"}
