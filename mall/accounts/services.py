@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from mall.core.errors import (
     TooManyRequests,
     ValidationFailed,
 )
+from mall.i18n_messages import N_
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown login as slow as a wrong password.
@@ -122,6 +124,19 @@ def _check_roles(kind: OrganisationKind, roles: Iterable[Role | str]) -> set[Rol
     return wanted
 
 
+LOGIN = re.compile(r"[a-z0-9_.\-]{3,40}", re.ASCII)
+
+
+def login_problem(login: str) -> str | None:
+    """Why a login (already stripped and lower-cased) cannot be used, or None: 3-40 ASCII
+    letters, digits, dots, dashes or underscores, so that no login looks like another."""
+    if not login:
+        return N_("Enter a login.")
+    if not LOGIN.fullmatch(login):
+        return N_("A login has 3 to 40 letters, digits, dots, dashes or underscores.")
+    return None
+
+
 def create_user(session: Session, *, organisation: Organisation, login: str, display_name: str,
                 password: str, roles: Iterable[Role | str], email: str | None = None,
                 actor: Actor | None = None, password_hash: str | None = None) -> User:
@@ -130,8 +145,9 @@ def create_user(session: Session, *, organisation: Organisation, login: str, dis
         _require_user_admin(actor, organisation.id)
     wanted = _check_roles(organisation.kind, roles)
     login = login.strip().lower()
-    if not login:
-        raise ValidationFailed(errors={"login": ["Login is required."]})
+    problem = login_problem(login)
+    if problem:
+        raise ValidationFailed(errors={"login": [problem]})
     if session.scalar(select(User.id).where(User.login == login)):
         raise Conflict("This login is taken.", code="login_taken")
     user = User(organisation=organisation, login=login, display_name=display_name,

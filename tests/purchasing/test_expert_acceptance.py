@@ -230,8 +230,13 @@ def test_adding_an_expert_checks_every_field(session):
         pool.add_expert(session, op, login="e1", name=" ", password="short",
                            employer_name="", category_codes="Z99 A0504",
                            employer_credit_code="not-a-code", email="nobody")
-    assert set(refused.value.errors) == {"name", "password", "employer_name", "category_codes",
-                                         "employer_credit_code", "email"}
+    assert set(refused.value.errors) == {"login", "name", "password", "employer_name",
+                                         "category_codes", "employer_credit_code", "email"}
+    for odd in ("expert1\u200b", "ｅｘｐｅｒｔ１", "exp ert", "x" * 41, ""):  # look-alikes
+        with pytest.raises(ValidationFailed) as looks_like:
+            pool.add_expert(session, op, login=odd, name="张三", password="x" * 10,
+                            employer_name="某大学", category_codes="A0504")
+        assert set(looks_like.value.errors) == {"login"}
     (expert,) = add_experts(session, op, 1)
     user = session.get(User, expert.user_id)
     assert expert.category_codes == ["A05040000"] and user.roles == {Role.EXPERT}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Category
 from mall.accounts.models import Organisation, User
-from mall.accounts.services import create_organisation, create_user
+from mall.accounts.services import create_organisation, create_user, login_problem
 from mall.core.audit import record_event
 from mall.core.auth import OVERSIGHT_STAFF, Actor, OrganisationKind, Role
 from mall.core.clock import local_today, now
@@ -71,6 +71,9 @@ def add_expert(session: Session, actor: Actor, *, login: str, name: str, passwor
     actor.require_role(Role.OPERATOR)
     name, employer_name, email = name.strip(), employer_name.strip(), email.strip()
     errors: dict[str, list[str]] = {}
+    problem = login_problem(login.strip().lower())
+    if problem:  # the accounts' rule, checked with the other fields
+        errors["login"] = [problem]
     if not name or len(name) > 100:
         errors["name"] = [N_("Enter the expert's name (at most 100 characters).")]
     if not employer_name or len(employer_name) > 200:
@@ -95,7 +98,7 @@ def add_expert(session: Session, actor: Actor, *, login: str, name: str, passwor
         raise ValidationFailed(errors=errors)
     user = create_user(session, organisation=pool_organisation(session), login=login,
                        display_name=name, password=password, roles=[Role.EXPERT],
-                       email=email or None)
+                       email=email or None, actor=actor)
     profile = ExpertProfile(user_id=user.id, name=name, employer_name=employer_name,
                             employer_org_id=employer.id if employer else None,
                             category_codes=codes, active=True, created_by=actor.user_id)
