@@ -70,9 +70,8 @@ def test_the_supervisor_home_lists_complaints_and_alerts_and_the_hub_has_every_t
     text = hub.get_data(as_text=True)
     for path in ("/supervision/statistics", "/supervision/price-cases", "/supervision/splitting-alerts",
                  "/rounds/complaints", "/supervision/suppliers/performance",
-                 "/supervision/bad-conduct", "/admin/audit"):
-        assert f'href="{path}"' in text, path
-    assert "/expert-draws" not in text  # the operator draws experts
+                 "/supervision/bad-conduct", "/admin/audit", "/expert-draws", "/experts"):
+        assert f'href="{path}"' in text, path  # the supervisor reads the draws too
 
 
 def test_a_supplier_home_shows_its_own_price_cases_and_sanctions(app, session):
