@@ -228,3 +228,16 @@ def no_csp_violations(request):
     seen = len(watched.violations)
     yield
     assert watched.violations[seen:] == [], "Content-Security-Policy violations"
+
+
+def wait_until(tab, expression: str, *, timeout_ms: int = 15_000) -> None:
+    """Poll a JavaScript expression until it is true. Playwright's ``wait_for_function``
+    re-evaluates a string with eval() once its first try fails, which our
+    Content-Security-Policy (no 'unsafe-eval') refuses; ``evaluate`` is not affected."""
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not tab.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms} ms: {expression}")
+        tab.wait_for_timeout(100)

@@ -30,7 +30,7 @@ from mall.purchasing.orders import cart
 from suppliers.listings import save_offers
 from suppliers.models import SizeClass
 from tests.browser.conftest import log_in
-from tests.conftest import own_app
+from tests.conftest import own_app, wait_until
 from tests.factories.accounts import make_member
 from tests.factories.purchasing import make_unit
 from tests.factories.rounds import make_bidder
@@ -101,7 +101,7 @@ def _quote(browser, base: str, login: str, round_id: int, yuan: str, *, sme: boo
         tab.locator(f"a[href='/rounds/{round_id}/quote']").first.click()
         tab.wait_for_url(f"{base}/rounds/{round_id}/quote")
         # The page computes its device fingerprint before the quote is sent.
-        tab.wait_for_function("document.getElementById('device_fingerprint').value.length > 0")
+        wait_until(tab, "document.getElementById('device_fingerprint').value.length > 0")
         for price in (yuan, revise_to) if revise_to else (yuan,):
             tab.locator("input[id^=price-]").fill(price)
             if sme:

@@ -16,7 +16,7 @@ from mall.core.clock import now
 from mall.core.jobs import run_job
 from supervision.prices.models import PriceCase
 from supervision.prices.services import run_inspection
-from tests.conftest import PASSWORD, own_app
+from tests.conftest import PASSWORD, own_app, wait_until
 from tests.factories.accounts import make_member
 from tests.factories.suppliers import PAPER, admitted_supplier, listed_offer
 
@@ -81,7 +81,7 @@ def test_the_operator_reads_the_chart_and_freezes_the_offer(live_app, live_serve
     tab.locator(".todo-list a", has_text="待处理的价格监测案件").click()  # the home to-do
     tab.wait_for_url(f"{live_server}/supervision/price-cases")
     tab.locator(f"a[href='/supervision/price-cases/{case_id}']").click()
-    tab.wait_for_function("document.getElementById('price-history-chart').chart")
+    wait_until(tab, "document.getElementById('price-history-chart').chart")
     points = tab.evaluate("document.getElementById('price-history-chart')"
                           ".chart.data.datasets.map(d => d.data)")
     assert points == [[90.0, 95.0, 112.0], [100.0, 100.0, 100.0]]

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from mall.core.auth import OrganisationKind
 from mall.core.clock import frozen_clock
 from tests.browser.conftest import log_in
-from tests.conftest import own_app
+from tests.conftest import own_app, wait_until
 from tests.factories.accounts import make_member
 from tests.supervision_statistics.statistics_mall import MARCH, build
 
@@ -55,7 +55,7 @@ def test_a_supervisor_filters_a_region_and_a_quarter_sees_the_charts_and_exports
         tab.locator("#apply-filters").click()
     assert "quarter=2026-Q1" in tab.url and "region=430000" in tab.url
     for chart in CHARTS:  # Chart.js drew on every canvas
-        tab.wait_for_function(f"() => document.getElementById('{chart}').chart !== undefined")
+        wait_until(tab, f"document.getElementById('{chart}').chart !== undefined")
         assert tab.locator(f"#{chart}").bounding_box()["width"] > 0
     headline = {key: tab.locator(f"#figure-{key} td").get_attribute("data-value")
                 for key in ("deals", "amount", "budget", "savings-rate")}
