@@ -21,6 +21,20 @@ _CODES = {400: "bad_request", 401: "authentication_required", 403: "permission_d
           500: "internal_error"}
 
 
+# What an error page says for the HTTP errors Werkzeug raises (its own names and texts are
+# English and not in the catalogue); the API keeps Werkzeug's names in its problem documents.
+PAGE_TEXTS = {
+    400: (N_("Bad request"), N_("The page could not read what was sent; go back and try again.")),
+    403: (N_("Not allowed"), N_("Your role does not allow this page.")),
+    404: (N_("Not found"), N_("There is nothing at this address, or it is not yours to see.")),
+    405: (N_("Not possible here"), N_("This address does not take that kind of request; use "
+                                      "the page's links and buttons.")),
+    409: (N_("Conflict"), N_("Someone changed this in the meantime; reload the page.")),
+    429: (N_("Too many requests"), N_("Too many requests in a short time; wait a moment and "
+                                      "try again.")),
+}
+
+
 def _page(status: int, title: str, detail: str):
     return render_template("errors/page.html", status=status, title=gettext(title),
                            detail=gettext(detail) if detail else ""), status
@@ -83,6 +97,8 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return problem(status, code, exc.name, exc.description or exc.name, errors,
                            headers=headers)
+        if status in PAGE_TEXTS and not errors:
+            return _page(status, *PAGE_TEXTS[status])
         return _page(status, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)

@@ -21,7 +21,7 @@ def test_a_missing_page_says_so_in_chinese_with_a_link_home(client):
     assert response.status_code == 404 and response.mimetype == "text/html"
     section = _section(response.get_data(as_text=True))
     assert "<h1>404 · " in section
-    assert "<p>您访问的页面不存在，或您无权查看。</p>" in section
+    assert "<p>此地址没有内容，或您无权查看。</p>" in section and "<h1>404 · 未找到</h1>" in section
     assert '<a href="/">返回首页</a>' in section and "返回表单" not in section
 
 
