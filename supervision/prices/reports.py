@@ -3,6 +3,7 @@ violations and the actions taken, as a page and a PDF."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -63,16 +64,16 @@ class MonthlyReport:
         return sum(n for status, n in self.by_status.items() if status in VIOLATION_STATUSES)
 
 
+MONTH_TEXT = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)  # YYYY-MM, nothing else
+
+
 def parse_month(text: str | None) -> date:
     """``YYYY-MM`` as the month's first day; empty: this month (Asia/Shanghai)."""
     text = (text or "").strip()
     if not text:
         return local_today().replace(day=1)
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        first = None
+    match = MONTH_TEXT.fullmatch(text)
+    first = date(int(match[1]), int(match[2]), 1) if match else None
     if first is None or not FIRST_MONTH <= first <= local_today():
         raise ValidationFailed(errors={"month": [N_("Choose a month up to this one.")]})
     return first
